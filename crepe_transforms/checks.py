@@ -1,0 +1,167 @@
+"""Input validation shared by the transforms and functional API.
+
+Every check raises :class:`~crepe_transforms.exceptions.ParameterError` with a message that
+names the parameter, what was expected, what was found and how to fix it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import torch
+
+from .constants import CAPACITIES, N_BINS
+from .exceptions import ParameterError
+
+
+def _real(value: object) -> float | None:
+    """``value`` as a float if it is a real number (bools excluded), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> int:
+    """Return ``sample_rate`` as a positive ``int`` or raise."""
+    value = _real(sample_rate)
+    if value is None or value != value:  # NaN compares unequal to itself
+        raise ParameterError(
+            f"{name} must be a positive integer number of samples per second, "
+            f"got {sample_rate!r} ({type(sample_rate).__name__}). Pass e.g. {name}=16000."
+        )
+    if value <= 0:
+        raise ParameterError(
+            f"{name}={sample_rate!r} must be positive (samples per second), e.g. {name}=16000."
+        )
+    if not value.is_integer():
+        raise ParameterError(
+            f"{name}={sample_rate!r} is not an integer. CREPE frames are placed on an exact "
+            f"sample grid; resample the audio to an integer rate or round it, "
+            f"e.g. {name}={round(value)}."
+        )
+    return int(value)
+
+
+def check_positive_int(value: object, name: str, hint: str = "") -> int:
+    """Return ``value`` as a positive ``int`` or raise."""
+    number = _real(value)
+    if number is None or not number.is_integer() or number <= 0:
+        raise ParameterError(f"{name} must be a positive integer, got {value!r}.{hint}")
+    return int(number)
+
+
+def check_capacity(capacity: object) -> str:
+    """Return ``capacity`` if it names a published CREPE model, else raise."""
+    if not isinstance(capacity, str) or capacity not in CAPACITIES:
+        raise ParameterError(
+            f"capacity={capacity!r} is not a CREPE model. Choose one of "
+            f"{', '.join(repr(c) for c in CAPACITIES)} ('tiny' is fastest, 'full' most accurate)."
+        )
+    return capacity
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ParameterError(
+            f"{name}={value!r} is not supported. Choose one of "
+            f"{', '.join(repr(c) for c in choices)}."
+        )
+    return value
+
+
+def check_audio(waveform: object, name: str = "waveform") -> torch.Tensor:
+    """Check an audio tensor of shape ``(..., time)``: real floating point, finite, non-empty."""
+    if not isinstance(waveform, torch.Tensor):
+        raise ParameterError(
+            f"{name} must be a torch.Tensor of shape (..., time), got {type(waveform).__name__}. "
+            f"Convert with torch.as_tensor({name}, dtype=torch.float32)."
+        )
+    if waveform.is_complex():
+        raise ParameterError(
+            f"{name} is complex ({waveform.dtype}); CREPE needs real audio. "
+            f"Pass {name}.real or the magnitude, as appropriate."
+        )
+    if not waveform.is_floating_point():
+        scale = {torch.int16: "32768.0", torch.int32: "2147483648.0", torch.uint8: "128.0"}
+        hint = scale.get(waveform.dtype)
+        how = (
+            f"scale it to [-1, 1], e.g. {name}.float() / {hint}"
+            if hint is not None
+            else f"convert it with {name}.float() (scaled to [-1, 1])"
+        )
+        raise ParameterError(
+            f"{name} has integer dtype {waveform.dtype}; CREPE needs floating-point audio: {how}."
+        )
+    if waveform.dim() == 0:
+        raise ParameterError(f"{name} is a scalar; expected shape (..., time).")
+    if waveform.shape[-1] == 0:
+        raise ParameterError(
+            f"{name} is empty or too short: its last (time) dimension has 0 samples, "
+            f"shape {tuple(waveform.shape)}. Pass at least one sample per item."
+        )
+    if waveform.numel() and not bool(torch.isfinite(waveform).all()):
+        n_bad = int((~torch.isfinite(waveform)).sum())
+        raise ParameterError(
+            f"{name} contains {n_bad} NaN or Inf samples. Clean the audio first, e.g. "
+            f"torch.nan_to_num({name}, nan=0.0, posinf=0.0, neginf=0.0)."
+        )
+    return waveform
+
+
+def check_last_dim(x: object, size: int, name: str, what: str) -> torch.Tensor:
+    """Check a real floating tensor whose last dimension must be ``size``."""
+    if not isinstance(x, torch.Tensor):
+        raise ParameterError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
+    if not x.is_floating_point():
+        raise ParameterError(
+            f"{name} must be floating point, got {x.dtype}. Convert with {name}.float()."
+        )
+    if x.dim() == 0 or x.shape[-1] != size:
+        shape = tuple(x.shape)
+        raise ParameterError(
+            f"{name} must have shape (..., {what}) with last dimension {size}, got {shape}. "
+            + (
+                "Did you pass raw audio? Put CrepeFrames(sample_rate) in front."
+                if size != N_BINS
+                else "Did you pass frames or audio? Put CrepeActivation(...) in front."
+            )
+        )
+    return x
+
+
+def check_lengths(
+    lengths: object, batch_shape: tuple[int, ...], max_length: int, name: str = "lengths"
+) -> torch.Tensor:
+    """Check per-item lengths: integer tensor of shape ``batch_shape``, 1..max_length."""
+    if isinstance(lengths, Sequence) and not isinstance(lengths, str):
+        lengths = torch.as_tensor(list(lengths))
+    if not isinstance(lengths, torch.Tensor):
+        raise ParameterError(
+            f"{name} must be an integer tensor of shape {batch_shape}, "
+            f"got {type(lengths).__name__}."
+        )
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise ParameterError(
+            f"{name} must be an integer tensor (samples per item), got {lengths.dtype}. "
+            f"Convert with {name}.long()."
+        )
+    if tuple(lengths.shape) != tuple(batch_shape):
+        raise ParameterError(
+            f"{name} has shape {tuple(lengths.shape)} but the input's leading (batch) shape is "
+            f"{tuple(batch_shape)}; give one length per item."
+        )
+    if lengths.numel():
+        lo, hi = int(lengths.min()), int(lengths.max())
+        if lo < 1:
+            raise ParameterError(
+                f"{name} must be at least 1 for every item, got a minimum of {lo}. "
+                f"Drop empty items before batching."
+            )
+        if hi > max_length:
+            raise ParameterError(
+                f"{name} has a maximum of {hi}, which exceeds the time axis ({max_length}). "
+                f"Each length must be at most the padded size of the last dimension."
+            )
+    return lengths.long()
