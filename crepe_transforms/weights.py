@@ -248,7 +248,9 @@ def verify(
 # --------------------------------------------------------------------------- load + cache
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str, int, int], dict[str, torch.Tensor]] = {}
+# (capacity, path, inode, size, mtime, ctime) -> (state dict, sha256 or None if never hashed)
+_CacheKey = tuple[str, str, int, int, int, int]
+_cache: dict[_CacheKey, tuple[dict[str, torch.Tensor], str | None]] = {}
 _loads: Counter[str] = Counter()
 
 
@@ -274,17 +276,18 @@ def clear_cache() -> None:
         _loads.clear()
 
 
-def _read(loc: WeightsLocation, verify_hash: bool) -> dict[str, torch.Tensor]:
-    if verify_hash:
-        actual = sha256_file(loc.path)
-        if actual not in loc.expected_sha256:
-            expected = ", ".join(sorted(loc.expected_sha256)) or "(no trusted hash)"
-            raise ChecksumError(
-                f"weights for capacity={loc.capacity!r} at {loc.path} ({loc.source}) have sha256 "
-                f"{actual}, expected {expected}. The file is corrupt or not a known CREPE "
-                f"release: delete it and reinstall ({_fix_hint(loc.capacity)}); to trust a file "
-                f"you made yourself pass sha256={actual!r} (or verify=False)."
-            )
+def _check_trusted(loc: WeightsLocation, actual: str) -> None:
+    if actual not in loc.expected_sha256:
+        expected = ", ".join(sorted(loc.expected_sha256)) or "(no trusted hash)"
+        raise ChecksumError(
+            f"weights for capacity={loc.capacity!r} at {loc.path} ({loc.source}) have sha256 "
+            f"{actual}, expected {expected}. The file is corrupt or not a known CREPE "
+            f"release: delete it and reinstall ({_fix_hint(loc.capacity)}); to trust a file "
+            f"you made yourself pass sha256={actual!r} (or verify=False)."
+        )
+
+
+def _read(loc: WeightsLocation) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(loc.path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt archives
@@ -325,14 +328,27 @@ def load_state_dict(
     """
     loc = locate(capacity, path, sha256)
     st = loc.path.stat()
-    key = (capacity, str(loc.path.resolve()), st.st_size, st.st_mtime_ns)
+    key = (
+        capacity,
+        str(loc.path.resolve()),
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
     with _lock:
-        hit = _cache.get(key)
-        if hit is None:
-            hit = _read(loc, verify)
-            _cache[key] = hit
+        state, digest = _cache.get(key, (None, None))
+        # Trust is checked on every call, not only on the first read: a file first loaded with
+        # verify=False must not become trusted for later callers.
+        if verify and digest is None:
+            digest = sha256_file(loc.path)
+        if verify and digest is not None:
+            _check_trusted(loc, digest)
+        if state is None:
+            state = _read(loc)
             _loads[capacity] += 1
-    return hit
+        _cache[key] = (state, digest)
+    return state
 
 
 # --------------------------------------------------------------------------- install
