@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
-ENV_FIXTURES = "CREPE_TRANSFORMS_FIXTURES"
-
-
-def fixtures_path() -> Path:
-    """``$CREPE_TRANSFORMS_FIXTURES`` or ``../shared/fixtures`` next to the project root."""
-    env = os.environ.get(ENV_FIXTURES)
-    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
+from _fixtures import ENV_FIXTURES, fixtures_root
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    path = fixtures_path()
+    path = fixtures_root()
     # A missing fixture is a failure, not a skip: parity must never pass vacuously.
     if not (path / "frames-crepe.npy").is_file():
         pytest.fail(

