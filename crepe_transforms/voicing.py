@@ -1,0 +1,211 @@
+"""Voicing decisions and smoothing for decoded f0.
+
+Unvoiced frames are marked by ``NaN`` in the frequency (never 0 or -1), so every function here
+takes and returns frequency tensors of shape ``(..., frames)`` and keeps their dtype, device
+and length. Nothing is random: there is no dithering.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+import torch.nn.functional as F
+
+from .exceptions import ParameterError
+
+__all__ = [
+    "HYSTERESIS_LOWER",
+    "HYSTERESIS_UPPER",
+    "SILENCE_DB",
+    "hysteresis",
+    "nan_mean_filter",
+    "nan_median_filter",
+    "silence",
+    "threshold",
+]
+
+#: Default hysteresis bounds on periodicity (torchcrepe's ``threshold.Hysteresis`` values).
+HYSTERESIS_LOWER = 0.19
+HYSTERESIS_UPPER = 0.31
+#: Default silence gate: A-weighted loudness in dB re full scale (see ``loudness.py``).
+SILENCE_DB = -60.0
+
+
+def _describe(value: object) -> str:
+    return str(value.dtype) if isinstance(value, torch.Tensor) else type(value).__name__
+
+
+def _check_pair(frequency: torch.Tensor, other: torch.Tensor, name: str) -> None:
+    for value, label in ((frequency, "frequency"), (other, name)):
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            raise ParameterError(
+                f"{label} must be a floating-point torch.Tensor of shape (..., frames), "
+                f"got {_describe(value)}."
+            )
+    if frequency.shape != other.shape:
+        raise ParameterError(
+            f"frequency has shape {tuple(frequency.shape)} but {name} has "
+            f"{tuple(other.shape)}; they must be frame-aligned (same sample_rate and hop_length)."
+        )
+
+
+def _check_level(value: object, name: str, low: float, high: float) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not low <= float(value) <= high:  # type: ignore[arg-type]
+        raise ParameterError(f"{name} must be a number in [{low}, {high}], got {value!r}.")
+    return float(value)  # type: ignore[arg-type]
+
+
+def threshold(frequency: torch.Tensor, periodicity: torch.Tensor, value: float) -> torch.Tensor:
+    """Mark frames whose periodicity is below ``value`` as unvoiced (``NaN``).
+
+    Args:
+        frequency: f0 in Hz.
+        periodicity: periodicity of the same frames, in [0, 1].
+        value: voicing threshold in [0, 1].
+
+    Shape:
+        - frequency, periodicity: ``(..., frames)``
+        - Output: ``(..., frames)``
+
+    Example:
+        >>> threshold(torch.tensor([110.0, 220.0]), torch.tensor([0.9, 0.1]), 0.5)
+        tensor([110., nan])
+    """
+    _check_pair(frequency, periodicity, "periodicity")
+    level = _check_level(value, "threshold", 0.0, 1.0)
+    return frequency.masked_fill(~(periodicity >= level), math.nan)
+
+
+def hysteresis(
+    frequency: torch.Tensor,
+    periodicity: torch.Tensor,
+    lower: float = HYSTERESIS_LOWER,
+    upper: float = HYSTERESIS_UPPER,
+) -> torch.Tensor:
+    """Two-level voicing: a run of frames with periodicity >= ``lower`` is voiced if it
+    contains at least one frame >= ``upper``; every other frame becomes ``NaN``.
+
+    Brief dips stay voiced inside a confident note, and weak blips without a confident frame
+    are dropped. Runs never cross from one batch item to the next.
+
+    Args:
+        frequency: f0 in Hz.
+        periodicity: periodicity of the same frames.
+        lower: level that keeps a run going.
+        upper: level a run must reach somewhere to count as voiced (``>= lower``).
+
+    Shape:
+        - frequency, periodicity: ``(..., frames)``
+        - Output: ``(..., frames)``
+
+    Example:
+        >>> p = torch.tensor([0.1, 0.25, 0.4, 0.25, 0.1, 0.25, 0.1])
+        >>> hysteresis(torch.full((7,), 100.0), p)
+        tensor([ nan, 100., 100., 100.,  nan,  nan,  nan])
+    """
+    _check_pair(frequency, periodicity, "periodicity")
+    low = _check_level(lower, "lower", 0.0, 1.0)
+    high = _check_level(upper, "upper", low, 1.0)
+    if periodicity.numel() == 0:
+        return frequency.clone()
+    above = (periodicity >= low).reshape(-1, periodicity.shape[-1])
+    strong = (periodicity >= high).reshape(above.shape) & above
+    starts = above & ~F.pad(above[:, :-1], (1, 0), value=False)
+    run = starts.reshape(-1).cumsum(0)  # run index per frame, unique across items
+    hits = torch.zeros(int(run[-1]) + 1, dtype=torch.int64, device=run.device)
+    hits.index_add_(0, run, strong.reshape(-1).long())
+    voiced = above.reshape(-1) & (hits[run] > 0)
+    return frequency.masked_fill(~voiced.reshape(frequency.shape), math.nan)
+
+
+def silence(
+    frequency: torch.Tensor, loudness: torch.Tensor, min_db: float = SILENCE_DB
+) -> torch.Tensor:
+    """Mark frames quieter than ``min_db`` (absolute A-weighted dB) as unvoiced (``NaN``).
+
+    The gate is absolute: a frame's decision does not depend on the rest of the signal (unlike
+    torchcrepe's, which is relative to each call's loudest bin). ``NaN`` loudness (padding)
+    counts as silent.
+
+    Args:
+        frequency: f0 in Hz.
+        loudness: frame-aligned loudness from :class:`~crepe_transforms.loudness.CrepeLoudness`.
+        min_db: gate level in dB re full scale (a full-scale 1 kHz sine is 0 dB).
+
+    Shape:
+        - frequency, loudness: ``(..., frames)``
+        - Output: ``(..., frames)``
+
+    Example:
+        >>> silence(torch.tensor([110.0, 220.0]), torch.tensor([-20.0, -80.0]))
+        tensor([110.,  nan])
+    """
+    _check_pair(frequency, loudness, "loudness")
+    level = _check_level(min_db, "min_db", -math.inf, math.inf)
+    return frequency.masked_fill(~(loudness >= level), math.nan)
+
+
+def _windows(x: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise ParameterError(
+            f"x must be a floating-point torch.Tensor of shape (..., frames), got {_describe(x)}."
+        )
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ParameterError(
+            f"window must be a positive odd number of frames (centred), got {window!r}; "
+            f"e.g. window=3 or window=5."
+        )
+    work = x.to(torch.promote_types(x.dtype, torch.float32))
+    flat = work.reshape(-1, x.shape[-1]) if x.dim() else work.reshape(1, 1)
+    half = window // 2
+    # NaN padding: edge windows simply have fewer valid frames.
+    padded = F.pad(flat, (half, half), value=math.nan)
+    return work, padded.unfold(-1, window, 1)
+
+
+def nan_median_filter(x: torch.Tensor, window: int) -> torch.Tensor:
+    """Centred running median that ignores ``NaN`` frames; ``NaN`` frames stay ``NaN``.
+
+    With an even number of valid frames in a window the lower median is taken (as
+    :func:`torch.nanmedian`). Edges use the frames that exist.
+
+    Args:
+        x: e.g. f0 in Hz with ``NaN`` for unvoiced frames.
+        window: odd number of frames.
+
+    Shape:
+        - x: ``(..., frames)``
+        - Output: ``(..., frames)``, same dtype
+
+    Example:
+        >>> nan_median_filter(torch.tensor([100.0, 300.0, 101.0, float("nan"), 102.0]), 3)
+        tensor([100., 101., 101.,  nan, 102.])
+    """
+    work, windows = _windows(x, window)
+    out = windows.nanmedian(dim=-1).values.reshape(work.shape)
+    return out.masked_fill(work.isnan(), math.nan).to(x.dtype)
+
+
+def nan_mean_filter(x: torch.Tensor, window: int) -> torch.Tensor:
+    """Centred running mean that ignores ``NaN`` frames; ``NaN`` frames stay ``NaN``.
+
+    Args:
+        x: e.g. f0 in Hz with ``NaN`` for unvoiced frames.
+        window: odd number of frames.
+
+    Shape:
+        - x: ``(..., frames)``
+        - Output: ``(..., frames)``, same dtype
+
+    Example:
+        >>> nan_mean_filter(torch.tensor([100.0, 200.0, float("nan"), 300.0]), 3)
+        tensor([150., 150.,  nan, 300.])
+    """
+    work, windows = _windows(x, window)
+    valid = ~windows.isnan()
+    total = windows.nan_to_num(0.0).sum(dim=-1)
+    out = (total / valid.sum(dim=-1).clamp_min(1)).reshape(work.shape)
+    return out.masked_fill(work.isnan(), math.nan).to(x.dtype)
