@@ -2,8 +2,8 @@
 
 Each top-level command is registered by one ``add_<name>_command(subparsers)`` function listed
 in :data:`COMMANDS`; the function builds its parser and sets ``handler`` (a
-``Callable[[argparse.Namespace], int]`` returning the exit status). Adding ``pitch``,
-``embed``, ``activation`` or ``plot`` means writing one such function and appending it.
+``Callable[[argparse.Namespace], int]`` returning the exit status). ``pitch``, ``activation``,
+``embed`` and ``plot`` live in :mod:`crepe_transforms.cli_extract`; ``weights`` is here.
 
 Errors from the package (:class:`~crepe_transforms.exceptions.CrepeError`) and from the file
 system are printed as one ``crepe-transforms: error: ...`` message on stderr with exit status
@@ -20,6 +20,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .cli_extract import (
+    add_activation_command,
+    add_embed_command,
+    add_pitch_command,
+    add_plot_command,
+)
 from .constants import CAPACITIES
 from .exceptions import CrepeError, WeightsNotFoundError
 
@@ -253,6 +259,10 @@ def add_weights_command(subparsers: argparse._SubParsersAction[argparse.Argument
 
 #: Registration functions of the top-level commands, in help order.
 COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    add_pitch_command,
+    add_activation_command,
+    add_embed_command,
+    add_plot_command,
     add_weights_command,
 ]
 

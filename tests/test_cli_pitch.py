@@ -1,0 +1,358 @@
+"""``crepe-transforms pitch | activation | embed | plot``: real subprocesses for the key paths
+(a file, bad files, a kill and a resume, torchrun with 2 processes), ``main([...])`` in-process
+for the rest. These use the published tiny weights (the ``weights`` extra)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _cli_audio import (
+    cli,
+    make_tree,
+    no_samples,
+    not_audio,
+    outputs,
+    truncated_wav,
+    write_tone,
+    zero_bytes,
+)
+
+from crepe_transforms.cli import main
+from crepe_transforms.outputs import read_csv
+
+TINY = ("--capacity", "tiny")
+
+
+def check_pitch_csv(path: Path, f0: float, sr: int, samples: int) -> None:
+    """One row per frame at the right times, and the tone's pitch (real tiny weights)."""
+    table = read_csv(path)
+    hop = sr // 100
+    frames = 1 + samples // hop
+    assert list(table) == ["time", "frequency", "periodicity"]
+    np.testing.assert_allclose(table["time"], np.arange(frames) * hop / sr, atol=5e-7)
+    cents = 1200 * np.abs(np.log2(table["frequency"] / f0))
+    assert float(np.median(cents)) < 50  # half a semitone; measured medians are below 7
+
+
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # exited meanwhile
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_for(condition, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the run to make progress")
+        time.sleep(0.01)
+
+
+# ------------------------------------------------------------------ real subprocesses
+
+
+def test_pitch_of_one_file_in_a_subprocess(tmp_path: Path) -> None:
+    write_tone(tmp_path / "in" / "tone.wav", 196.0, 0.5, 22050)
+    done = cli("pitch", "in/tone.wav", "-o", "out", *TINY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(
+        "1 file: 1 written, 0 skipped (done before), 0 failed; 51 frames in "
+        + done.stdout.split("51 frames in ")[1].strip()
+    )
+    assert done.stderr == ""
+    check_pitch_csv(tmp_path / "out" / "tone.f0.csv", 196.0, 22050, 11025)
+
+
+def test_bad_files_are_one_line_each_and_the_run_goes_on(tmp_path: Path) -> None:
+    write_tone(tmp_path / "in" / "good.wav", 220.0, 0.2, 16000)
+    zero_bytes(tmp_path / "in" / "empty.wav")
+    no_samples(tmp_path / "in" / "silent.wav")
+    truncated_wav(tmp_path / "in" / "cut.wav")
+    not_audio(tmp_path / "in" / "text.flac")
+    done = cli("pitch", "in", "-o", "out", *TINY, cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert sorted(lines) == [
+        "crepe-transforms: error: in/cut.wav: truncated WAV: the header announces 16000 bytes of "
+        "audio but only 7978 are present (50 %); re-copy or re-export the file",
+        "crepe-transforms: error: in/empty.wav: the file is empty (0 bytes); it holds no audio",
+        "crepe-transforms: error: in/silent.wav: holds no audio (a valid WAV header with 0 "
+        "samples)",
+        "crepe-transforms: error: in/text.flac: not a readable audio file (Format not "
+        f"recognised); libsndfile {lines[-1].split('libsndfile ')[1]}",
+    ]
+    assert "5 files: 1 written, 0 skipped (done before), 4 failed" in done.stdout
+    assert outputs(tmp_path / "out").keys() == {"good.f0.csv"}
+
+
+def test_kill_mid_run_then_resume(tmp_path: Path) -> None:
+    for i in range(24):
+        write_tone(tmp_path / "in" / f"part{i // 8}" / f"{i:02d}.wav", 150.0 + 5 * i, 0.3, 16000)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "crepe_transforms", "pitch", "in", "-o", "out", *TINY]
+    run = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: len(outputs(out)) >= 3)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    first = outputs(out)
+    assert 3 <= len(first) < 24  # killed mid-run
+    for name in first:  # what exists is complete: atomic writes
+        i = int(Path(name).stem.split(".")[0])
+        check_pitch_csv(out / name, 150.0 + 5 * i, 16000, 4800)
+    resumed = cli("pitch", "in", "-o", "out", *TINY, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"24 files: {24 - len(first)} written, {len(first)} skipped" in resumed.stdout
+    final = outputs(out)
+    assert len(final) == 24
+    assert {name: final[name] for name in first} == first  # not rewritten
+    assert sorted(p.name for p in out.rglob("*.tmp")) == []  # leftovers of the kill removed
+
+
+def test_torchrun_two_processes_killed_and_resumed(tmp_path: Path) -> None:
+    for i in range(24):
+        write_tone(tmp_path / "in" / f"{i:02d}.wav", 150.0 + 5 * i, 0.3, 16000)
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "crepe_transforms",
+        "pitch",
+        "in",
+        "-o",
+        "out",
+        *TINY,
+        "--verbose",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: len(outputs(out)) >= 4)
+    # torchrun starts each worker in its own session: kill -9 the workers, then the agent
+    workers = children(run.pid)
+    assert len(workers) == 2
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    wait_for(lambda: not any(alive(pid) for pid in workers))
+    first = outputs(out)
+    assert 4 <= len(first) < 24
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    written: dict[int, set[str]] = {0: set(), 1: set()}
+    for rank, name in re.findall(r"\[rank (\d)/2\]: wrote out/(\S+)", done.stdout):
+        written[int(rank)].add(name)
+    assert written[0].isdisjoint(written[1])  # no file twice
+    assert written[0] | written[1] | set(first) == set(outputs(out))  # none missed
+    assert len(outputs(out)) == 24
+    reports = re.findall(r"\[rank (\d)/2\]: (\d+) files: (\d+) written, (\d+) skipped", done.stdout)
+    assert sorted(int(r[0]) for r in reports) == [0, 1]
+    assert sum(int(r[1]) for r in reports) == 24
+    assert sum(int(r[2]) for r in reports) == 24 - len(first)
+    assert (
+        f"crepe-transforms: total over 2 ranks: 24 files: {24 - len(first)} written, "
+        f"{len(first)} skipped (done before), 0 failed" in done.stdout
+    )
+
+
+# ------------------------------------------------------------------ in-process
+
+
+def test_two_hundred_files_three_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, out = tmp_path / "corpus", tmp_path / "out"
+    files = make_tree(src, 197)
+    broken = [
+        zero_bytes(src / "speaker2" / "empty.wav"),
+        truncated_wav(src / "speaker4" / "session1" / "cut.wav"),
+        not_audio(src / "notes.flac"),
+    ]
+    assert main(["pitch", str(src), "-o", str(out), *TINY]) == 1
+    first = capsys.readouterr()
+    errors = first.err.splitlines()
+    assert len(errors) == 3
+    assert sorted(line.split(": ")[2] for line in errors) == sorted(str(p) for p in broken)
+    assert "Traceback" not in first.err
+    assert "200 files: 197 written, 0 skipped (done before), 3 failed" in first.out
+    made = outputs(out)
+    assert len(made) == 197
+    for item in files:
+        relative = item.path.relative_to(src).with_suffix("").as_posix() + ".f0.csv"
+        check_pitch_csv(out / relative, item.f0, item.sr, item.samples)
+    # a second run writes nothing new
+    assert main(["pitch", str(src), "-o", str(out), *TINY]) == 1
+    second = capsys.readouterr()
+    assert "200 files: 0 written, 197 skipped (done before), 3 failed" in second.out
+    assert len(second.err.splitlines()) == 3
+    assert outputs(out) == made
+    assert sorted(p.name for p in out.rglob("*") if p.is_file() and p.suffix != ".csv") == []
+
+
+def test_overwrite_shard_quiet_and_verbose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_tree(tmp_path / "in", 6)
+    seen: list[str] = []
+    for index in range(3):
+        assert (
+            main(
+                [
+                    "pitch",
+                    str(tmp_path / "in"),
+                    "-o",
+                    str(tmp_path / "out"),
+                    *TINY,
+                    "--shard",
+                    f"{index}/3",
+                    "-v",
+                ]
+            )
+            == 0
+        )
+        seen += re.findall(r"wrote (\S+)", capsys.readouterr().out)
+    assert len(seen) == len(set(seen)) == 6
+    before = outputs(tmp_path / "out")
+    assert main(["pitch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *TINY, "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert (
+        main(["pitch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *TINY, "--overwrite"])
+        == 0
+    )
+    assert "6 files: 6 written, 0 skipped" in capsys.readouterr().out
+    after = outputs(tmp_path / "out")
+    assert after.keys() == before.keys()
+    assert all(after[k] > before[k] for k in before)
+
+
+def test_formats_channels_activation_and_embed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tone(tmp_path / "in" / "st.wav", 220.0, 0.3, 16000, channels=2)
+    base = [str(tmp_path / "in"), *TINY]
+    assert (
+        main(["pitch", *base, "-o", str(tmp_path / "p"), "--format", "npz", "--threshold", "0.3"])
+        == 0
+    )
+    assert main(["pitch", *base, "-o", str(tmp_path / "c"), "--keep-channels"]) == 0
+    assert main(["activation", *base, "-o", str(tmp_path / "a"), "--format", "pt"]) == 0
+    assert main(["embed", *base, "-o", str(tmp_path / "e")]) == 0
+    capsys.readouterr()
+    npz = np.load(tmp_path / "p" / "st.f0.npz")
+    assert npz["frequency"].shape == npz["voiced"].shape == (31,)
+    assert float(npz["threshold"]) == 0.3
+    header = (tmp_path / "c" / "st.f0.csv").read_text().splitlines()[0]
+    assert header == "time,channel,frequency,periodicity"
+    act = torch.load(tmp_path / "a" / "st.activation.pt", weights_only=True)
+    assert act["activation"].shape == (31, 360)
+    assert np.load(tmp_path / "e" / "st.embedding.npz")["embedding"].shape == (31, 32, 8)
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["pitch", "-o", "out"], 2, r"give audio files, directories or --manifest"),
+        (["pitch", "in", "-o", "out", "--shard", "2/2"], 1, r"--shard must be I/N with 0 <= I < N"),
+        (["pitch", "in", "-o", "out", "--hop", "ten"], 1, r"hop='ten' is not a hop"),
+        (["pitch", "nowhere", "-o", "out"], 1, r"nowhere: no such file or directory"),
+        (["activation", "in", "-o", "out", "--format", "csv"], 2, r"invalid choice: 'csv'"),
+        (["pitch", "in", "-o", "out", "--capacity", "huge"], 2, r"invalid choice: 'huge'"),
+        (["pitch", "in", "-o", "out", "--threshold", "2"], 1, r"threshold must be a periodicity"),
+    ],
+)
+def test_usage_errors(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    status: int,
+    message: str,
+) -> None:
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.1, 16000)
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == status
+    err = capsys.readouterr().err
+    assert re.search(message, err)
+    assert "Traceback" not in err
+
+
+def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    wav = write_tone(tmp_path / "tone.wav", 220.0, 1.0, 22050)
+    assert (
+        main(
+            [
+                "plot",
+                str(wav),
+                "-o",
+                str(tmp_path / "pic.png"),
+                *TINY,
+                "--start",
+                "0.2",
+                "--duration",
+                "0.5",
+                "--threshold",
+                "0.5",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'pic.png'}"
+    data = (tmp_path / "pic.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000  # a spectrogram, not an empty canvas
+
+
+def test_plot_without_matplotlib_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wav = write_tone(tmp_path / "tone.wav", 220.0, 0.2, 16000)
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert main(["plot", str(wav), "-o", str(tmp_path / "pic.png"), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r'plotting needs matplotlib.*pip install "crepe-transforms\[plot\]"', err)
+    assert not (tmp_path / "pic.png").exists()
