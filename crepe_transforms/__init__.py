@@ -6,8 +6,20 @@ weight file. Weights load on the first construction of a weighted transform.
 
 from __future__ import annotations
 
-from . import convert, functional, weights
+from . import (
+    audio,
+    convert,
+    decode,
+    extract,
+    functional,
+    loudness,
+    pitch,
+    viterbi,
+    voicing,
+    weights,
+)
 from .constants import FMAX_HZ, FMIN_HZ, N_BINS, SAMPLE_RATE, WINDOW_SIZE
+from .decode import Pitch
 from .exceptions import (
     AudioError,
     ChecksumError,
@@ -18,15 +30,23 @@ from .exceptions import (
     WeightsFormatError,
     WeightsNotFoundError,
 )
+from .extract import Extractor, predict_file, predict_files
 from .functional import num_frames
+from .loudness import CrepeLoudness
 from .network import Crepe
+from .outputs import Features
+from .pitch import CrepeDecode, CrepePitch
 from .transforms import CrepeActivation, CrepeEmbedding, CrepeFrames
+from .viterbi import CREPE_HMM, DEFAULT_HMM, HMM
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CREPE_HMM",
+    "DEFAULT_HMM",
     "FMAX_HZ",
     "FMIN_HZ",
+    "HMM",
     "N_BINS",
     "SAMPLE_RATE",
     "WINDOW_SIZE",
@@ -34,17 +54,32 @@ __all__ = [
     "ChecksumError",
     "Crepe",
     "CrepeActivation",
+    "CrepeDecode",
     "CrepeEmbedding",
     "CrepeError",
     "CrepeFrames",
+    "CrepeLoudness",
+    "CrepePitch",
+    "Extractor",
+    "Features",
     "MissingDependencyError",
     "ParameterError",
+    "Pitch",
     "WeightsError",
     "WeightsFormatError",
     "WeightsNotFoundError",
     "__version__",
+    "audio",
     "convert",
+    "decode",
+    "extract",
     "functional",
+    "loudness",
     "num_frames",
+    "pitch",
+    "predict_file",
+    "predict_files",
+    "viterbi",
+    "voicing",
     "weights",
 ]
