@@ -40,7 +40,9 @@ def main() -> None:
         for chunk in args.chunks:
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, capacity, str(chunk)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             row = json.loads(out.strip().splitlines()[-1])
             mb = row["extra_mb"]
