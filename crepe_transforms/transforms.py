@@ -21,7 +21,7 @@ from .checks import (
 )
 from .constants import EMBEDDING_ROWS, WINDOW_SIZE
 from .exceptions import ParameterError
-from .network import Crepe
+from .network import ALGORITHMS, PRECISIONS, Crepe
 from .weights import load_state_dict
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "CrepeActivation", "CrepeEmbedding", "CrepeFrames"]
@@ -173,6 +173,14 @@ class CrepeActivation(nn.Module):
         sha256: hash to trust for an explicit file no manifest knows.
         verify: check the weight file's sha256 (default); ``False`` trusts the file as is.
         pretrained: ``False`` for a random-init network (no files needed; for tests/doctests).
+        algorithm: ``"fft"`` (default: frequency-domain convolutions, ≈ 8× faster for ``full``
+            on a CPU, as exact as direct float32) or ``"direct"`` (the layers as written).
+        precision: ``"fp32"`` (default: the module's own dtype, exact), ``"bf16"`` or ``"fp16"``
+            (opt-in reduced-precision matrix products; fp16 is for CUDA). Accuracy cost and
+            speed are measured in ``docs/performance.md``.
+
+    Without a gradient to compute (no grad mode, or frames that do not require grad and
+    frozen weights) the network runs under ``torch.no_grad``.
 
     Shape:
         ``(..., frames, 1024)`` → ``(..., frames, 360)``
@@ -191,12 +199,37 @@ class CrepeActivation(nn.Module):
         sha256: str | None = None,
         pretrained: bool = True,
         verify: bool = True,
+        *,
+        algorithm: str = "fft",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         self.capacity = check_capacity(capacity)
         self.chunk_size = check_positive_int(chunk_size, "chunk_size")
+        algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
+        precision = check_choice(precision, "precision", PRECISIONS)
         self.network = _load_network(capacity, pretrained, weights, sha256, verify)
+        self.network.algorithm = algorithm
+        self.network.precision = precision
         self.pretrained = pretrained
+
+    @property
+    def algorithm(self) -> str:
+        """Convolution algorithm of the network (``"fft"`` or ``"direct"``); settable."""
+        return self.network.algorithm
+
+    @algorithm.setter
+    def algorithm(self, value: str) -> None:
+        self.network.algorithm = check_choice(value, "algorithm", ALGORITHMS)
+
+    @property
+    def precision(self) -> str:
+        """Matrix-product precision (``"fp32"``, ``"bf16"`` or ``"fp16"``); settable."""
+        return self.network.precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self.network.precision = check_choice(value, "precision", PRECISIONS)
 
     def extra_repr(self) -> str:
         parts = [f"capacity={self.capacity!r}"]
@@ -204,7 +237,26 @@ class CrepeActivation(nn.Module):
             parts.append(f"chunk_size={self.chunk_size}")
         if not self.pretrained:
             parts.append("pretrained=False")
+        if self.algorithm != "fft":
+            parts.append(f"algorithm={self.algorithm!r}")
+        if self.precision != "fp32":
+            parts.append(f"precision={self.precision!r}")
         return ", ".join(parts)
+
+    def _run(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor
+    ) -> torch.Tensor:
+        frames = self._check(frames)
+        needs_grad = torch.is_grad_enabled() and (
+            frames.requires_grad or any(p.requires_grad for p in self.network.parameters())
+        )
+        if needs_grad:
+            return _chunked(fn, frames, self.chunk_size)
+        # Nothing to differentiate: skip autograd bookkeeping. (no_grad rather than
+        # inference_mode: its outputs stay ordinary tensors that callers may use in autograd;
+        # inference_mode measured no faster here.)
+        with torch.no_grad():
+            return _chunked(fn, frames, self.chunk_size)
 
     def _check(self, frames: torch.Tensor) -> torch.Tensor:
         frames = check_last_dim(frames, WINDOW_SIZE, "frames", "frames, 1024")
@@ -217,7 +269,7 @@ class CrepeActivation(nn.Module):
         return frames
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return _chunked(self.network, self._check(frames), self.chunk_size)
+        return self._run(self.network, frames)
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """Block-5 output in channel layout.
@@ -225,7 +277,7 @@ class CrepeActivation(nn.Module):
         Shape:
             ``(..., frames, 1024)`` → ``(..., frames, C5, 8)`` (C5 = 256 full, 32 tiny)
         """
-        return _chunked(self.network.embed, self._check(frames), self.chunk_size)
+        return self._run(self.network.embed, frames)
 
 
 class CrepeEmbedding(nn.Module):
