@@ -278,12 +278,14 @@ def write_report(
         "",
         "## Waiting threads on a shared machine",
         "",
-        "By default OpenMP threads spin while they wait for work. On a machine whose cores are "
-        "busy with other processes the spinning steals the cores the work needs, and a network "
-        "made of many short operations (the fft path) suffers far more than one of a few long "
-        "convolutions. `OMP_WAIT_POLICY=PASSIVE` (set before torch is imported) makes waiting "
-        "threads sleep. Network only, 256 fixture frames, a fresh process per policy, same "
-        "threads:",
+        "By default OpenMP threads spin for a while when they wait for work. On an idle machine "
+        "that makes the next operation start sooner; on a machine whose cores are busy with "
+        "other processes the spinning steals the cores the work needs, and a network made of "
+        "many short operations (the fft path) suffers far more than one of a few long "
+        "convolutions (during development, at load average ≈ 5: tiny 0.9× and full 2.3× "
+        "torchcrepe spinning, 5.7× and 14.8× with `PASSIVE`). `OMP_WAIT_POLICY=PASSIVE` (set "
+        "before torch is imported) makes waiting threads sleep. Network only, 256 fixture "
+        "frames, a fresh process per policy, same threads, at the end of this run:",
         "",
         "| OMP_WAIT_POLICY | capacity | torchcrepe frames/s | crepe_transforms (fft fp32) "
         "frames/s | × torchcrepe |",
