@@ -9,11 +9,9 @@ a file; a leftover temporary file is removed the next time the same target is wr
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -22,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from . import fileio
 from .exceptions import ParameterError
 
 __all__ = [
@@ -108,13 +107,10 @@ def check_format(kind: str, fmt: str) -> str:
     return fmt
 
 
-def _remove_stale(target: Path) -> None:
-    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
-
-
 def atomic_write(target: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``target`` through a temporary file in its directory and ``os.replace``.
+    """Write an output file atomically, first removing temporaries a killed run left behind.
+
+    Each output file has one writer (shards never share a file), so the sweep is safe here.
 
     Example:
         >>> import tempfile
@@ -123,18 +119,7 @@ def atomic_write(target: Path, write: Callable[[IO[bytes]], None]) -> None:
         >>> target.read_bytes(), sorted(p.name for p in target.parent.iterdir())
         (b'done', ['x.txt'])
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(target)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, target)
-    except BaseException:  # also KeyboardInterrupt: never leave the temporary file behind
-        Path(temp).unlink(missing_ok=True)
-        raise
+    fileio.atomic_write(target, write, sweep_stale=True)
 
 
 def _number(value: float, digits: int) -> str:

@@ -21,7 +21,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ import torch
 from .checks import check_capacity
 from .constants import CAPACITIES
 from .exceptions import ChecksumError, WeightsFormatError, WeightsNotFoundError
+from .fileio import atomic_write
 from .network import check_torchcrepe_state_dict, expected_shapes
 
 __all__ = [
@@ -375,20 +375,6 @@ def infer_capacity(state_dict: Mapping[str, torch.Tensor]) -> str:
     )
 
 
-def _atomic_write_bytes(target: Path, write: Any) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def install_state_dict(capacity: str, state_dict: Mapping[str, torch.Tensor], source: str) -> Path:
     """Validate ``state_dict`` and write it to the user cache as ``<capacity>.pth``.
 
@@ -398,7 +384,7 @@ def install_state_dict(capacity: str, state_dict: Mapping[str, torch.Tensor], so
     validate_state_dict(capacity, state_dict)
     target = weights_dir() / _filename(capacity)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    _atomic_write_bytes(target, lambda fh: torch.save(tensors, fh))
+    atomic_write(target, lambda fh: torch.save(tensors, fh))
     digest = sha256_file(target)
     with _lock:
         record = _cache_record()
@@ -409,5 +395,5 @@ def install_state_dict(capacity: str, state_dict: Mapping[str, torch.Tensor], so
             "source": source,
         }
         payload = json.dumps({"format": 1, "files": record}, indent=2, sort_keys=True).encode()
-        _atomic_write_bytes(weights_dir() / _CACHE_RECORD, lambda fh: fh.write(payload))
+        atomic_write(weights_dir() / _CACHE_RECORD, lambda fh: fh.write(payload))
     return target
