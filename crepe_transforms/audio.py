@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .exceptions import AudioError
+from .exceptions import AudioError, ParameterError
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "AudioReader", "downmix", "info", "load"]
 
@@ -114,29 +114,42 @@ def info(path: str | os.PathLike[str]) -> AudioInfo:
         >>> meta.sample_rate, meta.frames, meta.channels, meta.subtype
         (22050, 22050, 1, 'PCM_16')
     """
+    if not isinstance(path, str | os.PathLike):
+        raise ParameterError(
+            f"path must be an audio file path (str or os.PathLike), got {type(path).__name__}. "
+            f"Pass e.g. pathlib.Path('speech.wav')."
+        )
     path = Path(path)
     sf = _soundfile()
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
+        raise AudioError(f"{path}: no such file; check the path") from None
     except OSError as exc:
         raise AudioError(f"{path}: cannot access the file ({exc.strerror or exc})") from None
     if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
+        raise AudioError(
+            f"{path}: is a directory, not an audio file; pass a file (predict_files and the "
+            f"command line search directories)"
+        )
     if size == 0:
-        raise AudioError(f"{path}: the file is empty (0 bytes); it holds no audio")
+        raise AudioError(
+            f"{path}: the file is empty (0 bytes); it holds no audio: re-copy or re-export it"
+        )
     try:
         meta = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(
-            f"{path}: not a readable audio file ({_reason(exc)}); libsndfile "
-            f"{sf.__libsndfile_version__} reads {_formats()}"
+            f"{path}: not a readable audio file ({_reason(exc)}); convert it to a format "
+            f"libsndfile {sf.__libsndfile_version__} reads: {_formats()}"
         ) from None
     except OSError as exc:
         raise AudioError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if meta.frames <= 0:
-        raise AudioError(f"{path}: holds no audio (a valid {meta.format} header with 0 samples)")
+        raise AudioError(
+            f"{path}: holds no audio (a valid {meta.format} header with 0 samples); re-export "
+            f"it or leave it out"
+        )
     shortfall = _wav_shortfall(path) if meta.format in ("WAV", "WAVEX") else None
     if shortfall is not None:
         announced, present = shortfall
@@ -292,7 +305,7 @@ def load(
         if not 0 <= start < end:
             raise AudioError(
                 f"{reader.path}: no samples between {start} and {end} (the file has "
-                f"{reader.info.frames})"
+                f"{reader.info.frames}); pass 0 <= start < stop <= {reader.info.frames}"
             )
         data = reader.read(start, end)
         rate = reader.info.sample_rate

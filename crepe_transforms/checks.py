@@ -6,6 +6,7 @@ names the parameter, what was expected, what was found and how to fix it.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from collections.abc import Sequence
 
@@ -49,6 +50,38 @@ def check_positive_int(value: object, name: str, hint: str = "") -> int:
     if number is None or not number.is_integer() or number <= 0:
         raise ParameterError(f"{name} must be a positive integer, got {value!r}.{hint}")
     return int(number)
+
+
+def check_hop_length(hop_length: object, sample_rate: int) -> int:
+    """Return ``hop_length`` (samples of the input rate) as a positive ``int``.
+
+    ``None`` gives the 10 ms default, ``sample_rate // 100`` (at least 1). One check shared by
+    the framing and loudness transforms and their functional twins, so they agree on the rule
+    and the message.
+    """
+    rate = check_sample_rate(sample_rate)
+    default = max(1, rate // 100)
+    if hop_length is None:
+        return default
+    return check_positive_int(
+        hop_length,
+        "hop_length",
+        f" Give the hop in samples of the input rate, e.g. hop_length={default} for 10 ms "
+        f"at sample_rate={rate}.",
+    )
+
+
+def check_sha256(sha256: object) -> str | None:
+    """Return ``sha256`` as a lowercase hex digest (or ``None``), else raise."""
+    if sha256 is None:
+        return None
+    text = sha256.strip().lower() if isinstance(sha256, str) else None
+    if text is None or len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ParameterError(
+            f"sha256={sha256!r} is not a sha256 digest (64 hexadecimal characters). Compute "
+            f"it with `sha256sum FILE` or crepe_transforms.weights.sha256_file(FILE)."
+        )
+    return text
 
 
 def check_capacity(capacity: object) -> str:
@@ -113,7 +146,12 @@ def check_audio(waveform: object, name: str = "waveform") -> torch.Tensor:
 def check_last_dim(x: object, size: int, name: str, what: str) -> torch.Tensor:
     """Check a real floating tensor whose last dimension must be ``size``."""
     if not isinstance(x, torch.Tensor):
-        raise ParameterError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
+        raise ParameterError(
+            f"{name} must be a torch.Tensor of shape (..., {what}), got {type(x).__name__}. "
+            f"Convert with torch.as_tensor({name}, dtype=torch.float32)."
+        )
+    if x.is_complex():
+        raise ParameterError(f"{name} is complex ({x.dtype}); pass real values, e.g. {name}.real.")
     if not x.is_floating_point():
         raise ParameterError(
             f"{name} must be floating point, got {x.dtype}. Convert with {name}.float()."
@@ -132,25 +170,34 @@ def check_last_dim(x: object, size: int, name: str, what: str) -> torch.Tensor:
 
 
 def check_lengths(
-    lengths: object, batch_shape: tuple[int, ...], max_length: int, name: str = "lengths"
+    lengths: object,
+    batch_shape: tuple[int, ...],
+    max_length: int,
+    name: str = "lengths",
+    unit: str = "samples",
 ) -> torch.Tensor:
-    """Check per-item lengths: integer tensor of shape ``batch_shape``, 1..max_length."""
+    """Check per-item lengths: integer tensor of shape ``batch_shape``, 1..max_length.
+
+    ``unit`` names what is counted in the messages: ``"samples"`` for audio, ``"frames"``
+    for activations.
+    """
     if isinstance(lengths, Sequence) and not isinstance(lengths, str):
-        lengths = torch.as_tensor(list(lengths))
+        with contextlib.suppress(TypeError, ValueError, RuntimeError):  # not numbers: below
+            lengths = torch.as_tensor(list(lengths))
     if not isinstance(lengths, torch.Tensor):
         raise ParameterError(
-            f"{name} must be an integer tensor of shape {batch_shape}, "
-            f"got {type(lengths).__name__}."
+            f"{name} must be an integer tensor of shape {batch_shape} ({unit} per item), "
+            f"got {type(lengths).__name__}. Pass e.g. torch.tensor([...])."
         )
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise ParameterError(
-            f"{name} must be an integer tensor (samples per item), got {lengths.dtype}. "
+            f"{name} must be an integer tensor ({unit} per item), got {lengths.dtype}. "
             f"Convert with {name}.long()."
         )
     if tuple(lengths.shape) != tuple(batch_shape):
         raise ParameterError(
             f"{name} has shape {tuple(lengths.shape)} but the input's leading (batch) shape is "
-            f"{tuple(batch_shape)}; give one length per item."
+            f"{tuple(batch_shape)}; give one length ({unit}) per item."
         )
     if lengths.numel():
         lo, hi = int(lengths.min()), int(lengths.max())
@@ -162,6 +209,7 @@ def check_lengths(
         if hi > max_length:
             raise ParameterError(
                 f"{name} has a maximum of {hi}, which exceeds the time axis ({max_length}). "
-                f"Each length must be at most the padded size of the last dimension."
+                f"Each length counts {unit} and must be at most the padded size of the "
+                f"{'last (time)' if unit == 'samples' else 'frames'} dimension."
             )
     return lengths.long()

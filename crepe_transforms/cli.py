@@ -27,7 +27,7 @@ from .cli_extract import (
     add_plot_command,
 )
 from .constants import CAPACITIES
-from .exceptions import CrepeError, WeightsNotFoundError
+from .exceptions import ChecksumError, CrepeError, WeightsNotFoundError
 
 __all__ = ["COMMANDS", "PROG", "build_parser", "main"]
 
@@ -82,6 +82,10 @@ def _weights_list(args: argparse.Namespace) -> int:
         except WeightsNotFoundError:
             rows.append([capacity, "-", "not found", "-"])
             continue
+        except ChecksumError:  # e.g. a cache symlink that leads out of the cache
+            path = registry.weights_dir() / f"{capacity}.pth"
+            rows.append([capacity, "cache", "REFUSED", f"{path} (links outside the cache)"])
+            continue
         if args.verify:
             try:
                 result = registry.verify(capacity)
@@ -121,6 +125,10 @@ def _weights_verify(args: argparse.Namespace) -> int:
                 failed = True
             else:
                 print(f"{capacity}: not found")
+            continue
+        except ChecksumError as exc:  # refused before hashing (a cache link to elsewhere)
+            _error(str(exc))
+            failed = True
             continue
         found += 1
         if result.ok:
@@ -290,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        check: Callable[[argparse.Namespace], None] | None = getattr(args, "check", None)
+        if check is not None:  # checks of several options together; usage errors too
+            check(args)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     handler: Handler = args.handler

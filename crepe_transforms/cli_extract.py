@@ -119,14 +119,17 @@ def _options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
 def _run(kind: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from .corpus import describe, env_rank, gather, parse_shard, total
+        from .corpus import describe, env_rank, gather, total
         from .extract import Extractor, predict_files
+        from .outputs import check_output_dir
 
         if not args.paths and args.manifest is None:
             print(f"{PROG}: error: give audio files, directories or --manifest", file=sys.stderr)
             return 2
         rank, world = env_rank()
-        shard_index = parse_shard(args.shard) if args.shard else None
+        shard_index = args.shard
+        # Before the weights load: an unwritable --output-dir is one line, not one per file.
+        check_output_dir(args.output_dir, "--output-dir")
         extractor = Extractor(device=_device(args.device, world), **_options(args, kind))
         summary = predict_files(
             args.paths,
@@ -160,7 +163,93 @@ def _hz(value: str) -> float:
     try:
         return float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a frequency in Hz") from None
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a frequency in Hz; give a number, e.g. 50 or 1000.5"
+        ) from None
+
+
+# argparse ``type`` functions: a bad value is a usage error (exit status 2) named after its
+# option, before anything is loaded. The package's own checks make the messages.
+
+
+def _usage(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(value: str) -> Any:
+        from .exceptions import ParameterError
+
+        try:
+            return check(value)
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = check.__name__  # argparse names the type in some messages
+    return convert
+
+
+def _hop(value: str) -> str:
+    from .extract import hop_length_for
+
+    hop_length_for(value, 16000)  # the syntax; the hop is converted per file rate later
+    return value
+
+
+def _sha256(value: str) -> str:
+    from .checks import check_sha256
+
+    return str(check_sha256(value))
+
+
+def _shard(value: str) -> tuple[int, int]:
+    from .corpus import parse_shard
+
+    return parse_shard(value)
+
+
+def _threshold(value: str) -> float:
+    from .exceptions import ParameterError
+
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0.0 <= number <= 1.0:
+        raise ParameterError(
+            f"threshold must be a periodicity in [0, 1], got {value!r}; 0.21 to 0.5 are usual"
+        )
+    return number
+
+
+def _positive(name: str, example: int) -> Callable[[str], int]:
+    def positive(value: str) -> int:
+        from .exceptions import ParameterError
+
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise ParameterError(
+                f"{name} must be a positive integer, got {value!r}; e.g. {name} {example}"
+            )
+        return number
+
+    return positive
+
+
+def _check_range(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
+    """Post-parse check of --fmin/--fmax together (a usage error, exit status 2)."""
+
+    def check(args: argparse.Namespace) -> None:
+        if args.fmin is None and args.fmax is None:
+            return
+        from .decode import admitted_bins
+        from .exceptions import ParameterError
+
+        try:
+            admitted_bins(args.fmin, args.fmax)
+        except ParameterError as exc:
+            parser.error(f"argument --fmin/--fmax: {exc}")
+
+    return check
 
 
 def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
@@ -205,6 +294,7 @@ def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
     )
     io.add_argument(
         "--shard",
+        type=_usage(_shard),
         metavar="I/N",
         help="process shard I of N (0-based) of the sorted inputs, e.g. for job "
         "arrays; under torchrun each shard is split again between the ranks",
@@ -229,6 +319,7 @@ def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
     )
     model.add_argument(
         "--hop",
+        type=_usage(_hop),
         default=None,
         metavar="HOP",
         help="hop between frames: '10ms' (default), '0.005s' or samples ('160')",
@@ -238,14 +329,14 @@ def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
     )
     model.add_argument(
         "--batch-size",
-        type=int,
+        type=_usage(_positive("--batch-size", 128)),
         default=128,
         metavar="N",
         help="frames per network call (default 128)",
     )
     model.add_argument(
         "--block-frames",
-        type=int,
+        type=_usage(_positive("--block-frames", 4096)),
         default=4096,
         metavar="N",
         help="frames read and computed per block of a long file (default 4096)",
@@ -271,6 +362,7 @@ def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
     )
     model.add_argument(
         "--sha256",
+        type=_usage(_sha256),
         default=None,
         metavar="HEX",
         help="trust --weights FILE with this hash (for weights no manifest knows)",
@@ -290,7 +382,7 @@ def _add_decoding(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fmax", type=_hz, default=None, metavar="HZ", help="highest pitch")
     group.add_argument(
         "--threshold",
-        type=float,
+        type=_usage(_threshold),
         default=None,
         metavar="P",
         help="periodicity below which f0 is unvoiced (empty/NaN); adds a "
@@ -309,7 +401,7 @@ def add_pitch_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     )
     _add_common(parser, "pitch")
     _add_decoding(parser)
-    parser.set_defaults(handler=_run("pitch"))
+    parser.set_defaults(handler=_run("pitch"), check=_check_range(parser))
 
 
 def add_activation_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -390,9 +482,11 @@ def add_plot_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="S",
         help="seconds to show (default: to the end)",
     )
-    parser.add_argument("--hop", default=None, help="hop: '10ms' (default) or samples")
-    parser.add_argument("--dpi", type=int, default=120)
+    parser.add_argument(
+        "--hop", type=_usage(_hop), default=None, help="hop: '10ms' (default) or samples"
+    )
+    parser.add_argument("--dpi", type=_usage(_positive("--dpi", 120)), default=120)
     parser.add_argument("--weights", type=Path, default=None, metavar="FILE")
-    parser.add_argument("--sha256", default=None, metavar="HEX")
+    parser.add_argument("--sha256", type=_usage(_sha256), default=None, metavar="HEX")
     _add_decoding(parser)
-    parser.set_defaults(handler=_plot)
+    parser.set_defaults(handler=_plot, check=_check_range(parser))

@@ -63,7 +63,10 @@ class Pitch(NamedTuple):
 
 def _check_hz(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name} must be a frequency in Hz or None, got {value!r}.")
+        raise ParameterError(
+            f"{name} must be a frequency in Hz or None, got {value!r}; pass a number, "
+            f"e.g. {name}={50.0 if name == 'fmin' else 1000.0}."
+        )
     hz = float(value)
     if not _FMIN_LIMIT <= hz <= _FMAX_LIMIT:
         raise ParameterError(
@@ -173,7 +176,8 @@ def _prepare(
     shape = tuple(activation.shape[:-2])
     frames = activation.shape[-2]
     if lengths is not None:
-        lengths = check_lengths(lengths, shape, frames).reshape(-1).to(activation.device)
+        lengths = check_lengths(lengths, shape, frames, unit="frames")
+        lengths = lengths.reshape(-1).to(activation.device)
     packed = activation.reshape(math.prod(shape), frames, N_BINS)[..., low : high + 1]
     return _Batch(packed, low, shape, lengths)
 

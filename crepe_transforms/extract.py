@@ -38,9 +38,18 @@ from .corpus import (
     env_rank,
     shard,
 )
+from .decode import DECODERS
 from .exceptions import CrepeError, ParameterError
 from .functional import NORMALIZATIONS, default_hop_length
-from .outputs import FORMATS, KINDS, Features, check_format, output_name, write_features
+from .outputs import (
+    FORMATS,
+    KINDS,
+    Features,
+    check_format,
+    check_output_dir,
+    output_name,
+    write_features,
+)
 from .pitch import CrepeDecode
 from .stream import BlockDecoder, frame_blocks, num_file_frames
 from .transforms import DEFAULT_CHUNK_SIZE, EMBEDDING_LAYOUTS, CrepeActivation, CrepeFrames
@@ -82,7 +91,14 @@ def hop_length_for(hop: str | int | None, sample_rate: int) -> int:
             f"or samples of the input rate like '160'"
         ) from None
     if not unit:
-        return check_positive_int(value, "hop", " Use e.g. '10ms' or a number of samples.")
+        if value.denominator != 1 or value <= 0:
+            raise ParameterError(
+                f"hop must be a positive integer number of samples or a duration, got {hop!r}. "
+                f"Use e.g. '10ms' or a number of samples like 160."
+            )
+        return int(value)
+    if value <= 0:
+        raise ParameterError(f"hop={hop!r} must be positive; use e.g. '10ms' or '0.01s'")
     samples = math.floor(value * sample_rate / (1000 if unit == "ms" else 1))
     if samples < 1:
         raise ParameterError(
@@ -177,11 +193,13 @@ class Extractor:
         self.mono = bool(mono)
         self.device = _device(device)
         self.dtype = PRECISIONS[check_choice(precision, "precision", tuple(PRECISIONS))]
+        decoder = check_choice(decoder, "decoder", DECODERS)  # CrepeDecode says "method"
         self.decoder = CrepeDecode(decoder, fmin, fmax, hmm)  # checked before loading weights
         self.network = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained)
         self.network.to(self.device, self.dtype)
         chunk = self.network.chunk_size
-        self.block_frames = max(1, check_positive_int(block_frames, "block_frames") // chunk)
+        frames = check_positive_int(block_frames, "block_frames", " e.g. block_frames=4096.")
+        self.block_frames = max(1, frames // chunk)
         self.block_frames *= chunk
         self._framers: dict[int, CrepeFrames] = {}
         self.attributes: dict[str, str | int | float] = {
@@ -370,9 +388,14 @@ def predict_files(
 
     Returns:
         This process's :class:`Summary`. A file that fails is reported and skipped.
+
+    Raises:
+        ParameterError: bad options, or an ``output_dir`` that cannot be created or written
+            (checked once, before any file is computed).
     """
     fmt = check_format(kind, fmt or FORMATS[kind][0])
     jobs = discover(inputs, manifest, extensions)
+    check_output_dir(output_dir)
     names = [output_name(job.relative, kind, fmt) for job in jobs]
     check_collisions(jobs, names)
     index, count = shard_index or (0, 1)

@@ -16,6 +16,12 @@ from typing import IO
 
 __all__ = ["atomic_write", "remove_stale_temporaries", "temporary_pattern"]
 
+# mkstemp creates files 0600; give finished files the mode open() would (0666 minus umask).
+# The umask can only be read by setting it, so read it once, at import, before any threads.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+
 
 def temporary_pattern(target: Path) -> str:
     """Glob pattern of the temporary files :func:`atomic_write` creates for ``target``."""
@@ -60,6 +66,8 @@ def atomic_write(
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), _FILE_MODE)
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

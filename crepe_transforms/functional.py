@@ -12,13 +12,21 @@ truncated to whole 16 kHz samples once and then repeated.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import overload
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checks import check_audio, check_choice, check_lengths, check_positive_int, check_sample_rate
+from .checks import (
+    check_audio,
+    check_choice,
+    check_hop_length,
+    check_lengths,
+    check_positive_int,
+    check_sample_rate,
+)
 from .constants import (
     CREPE_STD_FLOOR,
     SAMPLE_RATE,
@@ -55,7 +63,7 @@ _TORCHAUDIO_KAISER_BEST = {
 
 def default_hop_length(sample_rate: int) -> int:
     """10 ms at ``sample_rate`` (``sample_rate // 100``, at least 1)."""
-    return max(1, check_sample_rate(sample_rate) // 100)
+    return check_hop_length(None, sample_rate)
 
 
 @overload
@@ -75,14 +83,23 @@ def num_frames(length: int | torch.Tensor, hop_length: int) -> int | torch.Tenso
     """
     hop = check_positive_int(hop_length, "hop_length")
     if isinstance(length, torch.Tensor):
+        if length.is_floating_point() or length.is_complex() or length.dtype == torch.bool:
+            raise ParameterError(
+                f"length must be an integer tensor (samples), got {length.dtype}. "
+                f"Convert with length.long()."
+            )
         return 1 + torch.div(length, hop, rounding_mode="floor")
-    if isinstance(length, bool) or int(length) != length or length < 0:
-        raise ParameterError(f"length must be a non-negative integer, got {length!r}.")
+    if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 0:
+        raise ParameterError(
+            f"length must be a non-negative integer number of samples, got {length!r}; "
+            f"e.g. waveform.shape[-1]."
+        )
     return 1 + int(length) // hop
 
 
 def frame_times(n_frames: int, hop_length: int, sample_rate: int) -> torch.Tensor:
     """Centre time in seconds of each frame, ``i * hop_length / sample_rate`` (float64)."""
+    _check_count(n_frames, "n_frames")
     sr = check_sample_rate(sample_rate)
     hop = check_positive_int(hop_length, "hop_length")
     return torch.arange(n_frames, dtype=torch.float64) * hop / sr
@@ -96,6 +113,14 @@ def frame_centers(
     hop = check_positive_int(hop_length, "hop_length")
     i = torch.arange(start_frame, start_frame + n_frames, dtype=torch.int64)
     return torch.div(2 * i * hop * SAMPLE_RATE + sr, 2 * sr, rounding_mode="floor")
+
+
+def _check_count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ParameterError(
+            f"{name} must be a non-negative integer number of frames, got {value!r}."
+        )
+    return int(value)
 
 
 def resampled_length(
@@ -136,6 +161,13 @@ def _resampy_resample(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
             "resample='resampy' runs in numpy and cannot pass gradients to the waveform. "
             "Use resample='torchaudio' (differentiable, on device) or feed 16 kHz audio."
         )
+    if int(resampled_length(waveform.shape[-1], sample_rate)) < 1:
+        # resampy itself would raise a bare ValueError
+        raise ParameterError(
+            f"waveform is too short: {waveform.shape[-1]} sample(s) at {sample_rate} Hz give no "
+            f"16 kHz sample with resample='resampy'. Pass at least "
+            f"{-(-sample_rate // SAMPLE_RATE)} samples per item, or use resample='torchaudio'."
+        )
     import resampy
 
     np_dtype = np.float64 if waveform.dtype == torch.float64 else np.float32
@@ -164,6 +196,16 @@ def resample(
     """
     sr = check_sample_rate(sample_rate)
     check_choice(method, "resample", RESAMPLERS)
+    waveform = check_audio(waveform)
+    if lengths is not None:
+        lengths = check_lengths(lengths, tuple(waveform.shape[:-1]), waveform.shape[-1])
+    return _resample(waveform, sr, method, lengths)
+
+
+def _resample(
+    waveform: torch.Tensor, sr: int, method: str, lengths: torch.Tensor | None
+) -> torch.Tensor:
+    """:func:`resample` on checked arguments."""
     if lengths is not None:
         waveform = _mask_time(waveform, lengths)
     if sr == SAMPLE_RATE:
@@ -253,17 +295,12 @@ def frame(
     """
     sr = check_sample_rate(sample_rate)
     waveform = check_audio(waveform)
-    hop = (
-        default_hop_length(sr)
-        if hop_length is None
-        else check_positive_int(
-            hop_length,
-            "hop_length",
-            " Pass a hop in samples of the input rate, e.g. sample_rate // 100.",
-        )
-    )
+    hop = check_hop_length(hop_length, sr)
+    check_choice(resample_method, "resample", RESAMPLERS)
     if lengths is not None:
         lengths = check_lengths(lengths, tuple(waveform.shape[:-1]), waveform.shape[-1])
+    start_frame = _check_count(start_frame, "start_frame")
+    n_frames = None if n_frames is None else _check_count(n_frames, "n_frames")
     total = num_frames(waveform.shape[-1], hop)
     count = total - start_frame if n_frames is None else n_frames
     if start_frame < 0 or count < 0 or start_frame + count > total:
@@ -271,6 +308,6 @@ def frame(
             f"start_frame={start_frame}, n_frames={n_frames} select frames outside 0..{total - 1}."
         )
     if audio_16k is None:
-        audio_16k = resample(waveform, sr, resample_method, lengths)
+        audio_16k = _resample(waveform, sr, resample_method, lengths)
     centers = frame_centers(count, hop, sr, start_frame)
     return normalize_frames(extract_frames(audio_16k, centers), normalization)

@@ -16,7 +16,7 @@ import numbers
 import torch
 from torch import nn
 
-from .checks import check_audio, check_lengths, check_positive_int, check_sample_rate
+from .checks import check_audio, check_hop_length, check_lengths, check_sample_rate
 from .exceptions import ParameterError
 from .functional import default_hop_length
 
@@ -66,6 +66,16 @@ def _power_weights(sample_rate: int, n_fft: int) -> torch.Tensor:
     return weights * 2.0 / (n_fft * float((window**2).sum()))
 
 
+def _check_floor_db(floor_db: object) -> float:
+    value = float(floor_db) if isinstance(floor_db, numbers.Real) else math.nan
+    if isinstance(floor_db, bool) or not math.isfinite(value):
+        raise ParameterError(
+            f"floor_db must be a number of dB re full scale (finite), got {floor_db!r}; "
+            f"pass e.g. floor_db={DEFAULT_FLOOR_DB}."
+        )
+    return value
+
+
 def a_weighted_loudness(
     waveform: torch.Tensor,
     sample_rate: int,
@@ -100,15 +110,8 @@ def a_weighted_loudness(
     """
     sr = check_sample_rate(sample_rate)
     waveform = check_audio(waveform)
-    hop = (
-        default_hop_length(sr)
-        if hop_length is None
-        else check_positive_int(
-            hop_length, "hop_length", " Pass a hop in input samples, e.g. sample_rate // 100."
-        )
-    )
-    if isinstance(floor_db, bool) or not isinstance(floor_db, numbers.Real):
-        raise ParameterError(f"floor_db must be a number of dB, e.g. -120.0, got {floor_db!r}.")
+    hop = check_hop_length(hop_length, sr)
+    floor_db = _check_floor_db(floor_db)
     shape, time = tuple(waveform.shape[:-1]), waveform.shape[-1]
     work = waveform.to(torch.promote_types(waveform.dtype, torch.float32)).reshape(-1, time)
     if lengths is not None:
@@ -170,16 +173,8 @@ class CrepeLoudness(nn.Module):
     ) -> None:
         super().__init__()
         self.sample_rate = check_sample_rate(sample_rate)
-        self.hop_length = (
-            default_hop_length(self.sample_rate)
-            if hop_length is None
-            else (
-                check_positive_int(hop_length, "hop_length", " e.g. hop_length=sample_rate // 100.")
-            )
-        )
-        if isinstance(floor_db, bool) or not isinstance(floor_db, numbers.Real):
-            raise ParameterError(f"floor_db must be a number of dB, e.g. -120.0, got {floor_db!r}.")
-        self.floor_db = float(floor_db)
+        self.hop_length = check_hop_length(hop_length, self.sample_rate)
+        self.floor_db = _check_floor_db(floor_db)
         n_fft = _window_length(self.sample_rate)
         self.register_buffer("weights", _power_weights(self.sample_rate, n_fft), persistent=False)
         window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)

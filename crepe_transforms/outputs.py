@@ -9,9 +9,11 @@ a file; a leftover temporary file is removed the next time the same target is wr
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -28,6 +30,7 @@ __all__ = [
     "KINDS",
     "Features",
     "atomic_write",
+    "check_output_dir",
     "output_name",
     "read_csv",
     "write_features",
@@ -122,6 +125,55 @@ def atomic_write(target: Path, write: Callable[[IO[bytes]], None]) -> None:
     fileio.atomic_write(target, write, sweep_stale=True)
 
 
+#: OSError numbers that mean "this place cannot hold outputs", a problem with the path given
+#: rather than with the machine (a full disk or an I/O error stays an OSError).
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOENT)
+
+
+def _unwritable(where: Path, exc: OSError, name: str) -> ParameterError:
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = "" if exc.filename in (None, str(where)) else f": {exc.filename}"
+        reason = f"a file, not a directory, is in the way{blocker}"
+    return ParameterError(
+        f"{name} {where} is not writable ({reason}); choose another output directory or fix "
+        f"its permissions."
+    )
+
+
+def check_output_dir(output_dir: str | os.PathLike[str], name: str = "output_dir") -> Path:
+    """Check that ``output_dir`` can hold new files, creating nothing.
+
+    The nearest existing folder on the way to it must be a writable directory (then the rest
+    can be created when the first file is written).
+
+    Raises:
+        ParameterError: it cannot be created (a file is in the way, no permission) or is not
+            writable; the message names the directory and the fix.
+    """
+    if not isinstance(output_dir, str | os.PathLike):
+        raise ParameterError(
+            f"{name} must be a directory path (str or os.PathLike), got "
+            f"{type(output_dir).__name__}."
+        )
+    path = Path(output_dir)
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(existing))
+        # A real probe: os.access is wrong for root, ACLs and read-only mounts.
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        if exc.errno not in _UNWRITABLE:
+            raise
+        raise _unwritable(path, exc, name) from None
+    return path
+
+
 def _number(value: float, digits: int) -> str:
     return "" if math.isnan(value) else f"{value:.{digits}f}"
 
@@ -189,7 +241,12 @@ def write_features(features: Features, target: str | os.PathLike[str], fmt: str)
     """
     check_format(features.kind, fmt)
     path = Path(target)
-    atomic_write(path, lambda fh: _WRITERS[fmt](features, fh))
+    try:
+        atomic_write(path, lambda fh: _WRITERS[fmt](features, fh))
+    except OSError as exc:
+        if exc.errno not in _UNWRITABLE:
+            raise
+        raise _unwritable(path.parent, exc, "output directory") from None
     return path
 
 

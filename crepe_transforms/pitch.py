@@ -160,8 +160,12 @@ class CrepePitch(nn.Module):
     ) -> None:
         super().__init__()
         self.threshold = _check_threshold(threshold)
-        self.block_frames = check_positive_int(block_frames, "block_frames")
-        decode = CrepeDecode(decoder, fmin, fmax, hmm, backend)  # validate before loading weights
+        self.block_frames = check_positive_int(
+            block_frames, "block_frames", f" e.g. block_frames={DEFAULT_BLOCK_FRAMES}."
+        )
+        # validate before loading weights; CrepeDecode calls this option "method"
+        decoder = check_choice(decoder, "decoder", DECODERS)
+        decode = CrepeDecode(decoder, fmin, fmax, hmm, backend)
         self.frames = CrepeFrames(sample_rate, hop_length, resample, normalization)
         self.activation = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained)
         self.decode = decode

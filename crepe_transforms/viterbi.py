@@ -260,7 +260,7 @@ def viterbi_path(
     if lengths is None:
         lengths = torch.full((batch,), frames, dtype=torch.int64, device=device)
     elif frames:
-        lengths = check_lengths(lengths, (batch,), frames)
+        lengths = check_lengths(lengths, (batch,), frames, unit="frames")
     if frames == 0 or batch == 0:
         return torch.zeros((batch, frames), dtype=torch.int64, device=device)
     use_numba = backend == "numba" or (backend == "auto" and device.type == "cpu")

