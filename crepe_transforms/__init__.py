@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from . import (
     audio,
+    batching,
+    cache,
     convert,
+    data,
     decode,
     extract,
     functional,
     loudness,
     pitch,
+    readout,
     viterbi,
     voicing,
     weights,
 )
+from .cache import FeatureCache
 from .constants import FMAX_HZ, FMIN_HZ, N_BINS, SAMPLE_RATE, WINDOW_SIZE
+from .data import CrepeCollate, CrepeConditioner
 from .decode import Pitch
 from .exceptions import (
     AudioError,
@@ -36,6 +42,7 @@ from .loudness import CrepeLoudness
 from .network import Crepe
 from .outputs import Features
 from .pitch import CrepeDecode, CrepePitch
+from .readout import CrepeSoftDecode, soft_decode
 from .transforms import CrepeActivation, CrepeEmbedding, CrepeFrames
 from .viterbi import CREPE_HMM, DEFAULT_HMM, HMM
 
@@ -54,13 +61,17 @@ __all__ = [
     "ChecksumError",
     "Crepe",
     "CrepeActivation",
+    "CrepeCollate",
+    "CrepeConditioner",
     "CrepeDecode",
     "CrepeEmbedding",
     "CrepeError",
     "CrepeFrames",
     "CrepeLoudness",
     "CrepePitch",
+    "CrepeSoftDecode",
     "Extractor",
+    "FeatureCache",
     "Features",
     "MissingDependencyError",
     "ParameterError",
@@ -70,7 +81,10 @@ __all__ = [
     "WeightsNotFoundError",
     "__version__",
     "audio",
+    "batching",
+    "cache",
     "convert",
+    "data",
     "decode",
     "extract",
     "functional",
@@ -79,6 +93,8 @@ __all__ = [
     "pitch",
     "predict_file",
     "predict_files",
+    "readout",
+    "soft_decode",
     "viterbi",
     "voicing",
     "weights",
