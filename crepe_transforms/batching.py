@@ -26,8 +26,8 @@ import torch
 from torch.utils.data import default_collate
 
 from .checks import check_choice, check_sample_rate
-from .exceptions import MissingDependencyError, ParameterError
-from .functional import RESAMPLERS
+from .exceptions import ParameterError
+from .functional import RESAMPLERS, resample_to
 
 __all__ = [
     "CHANNEL_POLICIES",
@@ -47,50 +47,6 @@ RESAMPLE_POLICIES = ("error", "resample")
 CHANNEL_POLICIES = ("error", "mean", "first")
 #: Per-frame features of a batch, in output order.
 FEATURE_KEYS = ("f0", "periodicity", "loudness")
-
-# torchaudio settings that approximate resampy's kaiser_best (torchaudio's resampling tutorial).
-_KAISER_BEST = {
-    "lowpass_filter_width": 64,
-    "rolloff": 0.9475937167399596,
-    "resampling_method": "sinc_interp_kaiser",
-    "beta": 14.769656459379492,
-}
-
-
-def resample_to(
-    waveform: torch.Tensor, orig: int, target: int, method: str = "resampy"
-) -> torch.Tensor:
-    """Resample ``(..., time)`` audio from ``orig`` to ``target`` Hz.
-
-    ``"resampy"``: ``kaiser_best`` in numpy on the CPU (the result returns to the input's
-    device); ``"torchaudio"``: on the input's device with settings close to ``kaiser_best``.
-
-    Shape:
-        ``(..., time)`` → ``(..., about time * target / orig)``
-
-    Example:
-        >>> resample_to(torch.zeros(2, 22050), 22050, 16000).shape
-        torch.Size([2, 16000])
-    """
-    check_choice(method, "resample", RESAMPLERS)
-    if orig == target:
-        return waveform
-    if method == "torchaudio":
-        try:
-            import torchaudio.functional as taf
-        except Exception as exc:  # a torchaudio built for another torch fails with OSError etc.
-            raise MissingDependencyError(
-                f"resample='torchaudio' needs a working torchaudio matching torch "
-                f"{torch.__version__} (import failed: {type(exc).__name__}: {exc}). Install it "
-                f'with `pip install "crepe-transforms[torchaudio]"`, or use resample="resampy".'
-            ) from exc
-        out: torch.Tensor = taf.resample(waveform, orig, target, **_KAISER_BEST)
-        return out
-    import resampy
-
-    x = waveform.detach().cpu().numpy()
-    y = resampy.resample(x, orig, target, filter="kaiser_best", axis=-1)
-    return torch.from_numpy(np.ascontiguousarray(y)).to(waveform.device, waveform.dtype)
 
 
 class PreparedItem(NamedTuple):

@@ -99,6 +99,7 @@ def _options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         "normalization": args.normalization,
         "mono": not args.keep_channels,
         "precision": args.precision,
+        "algorithm": args.algorithm,
         "chunk_size": args.batch_size,
         "block_frames": args.block_frames,
         "weights": args.weights,
@@ -340,6 +341,12 @@ def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
         default=4096,
         metavar="N",
         help="frames read and computed per block of a long file (default 4096)",
+    )
+    model.add_argument(
+        "--algorithm",
+        choices=("fft", "direct"),
+        default="fft",
+        help="convolutions in the frequency domain (default, faster) or as written",
     )
     model.add_argument(
         "--precision",

@@ -95,7 +95,9 @@ class CrepeConditioner(nn.Module):
         hop_length: hop in input samples; default ``sample_rate // 100`` (10 ms).
         decoder, fmin, fmax, hmm: as :class:`~crepe_transforms.CrepePitch`.
         resample, normalization: as :class:`~crepe_transforms.CrepeFrames`.
-        chunk_size, weights, sha256, pretrained: as :class:`~crepe_transforms.CrepeActivation`.
+        chunk_size, weights, sha256, pretrained, algorithm, precision: as
+            :class:`~crepe_transforms.CrepeActivation` (``precision="bf16"`` changes the
+            numbers a little and is part of :meth:`config`).
         floor_db: loudness of digital silence and of padded frames.
 
     Shape:
@@ -130,6 +132,9 @@ class CrepeConditioner(nn.Module):
         sha256: str | None = None,
         pretrained: bool = True,
         floor_db: float = DEFAULT_FLOOR_DB,
+        *,
+        algorithm: str = "fft",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         loudness = CrepeLoudness(sample_rate, hop_length, floor_db)  # cheap checks first
@@ -147,6 +152,8 @@ class CrepeConditioner(nn.Module):
             weights=weights,
             sha256=sha256,
             pretrained=pretrained,
+            algorithm=algorithm,
+            precision=precision,
         )
         self.loudness = loudness
 
@@ -295,7 +302,8 @@ class CrepeCollate:
         channels: ``"error"`` (default), ``"mean"`` or ``"first"`` for multi-channel items.
         audio_key, sample_rate_key: keys of mapping items.
         capacity, hop_length, decoder, fmin, fmax, hmm, resample, normalization, chunk_size,
-            weights, sha256, pretrained, floor_db: the :class:`CrepeConditioner`'s settings
+            weights, sha256, pretrained, floor_db, algorithm, precision: the
+            :class:`CrepeConditioner`'s settings
             (``pretrained=False`` gives every process its own random network: doctests only).
 
     Returns (per call):
@@ -333,6 +341,8 @@ class CrepeCollate:
         sha256: str | None = None,
         pretrained: bool = True,
         floor_db: float = DEFAULT_FLOOR_DB,
+        algorithm: str = "fft",
+        precision: str = "fp32",
     ) -> None:
         self.features = check_choice(features, "features", FEATURE_MODES)
         self.policy = ItemPolicy(
@@ -354,6 +364,8 @@ class CrepeCollate:
             "sha256": sha256,
             "pretrained": pretrained,
             "floor_db": floor_db,
+            "algorithm": algorithm,
+            "precision": precision,
         }
         # Validate now (cheaply, without weights) rather than in the first worker.
         probe = CrepeLoudness(self.policy.sample_rate, hop_length, floor_db)

@@ -147,6 +147,8 @@ class Extractor:
         device: where the network runs; decoding runs on the CPU.
         precision: network dtype, ``"float32"``, ``"float16"`` or ``"bfloat16"``; outputs
             are float32 either way.
+        algorithm: ``"fft"`` (default) or ``"direct"`` convolutions, as
+            :class:`~crepe_transforms.CrepeActivation`.
         chunk_size, weights, sha256, pretrained: as :class:`~crepe_transforms.CrepeActivation`.
         block_frames: frames per block, rounded down to a multiple of ``chunk_size``.
         spill_dir: where Viterbi decoding of long files parks the activations while the
@@ -177,6 +179,7 @@ class Extractor:
         mono: bool = True,
         device: str | torch.device = "cpu",
         precision: str = "float32",
+        algorithm: str = "fft",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         weights: str | os.PathLike[str] | None = None,
@@ -195,7 +198,9 @@ class Extractor:
         self.dtype = PRECISIONS[check_choice(precision, "precision", tuple(PRECISIONS))]
         decoder = check_choice(decoder, "decoder", DECODERS)  # CrepeDecode says "method"
         self.decoder = CrepeDecode(decoder, fmin, fmax, hmm)  # checked before loading weights
-        self.network = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained)
+        self.network = CrepeActivation(
+            capacity, chunk_size, weights, sha256, pretrained, algorithm=algorithm
+        )
         self.network.to(self.device, self.dtype)
         chunk = self.network.chunk_size
         frames = check_positive_int(block_frames, "block_frames", " e.g. block_frames=4096.")

@@ -46,6 +46,7 @@ __all__ = [
     "normalize_frames",
     "num_frames",
     "resample",
+    "resample_to",
     "resampled_length",
 ]
 
@@ -142,7 +143,7 @@ def resampled_length(
     return int(exact_f) if method == "resampy" else math.ceil(exact_f)
 
 
-def _torchaudio_resample(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+def _torchaudio_resample(waveform: torch.Tensor, orig: int, target: int) -> torch.Tensor:
     try:
         import torchaudio.functional as taf
     except Exception as exc:  # a torchaudio built for another torch fails with OSError etc.
@@ -151,29 +152,52 @@ def _torchaudio_resample(waveform: torch.Tensor, sample_rate: int) -> torch.Tens
             f"(import failed: {type(exc).__name__}: {exc}). Install it with "
             f'`pip install "crepe-transforms[torchaudio]"`, or use resample="resampy".'
         ) from exc
-    out: torch.Tensor = taf.resample(waveform, sample_rate, SAMPLE_RATE, **_TORCHAUDIO_KAISER_BEST)
+    out: torch.Tensor = taf.resample(waveform, orig, target, **_TORCHAUDIO_KAISER_BEST)
     return out
 
 
-def _resampy_resample(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+def _resampy_resample(waveform: torch.Tensor, orig: int, target: int) -> torch.Tensor:
     if waveform.requires_grad and torch.is_grad_enabled():
         raise ParameterError(
             "resample='resampy' runs in numpy and cannot pass gradients to the waveform. "
             "Use resample='torchaudio' (differentiable, on device) or feed 16 kHz audio."
         )
-    if int(resampled_length(waveform.shape[-1], sample_rate)) < 1:
+    if int(waveform.shape[-1]) * target // orig < 1:
         # resampy itself would raise a bare ValueError
         raise ParameterError(
-            f"waveform is too short: {waveform.shape[-1]} sample(s) at {sample_rate} Hz give no "
-            f"16 kHz sample with resample='resampy'. Pass at least "
-            f"{-(-sample_rate // SAMPLE_RATE)} samples per item, or use resample='torchaudio'."
+            f"waveform is too short: {waveform.shape[-1]} sample(s) at {orig} Hz give no "
+            f"{target / 1000:g} kHz sample with resample='resampy'. Pass at least "
+            f"{-(-orig // target)} samples per item, or use resample='torchaudio'."
         )
     import resampy
 
     np_dtype = np.float64 if waveform.dtype == torch.float64 else np.float32
     x = waveform.detach().cpu().numpy().astype(np_dtype, copy=False)
-    y = resampy.resample(x, sample_rate, SAMPLE_RATE, filter="kaiser_best", axis=-1)
+    y = resampy.resample(x, orig, target, filter="kaiser_best", axis=-1)
     return torch.from_numpy(np.ascontiguousarray(y)).to(waveform.device, waveform.dtype)
+
+
+def resample_to(
+    waveform: torch.Tensor, orig: int, target: int, method: str = "resampy"
+) -> torch.Tensor:
+    """Resample ``(..., time)`` audio from ``orig`` to ``target`` Hz (any two rates).
+
+    The same two resamplers as :func:`resample`, which goes to 16 kHz and masks ``lengths``.
+
+    Shape:
+        ``(..., time)`` → ``(..., about time * target / orig)``
+
+    Example:
+        >>> resample_to(torch.zeros(2, 22050), 22050, 16000).shape
+        torch.Size([2, 16000])
+    """
+    orig, target = check_sample_rate(orig, "orig"), check_sample_rate(target, "target")
+    check_choice(method, "resample", RESAMPLERS)
+    if orig == target:
+        return waveform
+    if method == "torchaudio":
+        return _torchaudio_resample(waveform, orig, target)
+    return _resampy_resample(waveform, orig, target)
 
 
 def resample(
@@ -211,9 +235,9 @@ def _resample(
     if sr == SAMPLE_RATE:
         return waveform
     out = (
-        _resampy_resample(waveform, sr)
+        _resampy_resample(waveform, sr, SAMPLE_RATE)
         if method == "resampy"
-        else _torchaudio_resample(waveform, sr)
+        else _torchaudio_resample(waveform, sr, SAMPLE_RATE)
     )
     out = out[..., : resampled_length(waveform.shape[-1], sr, method)]
     if lengths is not None:

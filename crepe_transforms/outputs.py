@@ -114,13 +114,7 @@ def atomic_write(target: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write an output file atomically, first removing temporaries a killed run left behind.
 
     Each output file has one writer (shards never share a file), so the sweep is safe here.
-
-    Example:
-        >>> import tempfile
-        >>> target = Path(tempfile.mkdtemp()) / "sub" / "x.txt"
-        >>> atomic_write(target, lambda fh: fh.write(b"done"))
-        >>> target.read_bytes(), sorted(p.name for p in target.parent.iterdir())
-        (b'done', ['x.txt'])
+    See :func:`crepe_transforms.fileio.atomic_write`.
     """
     fileio.atomic_write(target, write, sweep_stale=True)
 

@@ -126,6 +126,9 @@ class CrepePitch(nn.Module):
         chunk_size, weights, sha256, pretrained: as :class:`CrepeActivation`.
         block_frames: frames cut from the audio at a time, rounded down to a multiple of
             ``chunk_size`` (at least one chunk).
+        algorithm, precision: the network's convolution algorithm (``"fft"``/``"direct"``) and
+            matrix-product precision (``"fp32"``/``"bf16"``/``"fp16"``), as
+            :class:`CrepeActivation`.
 
     Shape:
         - waveform: ``(..., time)``; lengths (optional): ``(...)`` valid samples per item
@@ -157,6 +160,9 @@ class CrepePitch(nn.Module):
         sha256: str | None = None,
         pretrained: bool = True,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
+        *,
+        algorithm: str = "fft",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         self.threshold = _check_threshold(threshold)
@@ -167,7 +173,15 @@ class CrepePitch(nn.Module):
         decoder = check_choice(decoder, "decoder", DECODERS)
         decode = CrepeDecode(decoder, fmin, fmax, hmm, backend)
         self.frames = CrepeFrames(sample_rate, hop_length, resample, normalization)
-        self.activation = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained)
+        self.activation = CrepeActivation(
+            capacity,
+            chunk_size,
+            weights,
+            sha256,
+            pretrained,
+            algorithm=algorithm,
+            precision=precision,
+        )
         self.decode = decode
 
     def extra_repr(self) -> str:

@@ -293,7 +293,8 @@ class CrepeEmbedding(nn.Module):
             (tiny), torchcrepe's ``embed`` layout, a plain reshape of the channel-major block-5
             output; ``"channels"``: ``(..., frames, C5, 8)``, channels by the 8 positions.
         resample, normalization: as :class:`CrepeFrames`.
-        chunk_size, weights, sha256, pretrained, verify: as :class:`CrepeActivation`.
+        chunk_size, weights, sha256, pretrained, verify, algorithm, precision: as
+            :class:`CrepeActivation`.
 
     Shape:
         - waveform ``(..., time)``, lengths ``(...)`` optional
@@ -318,11 +319,23 @@ class CrepeEmbedding(nn.Module):
         sha256: str | None = None,
         pretrained: bool = True,
         verify: bool = True,
+        *,
+        algorithm: str = "fft",
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.frames = CrepeFrames(sample_rate, hop_length, resample, normalization)
-        self.activation = CrepeActivation(capacity, chunk_size, weights, sha256, pretrained, verify)
+        self.activation = CrepeActivation(
+            capacity,
+            chunk_size,
+            weights,
+            sha256,
+            pretrained,
+            verify,
+            algorithm=algorithm,
+            precision=precision,
+        )
 
     def extra_repr(self) -> str:
         return "" if self.layout == "torchcrepe" else f"layout={self.layout!r}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +44,12 @@ def make_tone(
 @pytest.fixture
 def tone() -> Callable[..., torch.Tensor]:
     return make_tone
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Run with one intra-op thread: on a shared 2-core machine small ops only wait on barriers."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -19,14 +19,7 @@ from crepe_transforms.decode import admitted_bins, weighted_argmax
 from crepe_transforms.exceptions import ParameterError
 from crepe_transforms.readout import DEFAULT_TEMPERATURE
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Small ops on a shared 2-core machine: intra-op threads only add barrier waits."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def random_activation(

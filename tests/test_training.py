@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -27,13 +27,7 @@ SR = 16000
 HOP = 400  # 25 ms: 11 frames per 0.25 s item keeps every step fast
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Small batches on a shared 2-core machine: intra-op threads mostly wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tones(tone: Tone, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
