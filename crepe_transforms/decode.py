@@ -29,11 +29,14 @@ from .viterbi import HMM, log_emission, log_jump, log_transition, resolve_hmm, v
 
 __all__ = [
     "DECODERS",
+    "DecoderInput",
     "Pitch",
     "admitted_bins",
     "argmax",
     "decode",
+    "finish_pitch",
     "local_average",
+    "prepare_activation",
     "viterbi",
     "weighted_argmax",
 ]
@@ -147,19 +150,28 @@ def local_average(activation: torch.Tensor, center: torch.Tensor) -> torch.Tenso
     return center.to(dtype) + torch.where(total > 0, shift, torch.zeros_like(shift))
 
 
-class _Batch(NamedTuple):
+class DecoderInput(NamedTuple):
+    """Activations checked and packed for a decoder: see :func:`prepare_activation`."""
+
     activation: torch.Tensor  # (batch, frames, admitted states)
     low: int  # first admitted bin
     shape: tuple[int, ...]  # leading dims of the input
     lengths: torch.Tensor | None  # (batch,) int64 on the input's device
 
 
-def _prepare(
+def prepare_activation(
     activation: torch.Tensor,
     fmin: float | None,
     fmax: float | None,
     lengths: torch.Tensor | None,
-) -> _Batch:
+) -> DecoderInput:
+    """Check ``(..., frames, 360)`` activations and pack them for a decoder.
+
+    The building block every decoder here starts with (write your own the same way): leading
+    dims are flattened to one batch axis, only the bins admitted by ``fmin``/``fmax`` are
+    kept (``low`` is the first), and ``lengths`` is checked. :func:`finish_pitch` turns the
+    decoder's per-frame bins back into a :class:`Pitch` of the input's shape.
+    """
     activation = check_last_dim(activation, N_BINS, "activation", "frames, 360")
     if activation.dim() < 2:
         raise ParameterError(
@@ -179,10 +191,15 @@ def _prepare(
         lengths = check_lengths(lengths, shape, frames, unit="frames")
         lengths = lengths.reshape(-1).to(activation.device)
     packed = activation.reshape(math.prod(shape), frames, N_BINS)[..., low : high + 1]
-    return _Batch(packed, low, shape, lengths)
+    return DecoderInput(packed, low, shape, lengths)
 
 
-def _finish(batch: _Batch, bins: torch.Tensor, periodicity: torch.Tensor) -> Pitch:
+def finish_pitch(batch: DecoderInput, bins: torch.Tensor, periodicity: torch.Tensor) -> Pitch:
+    """Per-frame (fractional) bins, relative to ``batch.low``, to a :class:`Pitch`.
+
+    Converts to Hz in float64, masks frames past ``batch.lengths`` (f0 NaN, periodicity 0)
+    and restores the input's leading dims.
+    """
     dtype = batch.activation.dtype
     # Cents near 9000 have a float32 resolution of 1e-3 cents: convert in float64.
     frequency = bins_to_hz(bins.double() + batch.low).to(dtype)
@@ -220,9 +237,9 @@ def argmax(
         tensor([[100.6412, 100.6412, 100.6412],
                 [100.6412, 100.6412, 100.6412]])
     """
-    batch = _prepare(activation, fmin, fmax, lengths)
+    batch = prepare_activation(activation, fmin, fmax, lengths)
     periodicity, index = batch.activation.max(dim=-1)
-    return _finish(
+    return finish_pitch(
         batch, index.to(torch.promote_types(periodicity.dtype, torch.float32)), periodicity
     )
 
@@ -252,9 +269,9 @@ def weighted_argmax(
         >>> weighted_argmax(act)
         Pitch(frequency=tensor([101.2242]), periodicity=tensor([0.6000]))
     """
-    batch = _prepare(activation, fmin, fmax, lengths)
+    batch = prepare_activation(activation, fmin, fmax, lengths)
     periodicity, index = batch.activation.max(dim=-1)
-    return _finish(batch, local_average(batch.activation, index), periodicity)
+    return finish_pitch(batch, local_average(batch.activation, index), periodicity)
 
 
 def viterbi(
@@ -294,7 +311,7 @@ def viterbi(
         tensor([126.8000, 126.8000, 126.8000, 126.8000, 126.8000])
     """
     config = resolve_hmm(hmm)
-    batch = _prepare(activation, fmin, fmax, lengths)
+    batch = prepare_activation(activation, fmin, fmax, lengths)
     n_states = batch.activation.shape[-1]
     if transition is None:
         transition = log_transition(n_states, config, batch.activation.device)
@@ -313,7 +330,7 @@ def viterbi(
             backend,
         ).to(batch.activation.device)
     periodicity = batch.activation.gather(-1, path[..., None]).squeeze(-1)
-    return _finish(batch, local_average(batch.activation, path), periodicity)
+    return finish_pitch(batch, local_average(batch.activation, path), periodicity)
 
 
 def decode(

@@ -38,7 +38,7 @@ import numbers
 import torch
 from torch import nn
 
-from .decode import Pitch, _finish, _prepare, admitted_bins
+from .decode import Pitch, admitted_bins, finish_pitch, prepare_activation
 from .exceptions import ParameterError
 
 __all__ = ["DEFAULT_TEMPERATURE", "CrepeSoftDecode", "soft_decode"]
@@ -113,7 +113,7 @@ def soft_decode(
         True
     """
     temperature = _check_temperature(temperature)
-    batch = _prepare(activation, fmin, fmax, lengths)
+    batch = prepare_activation(activation, fmin, fmax, lengths)
     acts = batch.activation
     dtype = torch.promote_types(acts.dtype, torch.float32)
     acts = acts.to(dtype)
@@ -123,7 +123,7 @@ def soft_decode(
     # precise to ~1e-5 bin; the result does not depend on the reference point.
     offsets = torch.arange(acts.shape[-1], device=acts.device, dtype=dtype) - center[..., None]
     bins = center.to(dtype) + (weights * offsets).sum(dim=-1)
-    return _finish(batch, bins, periodicity)
+    return finish_pitch(batch, bins, periodicity)
 
 
 class CrepeSoftDecode(nn.Module):

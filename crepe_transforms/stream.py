@@ -336,8 +336,8 @@ class BlockDecoder:
                 where = path[:, start : start + count]
                 periodicity = states.gather(-1, where[..., None]).squeeze(-1)
                 # decode's own final step (bins → Hz, dtypes), so the numbers cannot drift
-                pitch = D._finish(
-                    D._Batch(states, self.low, self.shape, None),
+                pitch = D.finish_pitch(
+                    D.DecoderInput(states, self.low, self.shape, None),
                     local_average(states, where),
                     periodicity,
                 )
