@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -165,27 +165,51 @@ class Crepe(_FrozenModule):
             layers.append([t for t in tensors if t is not None])
         return layers
 
+    def _buffers_for_fft(self) -> list[torch.Tensor]:
+        return [
+            t
+            for i in range(1, len(KERNEL_SIZES) + 1)
+            for t in (
+                getattr(self, f"conv{i}_BN").running_mean,
+                getattr(self, f"conv{i}_BN").running_var,
+            )
+        ]
+
     def spectral_weights(self) -> SpectralWeights:
         """Frequency-domain weights for the current parameters, device, dtype and precision.
 
         Rebuilt after ``load_state_dict`` and ``.to()``, and whenever a parameter or buffer was
         replaced or modified in place (storages and version counters are part of the key).
+        BatchNorm buffers rewritten in place with the same values (as DDP's default
+        ``broadcast_buffers=True`` does before every forward) are compared by value instead,
+        so they cost a comparison of a few thousand floats, not a rebuild.
         """
         layers = self._layer_tensors()
         flat = [t for layer in layers for t in layer]
-        key = (
+        buffers = self._buffers_for_fft()
+        buffer_ids = {id(t) for t in buffers}
+
+        def stamp(t: torch.Tensor) -> tuple[int, int]:
+            # Inference tensors (made under inference_mode) keep no version counter; their
+            # in-place edits outside load_state_dict need clear_cache().
+            return (t.data_ptr(), -1 if t.is_inference() else t._version)
+
+        fixed = (
             self.precision,
             flat[0].device,
             flat[0].dtype,
-            # Inference tensors (made under inference_mode) keep no version counter; their
-            # in-place edits outside load_state_dict need clear_cache().
-            *((t.data_ptr(), -1 if t.is_inference() else t._version) for t in flat),
+            *(stamp(t) for t in flat if id(t) not in buffer_ids),
         )
-        cache: dict[str, tuple[tuple[Any, ...], SpectralWeights]]
+        buffer_key = tuple(stamp(t) for t in buffers)
+        cache: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], list[torch.Tensor], Any]]
         cache = self.__dict__.setdefault("_spectral_cache", {})  # absent in old pickles
         cached = cache.get(self.precision)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[0] == fixed:
+            if cached[1] == buffer_key:
+                return cast(SpectralWeights, cached[3])
+            if all(torch.equal(a, b) for a, b in zip(cached[2], buffers, strict=True)):
+                cache[self.precision] = (fixed, buffer_key, cached[2], cached[3])
+                return cast(SpectralWeights, cached[3])
         # Built as ordinary tensors without autograd history, even inside inference_mode, so
         # that a later forward with gradients to the input can save them for backward.
         with torch.inference_mode(False), torch.no_grad():
@@ -197,7 +221,8 @@ class Crepe(_FrozenModule):
                 WINDOW_SIZE,
                 REDUCED_PRECISIONS.get(self.precision),
             )
-        cache[self.precision] = (key, built)
+            snapshot = [t.detach().clone() for t in buffers]
+        cache[self.precision] = (fixed, buffer_key, snapshot, built)
         return built
 
     def _use_fft(self, frames: torch.Tensor) -> bool:

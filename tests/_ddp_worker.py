@@ -118,7 +118,7 @@ def train(distributed: bool, broadcast_buffers: bool = False) -> dict[str, objec
             optimizer.step()
             losses.append(float(loss.detach()))
             for net in networks:
-                built = net._spectral_cache[net.precision][1]
+                built = net.spectral_weights()
                 if not any(built is seen for seen in spectral):
                     spectral.append(built)
     after = crepe_state(model)

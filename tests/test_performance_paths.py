@@ -321,6 +321,26 @@ def test_cache_follows_in_place_edits_and_clear_cache() -> None:
     assert torch.equal(net(x), copy.deepcopy(net)(x))
 
 
+def test_batchnorm_buffers_rewritten_with_equal_values_do_not_rebuild() -> None:
+    # DDP's default broadcast_buffers=True copies rank 0's buffers in place every forward.
+    net = _random_network("tiny")
+    x = _frames(4)
+    reference = net(x)
+    built = net.spectral_weights()
+    with torch.no_grad():
+        for i in range(1, 7):
+            bn = getattr(net, f"conv{i}_BN")
+            bn.running_mean.copy_(bn.running_mean.clone())
+            bn.running_var.copy_(bn.running_var.clone())
+    assert net.spectral_weights() is built
+    assert torch.equal(net(x), reference)
+    with torch.no_grad():
+        net.conv4_BN.running_var.mul_(2.0)  # a real change is still seen
+    assert net.spectral_weights() is not built
+    assert torch.equal(net(x), copy.deepcopy(net)(x))
+    assert not torch.equal(net(x), reference)
+
+
 def test_dtype_round_trip_and_float64() -> None:
     act = CrepeActivation("tiny", pretrained=False)
     x = _frames(6)
