@@ -15,7 +15,6 @@ The library behind ``crepe-transforms pitch | activation | embed``:
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 import torch
 
 from .audio import AUDIO_EXTENSIONS, AudioReader
-from .checks import check_choice, check_positive_int
+from .checks import check_choice, check_positive_int, check_threshold
 from .constants import EMBEDDING_ROWS
 from .corpus import (
     Job,
@@ -107,17 +106,6 @@ def hop_length_for(hop: str | int | None, sample_rate: int) -> int:
     return samples
 
 
-def _check_threshold(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
-        raise ParameterError(
-            f"threshold must be a periodicity in [0, 1] or None, got {value!r}; frames below "
-            f"it get f0 NaN (0.21 to 0.5 are usual values)"
-        )
-    return float(value)
-
-
 def _device(name: str | torch.device) -> torch.device:
     try:
         device = torch.device(name)
@@ -190,7 +178,7 @@ class Extractor:
         self.spill_dir = spill_dir
         hop_length_for(hop, 16000)  # check the syntax now, not at the first file
         self.hop = hop
-        self.threshold = _check_threshold(threshold)
+        self.threshold = check_threshold(threshold)
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
         self.mono = bool(mono)

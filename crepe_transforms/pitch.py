@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 
 import torch
 from torch import nn
 
 from . import decode as D
-from .checks import check_audio, check_choice, check_lengths, check_positive_int
+from .checks import (
+    check_audio,
+    check_choice,
+    check_lengths,
+    check_positive_int,
+    check_threshold,
+)
 from .constants import N_BINS
 from .decode import DECODERS, Pitch, admitted_bins
-from .exceptions import ParameterError
 from .transforms import DEFAULT_CHUNK_SIZE, CrepeActivation, CrepeFrames
 from .viterbi import CREPE_HMM, DEFAULT_HMM, HMM, log_transition, resolve_hmm
 from .voicing import threshold as apply_threshold
@@ -94,17 +98,6 @@ class CrepeDecode(nn.Module):
         return D.viterbi(activation, self.fmin, self.fmax, lengths, self.hmm, self.backend, table)
 
 
-def _check_threshold(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
-        raise ParameterError(
-            f"threshold must be a periodicity in [0, 1] or None, got {value!r}. "
-            f"Frames below it get f0 NaN; 0.21 to 0.5 are usual values."
-        )
-    return float(value)
-
-
 class CrepePitch(nn.Module):
     """Audio → pitch: :class:`CrepeFrames` → :class:`CrepeActivation` → :class:`CrepeDecode`.
 
@@ -165,7 +158,7 @@ class CrepePitch(nn.Module):
         precision: str = "fp32",
     ) -> None:
         super().__init__()
-        self.threshold = _check_threshold(threshold)
+        self.threshold = check_threshold(threshold)
         self.block_frames = check_positive_int(
             block_frames, "block_frames", f" e.g. block_frames={DEFAULT_BLOCK_FRAMES}."
         )
