@@ -39,6 +39,17 @@ def _prefix(rank: int, world: int) -> str:
     return f"{PROG} [rank {rank}/{world}]" if world > 1 else PROG
 
 
+def emit_line(text: str, stream: Any) -> None:
+    """Write one line with a single ``write`` and flush it.
+
+    Ranks of a torchrun job share one stdout pipe. ``print`` writes the text and the newline
+    separately when the stream is unbuffered (``PYTHONUNBUFFERED``), so another rank's line
+    could land between them; one write of under ``PIPE_BUF`` bytes to a pipe is atomic.
+    """
+    stream.write(text + "\n")
+    stream.flush()
+
+
 class _Progress:
     """A files bar and a frames counter on stderr (tqdm), and the report lines."""
 
@@ -61,7 +72,7 @@ class _Progress:
         if self.bars:
             self.bars[0].write(text, file=stream)
         else:
-            print(text, file=stream, flush=True)
+            emit_line(text, stream)
 
     def frames(self, count: int) -> None:
         if self.bars:
@@ -146,7 +157,7 @@ def _run(kind: str) -> Callable[[argparse.Namespace], int]:
         )
         prefix = _prefix(rank, world)
         if not args.quiet:
-            print(f"{prefix}: {summary.line()}", flush=True)
+            emit_line(f"{prefix}: {summary.line()}", sys.stdout)
         records = gather(summary.record(), rank, world)
         if records is None:
             if rank == 0 and not args.quiet:
@@ -154,7 +165,7 @@ def _run(kind: str) -> Callable[[argparse.Namespace], int]:
             return 0 if summary.ok else 1
         overall = total(records)
         if rank == 0 and world > 1 and not args.quiet:
-            print(f"{PROG}: total over {world} ranks: {describe(overall)}", flush=True)
+            emit_line(f"{PROG}: total over {world} ranks: {describe(overall)}", sys.stdout)
         return 1 if overall["failed"] else 0
 
     return handler

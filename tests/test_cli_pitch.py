@@ -4,6 +4,7 @@ for the rest. These use the published tiny weights (the ``weights`` extra)."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -367,3 +368,22 @@ def test_plot_without_matplotlib_names_the_extra(
     err = capsys.readouterr().err
     assert re.search(r'plotting needs matplotlib.*pip install "crepe-transforms\[plot\]"', err)
     assert not (tmp_path / "pic.png").exists()
+
+
+def test_report_lines_are_one_write_each() -> None:
+    # Ranks share one stdout pipe; under PYTHONUNBUFFERED, print() writes text and newline
+    # separately and another rank's line can land in between (seen as "x.f0.csvcrepe-...").
+    from crepe_transforms.cli_extract import emit_line
+
+    class Recorder(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[str] = []
+
+        def write(self, s: str) -> int:
+            self.calls.append(s)
+            return super().write(s)
+
+    stream = Recorder()
+    emit_line("crepe-transforms [rank 1/2]: wrote out/26.f0.csv", stream)
+    assert stream.calls == ["crepe-transforms [rank 1/2]: wrote out/26.f0.csv\n"]
