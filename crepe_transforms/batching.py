@@ -27,7 +27,7 @@ from torch.utils.data import default_collate
 
 from .checks import check_choice, check_sample_rate
 from .exceptions import ParameterError
-from .functional import RESAMPLERS, resample_to
+from .functional import RESAMPLERS, length_mask, resample_to
 
 __all__ = [
     "CHANNEL_POLICIES",
@@ -225,8 +225,7 @@ def frame_mask(frame_lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
     Shape:
         ``(...)`` → ``(..., n_frames)`` bool
     """
-    frames = torch.arange(n_frames, device=frame_lengths.device)
-    return frames < frame_lengths.unsqueeze(-1)
+    return length_mask(frame_lengths, n_frames)
 
 
 def pad_frames(items: Sequence[torch.Tensor], n_frames: int, fill: float) -> torch.Tensor:

@@ -41,6 +41,7 @@ from .batching import FEATURE_KEYS, ItemPolicy
 from .data import BATCH_KEYS, CrepeCollate, CrepeConditioner
 from .exceptions import ParameterError
 from .fileio import atomic_write
+from .functional import num_frames
 
 __all__ = ["ENTRY_FORMAT", "FeatureCache", "audio_digest"]
 
@@ -254,7 +255,7 @@ class FeatureCache(Dataset[dict[str, Any]]):
         """Why ``entry`` is not a valid entry for this item ('' if it is)."""
         if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
             return f"is not a format-{ENTRY_FORMAT} entry"
-        frames = 1 + audio.shape[-1] // int(self.config["hop_length"])
+        frames = int(num_frames(audio.shape[-1], int(self.config["hop_length"])))
         if entry.get("index") != index or entry.get("n_samples") != audio.shape[-1]:
             return "belongs to another item"
         for key in FEATURE_KEYS:

@@ -57,7 +57,14 @@ from .pitch import CrepePitch
 from .transforms import DEFAULT_CHUNK_SIZE
 from .viterbi import HMM
 
-__all__ = ["BATCH_KEYS", "FEATURE_MODES", "CrepeCollate", "CrepeConditioner", "state_digest"]
+__all__ = [
+    "BATCH_KEYS",
+    "FEATURE_MODES",
+    "CrepeCollate",
+    "CrepeConditioner",
+    "padding_values",
+    "state_digest",
+]
 
 #: Keys of every batch, in order (``CrepeCollate`` adds the items' own fields after them).
 BATCH_KEYS = ("audio", "lengths", *FEATURE_KEYS, "frame_lengths", "mask")
@@ -66,6 +73,11 @@ FEATURE_MODES = ("compute", "cached", "none")
 #: Version of the feature computation in :meth:`CrepeConditioner.config`; bump when a change
 #: to this package alters the numbers, so caches keyed on the config are not reused.
 FEATURES_VERSION = 1
+
+
+def padding_values(floor_db: float) -> dict[str, float]:
+    """What each feature holds on padded frames: f0 0, periodicity 0, loudness ``floor_db``."""
+    return {"f0": 0.0, "periodicity": 0.0, "loudness": floor_db}
 
 
 def state_digest(module: nn.Module) -> str:
@@ -268,13 +280,10 @@ class CrepeConditioner(nn.Module):
         n_frames: int,
     ) -> dict[str, torch.Tensor]:
         mask = frame_mask(frame_lengths, n_frames)
-        return {
-            "f0": pitch.frequency.masked_fill(~mask, 0.0),
-            "periodicity": pitch.periodicity.masked_fill(~mask, 0.0),
-            "loudness": loudness.masked_fill(~mask, self.floor_db),
-            "frame_lengths": frame_lengths,
-            "mask": mask,
-        }
+        fills = padding_values(self.floor_db)
+        values = {"f0": pitch.frequency, "periodicity": pitch.periodicity, "loudness": loudness}
+        out = {key: values[key].masked_fill(~mask, fills[key]) for key in FEATURE_KEYS}
+        return {**out, "frame_lengths": frame_lengths, "mask": mask}
 
 
 class CrepeCollate:
@@ -434,7 +443,7 @@ class CrepeCollate:
             frame_lengths = _num_frames(lengths, self.hop_length)
             n_frames = int(_num_frames(audio.shape[-1], self.hop_length))
             if self.features == "cached":
-                fills = {"f0": 0.0, "periodicity": 0.0, "loudness": self.floor_db}
+                fills = padding_values(self.floor_db)
                 for key in FEATURE_KEYS:
                     out[key] = pad_frames([p.fields[key] for p in prepared], n_frames, fills[key])
             out["frame_lengths"] = frame_lengths

@@ -25,6 +25,7 @@ from .checks import check_choice, check_last_dim, check_lengths
 from .constants import FMAX_HZ, FMIN_HZ, N_BINS
 from .convert import bins_to_hz
 from .exceptions import ParameterError
+from .functional import length_mask
 from .viterbi import HMM, log_emission, log_jump, log_transition, resolve_hmm, viterbi_path
 
 __all__ = [
@@ -206,7 +207,7 @@ def finish_pitch(batch: DecoderInput, bins: torch.Tensor, periodicity: torch.Ten
     periodicity = periodicity.to(dtype)
     if batch.lengths is not None:
         frames = frequency.shape[-1]
-        valid = torch.arange(frames, device=frequency.device) < batch.lengths[:, None]
+        valid = length_mask(batch.lengths.to(frequency.device), frames)
         frequency = frequency.masked_fill(~valid, math.nan)
         periodicity = periodicity.masked_fill(~valid, 0.0)
     frames = frequency.shape[-1]

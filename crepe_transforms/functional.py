@@ -43,6 +43,7 @@ __all__ = [
     "frame",
     "frame_centers",
     "frame_times",
+    "length_mask",
     "normalize_frames",
     "num_frames",
     "resample",
@@ -245,10 +246,22 @@ def _resample(
     return out
 
 
+def length_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """True on each item's first ``lengths`` positions of an axis of ``size``.
+
+    Shape:
+        ``(...)`` → ``(..., size)`` bool, on ``lengths``' device
+
+    Example:
+        >>> length_mask(torch.tensor([2, 0]), 3)
+        tensor([[ True,  True, False],
+                [False, False, False]])
+    """
+    return torch.arange(size, device=lengths.device) < lengths.unsqueeze(-1)
+
+
 def _mask_time(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    t = torch.arange(x.shape[-1], device=x.device)
-    keep = t < lengths.to(x.device).unsqueeze(-1)
-    return x * keep.to(x.dtype)
+    return x * length_mask(lengths.to(x.device), x.shape[-1]).to(x.dtype)
 
 
 def extract_frames(audio_16k: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:

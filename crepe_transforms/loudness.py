@@ -18,7 +18,7 @@ from torch import nn
 
 from .checks import check_audio, check_hop_length, check_lengths, check_sample_rate
 from .exceptions import ParameterError
-from .functional import default_hop_length
+from .functional import default_hop_length, length_mask
 
 __all__ = ["DEFAULT_FLOOR_DB", "CrepeLoudness", "a_weighted_loudness", "a_weighting_db"]
 
@@ -116,7 +116,7 @@ def a_weighted_loudness(
     work = waveform.to(torch.promote_types(waveform.dtype, torch.float32)).reshape(-1, time)
     if lengths is not None:
         lengths = check_lengths(lengths, shape, time).reshape(-1, 1).to(work.device)
-        work = work * (torch.arange(time, device=work.device) < lengths)
+        work = work * length_mask(lengths.reshape(-1), time)
     n_fft = _window_length(sr)
     if weights is None:
         weights = _power_weights(sr, n_fft)
