@@ -1,31 +1,24 @@
 """CREPE pitch tracking as composable, torchaudio-style PyTorch transforms.
 
+Where to start:
+
+- the transforms: :class:`CrepeFrames` → :class:`CrepeActivation` → :class:`CrepeDecode`, or
+  all three in :class:`CrepePitch`; :class:`CrepeEmbedding` as a frozen feature layer;
+  :class:`CrepeLoudness`; :class:`CrepeSoftDecode` for training losses;
+- training: :class:`CrepeConditioner` (features in the training step), :class:`CrepeCollate`
+  (features in the DataLoader), :class:`FeatureCache` (features kept on disk);
+- files: :class:`Extractor`, :func:`predict_file`, :func:`predict_files` (the command line's
+  engine), :func:`load_audio`;
+- :mod:`crepe_transforms.functional`: every pure function behind them;
+- :mod:`crepe_transforms.weights`: the weight registry.
+
 Importing this package is cheap: it never imports torchaudio or torchcrepe and never reads a
 weight file. Weights load on the first construction of a weighted transform.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING, Any
 
-from . import (
-    audio,
-    batching,
-    cache,
-    convert,
-    data,
-    decode,
-    extract,
-    functional,
-    loudness,
-    pitch,
-    readout,
-    viterbi,
-    voicing,
-    weights,
-)
-from .cache import FeatureCache
-from .constants import FMAX_HZ, FMIN_HZ, N_BINS, SAMPLE_RATE, WINDOW_SIZE
-from .data import CrepeCollate, CrepeConditioner
-from .decode import Pitch
+from . import functional, weights
 from .exceptions import (
     AudioError,
     ChecksumError,
@@ -36,30 +29,39 @@ from .exceptions import (
     WeightsFormatError,
     WeightsNotFoundError,
 )
-from .extract import Extractor, predict_file, predict_files
-from .functional import num_frames
-from .loudness import CrepeLoudness
-from .network import Crepe
-from .outputs import Features
-from .pitch import CrepeDecode, CrepePitch
-from .readout import CrepeSoftDecode, soft_decode
-from .transforms import CrepeActivation, CrepeEmbedding, CrepeFrames
-from .viterbi import CREPE_HMM, DEFAULT_HMM, HMM
+from .functional import HMM, Pitch
+from .transforms import (
+    CrepeActivation,
+    CrepeDecode,
+    CrepeEmbedding,
+    CrepeFrames,
+    CrepeLoudness,
+    CrepePitch,
+    CrepeSoftDecode,
+)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+# Training and file tools are imported on first use: they bring in soundfile, tqdm and the
+# DataLoader machinery, which the transforms alone do not need.
+_LAZY = {
+    "CrepeCollate": "train",
+    "CrepeConditioner": "train",
+    "FeatureCache": "train",
+    "Extractor": "io",
+    "load_audio": "io",
+    "predict_file": "io",
+    "predict_files": "io",
+}
+
+if TYPE_CHECKING:
+    from .io import Extractor, load_audio, predict_file, predict_files
+    from .train import CrepeCollate, CrepeConditioner, FeatureCache
 
 __all__ = [
-    "CREPE_HMM",
-    "DEFAULT_HMM",
-    "FMAX_HZ",
-    "FMIN_HZ",
     "HMM",
-    "N_BINS",
-    "SAMPLE_RATE",
-    "WINDOW_SIZE",
     "AudioError",
     "ChecksumError",
-    "Crepe",
     "CrepeActivation",
     "CrepeCollate",
     "CrepeConditioner",
@@ -72,7 +74,6 @@ __all__ = [
     "CrepeSoftDecode",
     "Extractor",
     "FeatureCache",
-    "Features",
     "MissingDependencyError",
     "ParameterError",
     "Pitch",
@@ -80,22 +81,24 @@ __all__ = [
     "WeightsFormatError",
     "WeightsNotFoundError",
     "__version__",
-    "audio",
-    "batching",
-    "cache",
-    "convert",
-    "data",
-    "decode",
-    "extract",
     "functional",
-    "loudness",
-    "num_frames",
-    "pitch",
+    "load_audio",
     "predict_file",
     "predict_files",
-    "readout",
-    "soft_decode",
-    "viterbi",
-    "voicing",
     "weights",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crepe_transforms' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

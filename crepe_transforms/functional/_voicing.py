@@ -1,7 +1,7 @@
 """Voicing decisions and smoothing for decoded f0.
 
-Unvoiced frames are marked by ``NaN`` in the frequency (never 0 or -1), so every function here
-takes and returns frequency tensors of shape ``(..., frames)`` and keeps their dtype, device
+Unvoiced frames are marked by ``NaN`` in f0 (never 0 or -1), so every function here
+takes and returns f0 tensors of shape ``(..., frames)`` and keeps their dtype, device
 and length. Nothing is random: there is no dithering.
 """
 
@@ -13,12 +13,13 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
 
 __all__ = [
     "HYSTERESIS_LOWER",
     "HYSTERESIS_UPPER",
     "SILENCE_DB",
+    "check_voicing",
     "hysteresis",
     "nan_mean_filter",
     "nan_median_filter",
@@ -29,7 +30,7 @@ __all__ = [
 #: Default hysteresis bounds on periodicity (torchcrepe's ``threshold.Hysteresis`` values).
 HYSTERESIS_LOWER = 0.19
 HYSTERESIS_UPPER = 0.31
-#: Default silence gate: A-weighted loudness in dB re full scale (see ``loudness.py``).
+#: Default silence gate: A-weighted loudness in dB re full scale (see :func:`a_weighted_loudness`).
 SILENCE_DB = -60.0
 
 
@@ -37,17 +38,17 @@ def _describe(value: object) -> str:
     return str(value.dtype) if isinstance(value, torch.Tensor) else type(value).__name__
 
 
-def _check_pair(frequency: torch.Tensor, other: torch.Tensor, name: str) -> None:
-    for value, label in ((frequency, "frequency"), (other, name)):
+def _check_pair(f0: torch.Tensor, other: torch.Tensor, name: str) -> None:
+    for value, label in ((f0, "f0"), (other, name)):
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
             raise ParameterError(
                 f"{label} must be a floating-point torch.Tensor of shape (..., frames), "
                 f"got {_describe(value)}. Convert with torch.as_tensor({label}, "
                 f"dtype=torch.float32)."
             )
-    if frequency.shape != other.shape:
+    if f0.shape != other.shape:
         raise ParameterError(
-            f"frequency has shape {tuple(frequency.shape)} but {name} has "
+            f"f0 has shape {tuple(f0.shape)} but {name} has "
             f"{tuple(other.shape)}; they must be frame-aligned (same sample_rate and hop_length)."
         )
 
@@ -62,29 +63,29 @@ def _check_level(value: object, name: str, low: float, high: float) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def threshold(frequency: torch.Tensor, periodicity: torch.Tensor, value: float) -> torch.Tensor:
+def threshold(f0: torch.Tensor, periodicity: torch.Tensor, value: float) -> torch.Tensor:
     """Mark frames whose periodicity is below ``value`` as unvoiced (``NaN``).
 
     Args:
-        frequency: f0 in Hz.
+        f0: f0 in Hz.
         periodicity: periodicity of the same frames, in [0, 1].
         value: voicing threshold in [0, 1].
 
     Shape:
-        - frequency, periodicity: ``(..., frames)``
+        - f0, periodicity: ``(..., frames)``
         - Output: ``(..., frames)``
 
     Example:
         >>> threshold(torch.tensor([110.0, 220.0]), torch.tensor([0.9, 0.1]), 0.5)
         tensor([110., nan])
     """
-    _check_pair(frequency, periodicity, "periodicity")
+    _check_pair(f0, periodicity, "periodicity")
     level = _check_level(value, "threshold", 0.0, 1.0)
-    return frequency.masked_fill(~(periodicity >= level), math.nan)
+    return f0.masked_fill(~(periodicity >= level), math.nan)
 
 
 def hysteresis(
-    frequency: torch.Tensor,
+    f0: torch.Tensor,
     periodicity: torch.Tensor,
     lower: float = HYSTERESIS_LOWER,
     upper: float = HYSTERESIS_UPPER,
@@ -96,13 +97,13 @@ def hysteresis(
     are dropped. Runs never cross from one batch item to the next.
 
     Args:
-        frequency: f0 in Hz.
+        f0: f0 in Hz.
         periodicity: periodicity of the same frames.
         lower: level that keeps a run going.
         upper: level a run must reach somewhere to count as voiced (``>= lower``).
 
     Shape:
-        - frequency, periodicity: ``(..., frames)``
+        - f0, periodicity: ``(..., frames)``
         - Output: ``(..., frames)``
 
     Example:
@@ -110,11 +111,11 @@ def hysteresis(
         >>> hysteresis(torch.full((7,), 100.0), p)
         tensor([ nan, 100., 100., 100.,  nan,  nan,  nan])
     """
-    _check_pair(frequency, periodicity, "periodicity")
+    _check_pair(f0, periodicity, "periodicity")
     low = _check_level(lower, "lower", 0.0, 1.0)
     high = _check_level(upper, "upper", low, 1.0)
     if periodicity.numel() == 0:
-        return frequency.clone()
+        return f0.clone()
     above = (periodicity >= low).reshape(-1, periodicity.shape[-1])
     strong = (periodicity >= high).reshape(above.shape) & above
     starts = above & ~F.pad(above[:, :-1], (1, 0), value=False)
@@ -122,11 +123,11 @@ def hysteresis(
     hits = torch.zeros(int(run[-1]) + 1, dtype=torch.int64, device=run.device)
     hits.index_add_(0, run, strong.reshape(-1).long())
     voiced = above.reshape(-1) & (hits[run] > 0)
-    return frequency.masked_fill(~voiced.reshape(frequency.shape), math.nan)
+    return f0.masked_fill(~voiced.reshape(f0.shape), math.nan)
 
 
 def silence(
-    frequency: torch.Tensor, loudness: torch.Tensor, min_db: float = SILENCE_DB
+    f0: torch.Tensor, loudness: torch.Tensor, min_db: float = SILENCE_DB
 ) -> torch.Tensor:
     """Mark frames quieter than ``min_db`` (absolute A-weighted dB) as unvoiced (``NaN``).
 
@@ -135,21 +136,21 @@ def silence(
     counts as silent.
 
     Args:
-        frequency: f0 in Hz.
-        loudness: frame-aligned loudness from :class:`~crepe_transforms.loudness.CrepeLoudness`.
+        f0: f0 in Hz.
+        loudness: frame-aligned loudness from :class:`~crepe_transforms.CrepeLoudness`.
         min_db: gate level in dB re full scale (a full-scale 1 kHz sine is 0 dB).
 
     Shape:
-        - frequency, loudness: ``(..., frames)``
+        - f0, loudness: ``(..., frames)``
         - Output: ``(..., frames)``
 
     Example:
         >>> silence(torch.tensor([110.0, 220.0]), torch.tensor([-20.0, -80.0]))
         tensor([110.,  nan])
     """
-    _check_pair(frequency, loudness, "loudness")
+    _check_pair(f0, loudness, "loudness")
     level = _check_level(min_db, "min_db", -math.inf, math.inf)
-    return frequency.masked_fill(~(loudness >= level), math.nan)
+    return f0.masked_fill(~(loudness >= level), math.nan)
 
 
 def _windows(x: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,3 +215,30 @@ def nan_mean_filter(x: torch.Tensor, window: int) -> torch.Tensor:
     total = windows.nan_to_num(0.0).sum(dim=-1)
     out = (total / valid.sum(dim=-1).clamp_min(1)).reshape(work.shape)
     return out.masked_fill(work.isnan(), math.nan).to(x.dtype)
+
+
+def check_voicing(value: object) -> float | None:
+    """A voicing rule: ``None`` (every frame keeps its f0) or a periodicity threshold in
+    ``[0, 1]`` (frames below it get f0 ``NaN``). ``"none"`` reads as ``None`` and numbers
+    given as text are parsed (the command line's words).
+
+    Example:
+        >>> check_voicing(None), check_voicing("0.5"), check_voicing("none")
+        (None, 0.5, None)
+    """
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "none":
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
+        raise ParameterError(
+            f"voicing must be None or a periodicity threshold in [0, 1], got {value!r}. Frames "
+            f"whose periodicity is below the threshold get f0 NaN; 0.21 to 0.5 are usual values."
+        )
+    return float(value)

@@ -1,0 +1,162 @@
+"""One description of each module's settings.
+
+Every transform lists its constructor options once, as a tuple of :class:`Setting` in its
+``SETTINGS`` class attribute (name, default, one line of help, the choices). That one tuple
+feeds
+
+- ``extra_repr``: the settings that differ from their defaults (:func:`describe`);
+- ``settings()``: every setting as a plain dict, from which ``type(module)(**settings)``
+  rebuilds the module (what a DataLoader worker receives, and part of every cache key);
+- the composites' keyword routing: ``CrepePitch(16000, "tiny", fmin=50)`` hands ``fmin`` to
+  the part that declares it (:func:`route`), so a composite never re-declares its parts'
+  options;
+- the command line, whose flags and help texts are generated from the same tuples.
+
+``tests/test_settings.py`` checks that each ``SETTINGS`` tuple matches its class's ``__init__``
+signature, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .exceptions import ParameterError
+
+__all__ = ["REQUIRED", "Configurable", "Setting", "describe", "plain", "route"]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+#: Default of a setting that has none (``sample_rate``).
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One constructor option of a transform.
+
+    Args:
+        name: the keyword argument.
+        default: its default value (:data:`REQUIRED` when it has none).
+        help: one line for the command line and the docs.
+        choices: the accepted words, when the option is a choice.
+        cli: whether the command line offers it (``--name-with-dashes``).
+        parse: command-line text → value (default: by the choices or the default's type).
+        metavar: the command line's placeholder.
+    """
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    cli: bool = True
+    parse: Callable[[str], Any] | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, e.g. ``--hop-length``."""
+        return "--" + self.name.replace("_", "-")
+
+
+def plain(value: Any) -> Any:
+    """A setting's value as JSON-able data (paths become strings, dataclasses dicts)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return value
+
+
+class Configurable:
+    """Mixin for modules described by ``SETTINGS`` (one attribute per setting)."""
+
+    SETTINGS: ClassVar[tuple[Setting, ...]] = ()
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting by name: ``type(self)(**self.settings())`` builds the same module.
+
+        Example:
+            >>> from crepe_transforms import CrepeFrames
+            >>> CrepeFrames(22050).settings()
+            {'sample_rate': 22050, 'hop_length': 220, 'resample': 'resampy', 'normalization': 'crepe'}
+        """
+        return {s.name: getattr(self, s.name) for s in self.SETTINGS}
+
+    def extra_repr(self) -> str:
+        return describe(self.SETTINGS, self.settings())
+
+
+def describe(settings: Sequence[Setting], values: Mapping[str, Any]) -> str:
+    """``name=value`` for each value that differs from its setting's default.
+
+    A required setting is shown by value first (``sample_rate`` reads ``22050``). Defaults that
+    are derived from other settings (``hop_length=None`` → 10 ms) count as defaults.
+    """
+    parts = []
+    for setting in settings:
+        if setting.name not in values:
+            continue
+        value = values[setting.name]
+        if setting.default is REQUIRED:
+            parts.append(f"{setting.name}={value!r}")
+        elif value != setting.default and not _derived_default(setting, values):
+            parts.append(f"{setting.name}={value!r}")
+    return ", ".join(parts)
+
+
+def _derived_default(setting: Setting, values: Mapping[str, Any]) -> bool:
+    if setting.name == "hop_length" and setting.default is None and "sample_rate" in values:
+        return bool(values["hop_length"] == max(1, int(values["sample_rate"]) // 100))
+    return False
+
+
+def route(
+    owner: str,
+    options: Mapping[str, Any],
+    parts: Sequence[tuple[str, Iterable[Setting]]],
+) -> dict[str, dict[str, Any]]:
+    """Hand each keyword option to the part that declares it.
+
+    Args:
+        owner: the composite's name, for messages.
+        options: the keyword options it was given.
+        parts: ``(part name, its settings)`` in order.
+
+    Returns:
+        ``{part name: {option: value}}`` with an entry for every part.
+
+    Raises:
+        ParameterError: an option no part declares (with the closest names), or one that two
+            parts declare.
+
+    Example:
+        >>> from crepe_transforms import CrepeDecode, CrepeFrames
+        >>> route("CrepePitch", {"fmin": 50.0, "hop_length": 64},
+        ...       [("frames", CrepeFrames.SETTINGS), ("decode", CrepeDecode.SETTINGS)])
+        {'frames': {'hop_length': 64}, 'decode': {'fmin': 50.0}}
+    """
+    owners: dict[str, str] = {}
+    for part, settings in parts:
+        for setting in settings:
+            owners.setdefault(setting.name, part)
+    out: dict[str, dict[str, Any]] = {part: {} for part, _ in parts}
+    for name, value in options.items():
+        part = owners.get(name)
+        if part is None:
+            close = difflib.get_close_matches(name, list(owners), n=3)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise ParameterError(
+                f"{owner} has no option {name!r}.{hint} Its options are: "
+                f"{', '.join(sorted(owners))}."
+            )
+        out[part][name] = value
+    return out

@@ -1,0 +1,146 @@
+"""Every pure tensor function of crepe_transforms: this package's ``torchaudio.functional``.
+
+Each transform's ``forward`` is a thin call into these, with its settings checked and its
+tables made once in ``__init__``. Grouped by what they do:
+
+- framing: :func:`frame`, :func:`num_frames`, :func:`frame_times`, :func:`frame_centers`,
+  :func:`extract_frames`, :func:`normalize_frames`, :func:`length_mask`,
+  :func:`default_hop_length`;
+- resampling: :func:`resample`, :func:`resample_to`, :func:`resampled_length`,
+  :class:`BlockResampler`;
+- decoding: :func:`decode`, :func:`argmax`, :func:`weighted_argmax`, :func:`viterbi`,
+  :func:`local_average`, :func:`admitted_bins`, :class:`Pitch`, and the building blocks of a
+  decoder of your own, :func:`prepare_activation` and :func:`finish_pitch`;
+- the Viterbi kernel: :class:`HMM`, :data:`DEFAULT_HMM`, :data:`CREPE_HMM`,
+  :func:`viterbi_path`, :func:`log_transition`, :func:`log_emission`, :func:`log_jump`;
+- a differentiable readout for training: :func:`soft_decode`;
+- voicing and smoothing: :func:`threshold`, :func:`hysteresis`, :func:`silence`,
+  :func:`nan_median_filter`, :func:`nan_mean_filter`;
+- loudness: :func:`a_weighted_loudness`, :func:`a_weighting_db`;
+- units: :func:`bins_to_hz`, :func:`hz_to_bins`, :func:`bins_to_cents`, :func:`cents_to_bins`,
+  :func:`cents_to_hz`, :func:`hz_to_cents`, :func:`hz_to_midi`, :func:`midi_to_hz`.
+
+Example:
+    >>> import torch
+    >>> import crepe_transforms.functional as CF
+    >>> frames = CF.frame(torch.randn(22050), 22050)
+    >>> frames.shape
+    torch.Size([101, 1024])
+    >>> CF.weighted_argmax(torch.rand(101, 360)).f0.shape
+    torch.Size([101])
+"""
+
+from ._decode import (
+    DECODERS,
+    DecoderInput,
+    Pitch,
+    admitted_bins,
+    argmax,
+    decode,
+    finish_pitch,
+    local_average,
+    prepare_activation,
+    viterbi,
+    weighted_argmax,
+)
+from ._framing import (
+    NORMALIZATIONS,
+    default_hop_length,
+    extract_frames,
+    frame,
+    frame_centers,
+    frame_times,
+    length_mask,
+    normalize_frames,
+    num_frames,
+)
+from ._loudness import DEFAULT_FLOOR_DB, a_weighted_loudness, a_weighting_db
+from ._readout import DEFAULT_TEMPERATURE, soft_decode
+from ._resample import RESAMPLERS, BlockResampler, resample, resample_to, resampled_length
+from ._units import (
+    bins_to_cents,
+    bins_to_hz,
+    cents_to_bins,
+    cents_to_hz,
+    hz_to_bins,
+    hz_to_cents,
+    hz_to_midi,
+    midi_to_hz,
+)
+from ._viterbi import (
+    BACKENDS,
+    CREPE_HMM,
+    DEFAULT_HMM,
+    HMM,
+    log_emission,
+    log_jump,
+    log_transition,
+    viterbi_path,
+)
+from ._voicing import (
+    HYSTERESIS_LOWER,
+    HYSTERESIS_UPPER,
+    SILENCE_DB,
+    hysteresis,
+    nan_mean_filter,
+    nan_median_filter,
+    silence,
+    threshold,
+)
+
+__all__ = [
+    "BACKENDS",
+    "CREPE_HMM",
+    "DECODERS",
+    "DEFAULT_FLOOR_DB",
+    "DEFAULT_HMM",
+    "DEFAULT_TEMPERATURE",
+    "HMM",
+    "HYSTERESIS_LOWER",
+    "HYSTERESIS_UPPER",
+    "NORMALIZATIONS",
+    "RESAMPLERS",
+    "SILENCE_DB",
+    "BlockResampler",
+    "DecoderInput",
+    "Pitch",
+    "a_weighted_loudness",
+    "a_weighting_db",
+    "admitted_bins",
+    "argmax",
+    "bins_to_cents",
+    "bins_to_hz",
+    "cents_to_bins",
+    "cents_to_hz",
+    "decode",
+    "default_hop_length",
+    "extract_frames",
+    "finish_pitch",
+    "frame",
+    "frame_centers",
+    "frame_times",
+    "hysteresis",
+    "hz_to_bins",
+    "hz_to_cents",
+    "hz_to_midi",
+    "length_mask",
+    "local_average",
+    "log_emission",
+    "log_jump",
+    "log_transition",
+    "midi_to_hz",
+    "nan_mean_filter",
+    "nan_median_filter",
+    "normalize_frames",
+    "num_frames",
+    "prepare_activation",
+    "resample",
+    "resample_to",
+    "resampled_length",
+    "silence",
+    "soft_decode",
+    "threshold",
+    "viterbi",
+    "viterbi_path",
+    "weighted_argmax",
+]

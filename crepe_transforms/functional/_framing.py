@@ -1,0 +1,233 @@
+"""Framing: where CREPE's 1024-sample windows sit, and cutting and normalising them.
+
+Framing contract (SPEC §4): ``hop_length`` counts samples of the *input* rate; frame ``i`` is
+centred at ``i * hop_length / sample_rate`` seconds and a signal of ``time`` samples has
+``1 + time // hop_length`` frames — the count and centres of torchaudio's
+``Spectrogram(center=True)``. The network needs 16 kHz, so each centre is placed on the nearest
+16 kHz sample, ``round(i * hop_length * 16000 / sample_rate)``, computed exactly in integers:
+the error is at most half a 16 kHz sample (31.25 µs) and never accumulates, unlike a hop that is
+truncated to whole 16 kHz samples once and then repeated.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import overload
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import (
+    check_audio,
+    check_choice,
+    check_hop_length,
+    check_lengths,
+    check_positive_int,
+    check_sample_rate,
+)
+from ..constants import CREPE_STD_FLOOR, SAMPLE_RATE, TORCHCREPE_STD_FLOOR, WINDOW_SIZE
+from ..exceptions import ParameterError
+from ._resample import RESAMPLERS, _resample, compute_dtype
+
+__all__ = [
+    "NORMALIZATIONS",
+    "default_hop_length",
+    "extract_frames",
+    "frame",
+    "frame_centers",
+    "frame_times",
+    "length_mask",
+    "normalize_frames",
+    "num_frames",
+]
+
+#: ``normalization=`` choices: the original CREPE's rule, torchcrepe's, or none.
+NORMALIZATIONS = ("crepe", "torchcrepe", "none")
+
+
+def default_hop_length(sample_rate: int) -> int:
+    """10 ms at ``sample_rate`` (``sample_rate // 100``, at least 1).
+
+    Example:
+        >>> default_hop_length(44100)
+        441
+    """
+    return check_hop_length(None, sample_rate)
+
+
+@overload
+def num_frames(length: int, hop_length: int) -> int: ...
+@overload
+def num_frames(length: torch.Tensor, hop_length: int) -> torch.Tensor: ...
+def num_frames(length: int | torch.Tensor, hop_length: int) -> int | torch.Tensor:
+    """Frames produced for ``length`` input samples: ``1 + length // hop_length``.
+
+    Works element-wise on integer tensors (e.g. a batch's ``lengths``).
+
+    Example:
+        >>> num_frames(44100, 441)
+        101
+        >>> num_frames(torch.tensor([16000, 8000]), 160)
+        tensor([101,  51])
+    """
+    hop = check_positive_int(hop_length, "hop_length")
+    if isinstance(length, torch.Tensor):
+        if length.is_floating_point() or length.is_complex() or length.dtype == torch.bool:
+            raise ParameterError(
+                f"length must be an integer tensor (samples), got {length.dtype}. "
+                f"Convert with length.long()."
+            )
+        return 1 + torch.div(length, hop, rounding_mode="floor")
+    if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 0:
+        raise ParameterError(
+            f"length must be a non-negative integer number of samples, got {length!r}; "
+            f"e.g. waveform.shape[-1]."
+        )
+    return 1 + int(length) // hop
+
+
+def _check_count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ParameterError(
+            f"{name} must be a non-negative integer number of frames, got {value!r}."
+        )
+    return int(value)
+
+
+def frame_times(n_frames: int, hop_length: int, sample_rate: int) -> torch.Tensor:
+    """Centre time in seconds of each frame, ``i * hop_length / sample_rate`` (float64).
+
+    Example:
+        >>> frame_times(3, 441, 44100)
+        tensor([0.0000, 0.0100, 0.0200], dtype=torch.float64)
+    """
+    count = _check_count(n_frames, "n_frames")
+    sr = check_sample_rate(sample_rate)
+    hop = check_positive_int(hop_length, "hop_length")
+    return torch.arange(count, dtype=torch.float64) * hop / sr
+
+
+def frame_centers(
+    n_frames: int, hop_length: int, sample_rate: int, start_frame: int = 0
+) -> torch.Tensor:
+    """16 kHz sample index of the centre of frames ``start_frame …``, rounded half up.
+
+    Exact integer arithmetic, so frame 10⁶ is as well placed as frame 0.
+
+    Example:
+        >>> frame_centers(3, 441, 44100)
+        tensor([  0, 160, 320])
+        >>> frame_centers(2, 1, 48000, start_frame=1)  # 1/3 and 2/3 of a 16 kHz sample
+        tensor([0, 1])
+    """
+    count = _check_count(n_frames, "n_frames")
+    start = _check_count(start_frame, "start_frame")
+    sr = check_sample_rate(sample_rate)
+    hop = check_positive_int(hop_length, "hop_length")
+    return _centers(start, count, hop, sr)
+
+
+def _centers(start: int, count: int, hop: int, sr: int) -> torch.Tensor:
+    i = torch.arange(start, start + count, dtype=torch.int64)
+    return torch.div(2 * i * hop * SAMPLE_RATE + sr, 2 * sr, rounding_mode="floor")
+
+
+def length_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """True on each item's first ``lengths`` positions of an axis of ``size``.
+
+    Shape:
+        ``(...)`` → ``(..., size)`` bool, on ``lengths``' device
+
+    Example:
+        >>> length_mask(torch.tensor([2, 0]), 3)
+        tensor([[ True,  True, False],
+                [False, False, False]])
+    """
+    return torch.arange(size, device=lengths.device) < lengths.unsqueeze(-1)
+
+
+def extract_frames(audio_16k: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """Gather 1024-sample windows ``[c - 512, c + 512)`` of zero-padded 16 kHz audio.
+
+    Shape:
+        ``(..., time16k)``, ``(frames,)`` → ``(..., frames, 1024)``
+
+    Example:
+        >>> extract_frames(torch.arange(2000.0), torch.tensor([512]))[0, :3]
+        tensor([0., 1., 2.])
+    """
+    half = WINDOW_SIZE // 2
+    n = audio_16k.shape[-1]
+    first = int(centers.min()) if centers.numel() else 0
+    last = int(centers.max()) if centers.numel() else 0
+    left = max(0, half - first)
+    right = max(0, last + half - n)
+    padded = F.pad(audio_16k, (left, right)) if left or right else audio_16k
+    index = (centers.to(audio_16k.device) + (left - half)).unsqueeze(-1) + torch.arange(
+        WINDOW_SIZE, device=audio_16k.device
+    )
+    return padded[..., index]
+
+
+def normalize_frames(frames: torch.Tensor, method: str = "crepe") -> torch.Tensor:
+    """Zero-mean, unit-std frames.
+
+    ``"crepe"``: population std (divide by N), floor 1e-8 (original CREPE).
+    ``"torchcrepe"``: unbiased std (N − 1), floor 1e-10. ``"none"``: frames unchanged.
+
+    Example:
+        >>> x = normalize_frames(torch.arange(1024.0)[None])
+        >>> round(float(x.mean()), 6), round(float(x.std(correction=0)), 6)
+        (0.0, 1.0)
+    """
+    check_choice(method, "normalization", NORMALIZATIONS)
+    return _normalize(frames, method)
+
+
+def _normalize(frames: torch.Tensor, method: str) -> torch.Tensor:
+    if method == "none":
+        return frames
+    centred = frames - frames.mean(dim=-1, keepdim=True)
+    if method == "crepe":
+        std = centred.std(dim=-1, keepdim=True, correction=0).clamp_min(CREPE_STD_FLOOR)
+    else:
+        std = centred.std(dim=-1, keepdim=True, correction=1).clamp_min(TORCHCREPE_STD_FLOOR)
+    return centred / std
+
+
+def frame(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    hop_length: int | None = None,
+    resample: str = "resampy",
+    normalization: str = "crepe",
+    lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Cut ``(..., time)`` audio into normalised CREPE frames (the twin of ``CrepeFrames``).
+
+    Args:
+        waveform: real floating-point audio at ``sample_rate`` (any float dtype; computed in
+            float32, or float64 for float64 input).
+        sample_rate: input rate in Hz (integer).
+        hop_length: hop in input samples; default ``sample_rate // 100`` (10 ms).
+        resample: ``"resampy"`` or ``"torchaudio"`` (see :func:`resample`).
+        normalization: ``"crepe"``, ``"torchcrepe"`` or ``"none"``.
+        lengths: valid samples per item of a zero-padded batch (shape = leading dims).
+
+    Shape:
+        ``(..., time)`` → ``(..., frames, 1024)`` with ``frames = 1 + time // hop_length``.
+
+    Example:
+        >>> frame(torch.randn(2, 22050), 22050).shape
+        torch.Size([2, 101, 1024])
+    """
+    sr = check_sample_rate(sample_rate)
+    waveform = check_audio(waveform)
+    hop = check_hop_length(hop_length, sr)
+    check_choice(resample, "resample", RESAMPLERS)
+    check_choice(normalization, "normalization", NORMALIZATIONS)
+    if lengths is not None:
+        lengths = check_lengths(lengths, tuple(waveform.shape[:-1]), waveform.shape[-1])
+    audio = _resample(waveform.to(compute_dtype(waveform.dtype)), sr, resample, lengths)
+    count = num_frames(waveform.shape[-1], hop)
+    return _normalize(extract_frames(audio, _centers(0, count, hop, sr)), normalization)

@@ -1,0 +1,90 @@
+"""Running the network over chunks of frames on the CPU: coarse threads, no spinning.
+
+PyTorch parallelises each operator over its intra-op threads. For CREPE that means hundreds of
+small parallel regions per chunk of frames, each ending in a barrier where OpenMP threads spin
+while they wait. On an idle machine that costs little; on a busy one (data loading next door,
+several ranks on one machine) a descheduled thread stalls every barrier and the network slows
+down ninefold (measured in the performance report). So the CPU path parallelises over *chunks*
+instead: each worker thread runs whole chunks with one intra-op thread, and chunks are handed
+out as workers free up, so a worker that loses its core simply takes fewer chunks. There is no
+barrier inside a chunk, nothing to spin on, and the numbers do not depend on how chunks are
+distributed (every chunk is computed by one thread, the same way).
+
+:func:`map_chunks` decides per call: CUDA and other devices run the chunks in order on the
+caller's stream; a single chunk, or a process with one intra-op thread (a DataLoader worker),
+runs in the caller's thread; otherwise ``torch.get_num_threads()`` workers share the chunks.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+__all__ = ["map_chunks", "worker_count"]
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _single_thread() -> None:
+    # Per-thread setting: OpenMP's thread count is an ICV of the calling thread, so the
+    # caller's own intra-op threads are untouched (tests/test_parallel.py checks this).
+    torch.set_num_threads(1)
+
+
+def _reset_after_fork() -> None:
+    # A forked child (DataLoader worker) has none of the parent's threads.
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _executor(size: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size != size:
+            old = _pool
+            _pool = ThreadPoolExecutor(
+                max_workers=size, thread_name_prefix="crepe", initializer=_single_thread
+            )
+            _pool_size = size
+            if old is not None:
+                old.shutdown(wait=False)
+        return _pool
+
+
+def worker_count(n_chunks: int, device: torch.device) -> int:
+    """How many threads :func:`map_chunks` uses for ``n_chunks`` chunks on ``device``."""
+    if device.type != "cpu" or n_chunks < 2 or torch.compiler.is_compiling():
+        return 1
+    return max(1, min(torch.get_num_threads(), n_chunks))
+
+
+def map_chunks(
+    fn: Callable[[torch.Tensor], torch.Tensor], chunks: Sequence[torch.Tensor]
+) -> list[torch.Tensor]:
+    """``[fn(c) for c in chunks]``, spread over worker threads on the CPU (see the module).
+
+    Gradient mode and inference mode of the caller hold inside the workers too.
+    """
+    if not chunks:
+        return []
+    workers = worker_count(len(chunks), chunks[0].device)
+    if workers == 1:
+        return [fn(c) for c in chunks]
+    grad = torch.is_grad_enabled()
+    inference = torch.is_inference_mode_enabled()
+
+    def run(chunk: torch.Tensor) -> torch.Tensor:
+        with torch.set_grad_enabled(grad), torch.inference_mode(inference):
+            return fn(chunk)
+
+    return list(_executor(workers).map(run, chunks))

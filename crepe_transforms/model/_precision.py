@@ -1,0 +1,185 @@
+"""Compute precision: one vocabulary, and reduced precision checked on the hardware it runs on.
+
+``precision`` is the precision of the network's matrix products: ``"fp32"`` (exact, the
+default), ``"bf16"`` or ``"fp16"``. It is not the module's dtype, which is set the torch way,
+``module.to(torch.float64)``. The words ``"float32"``/``"bfloat16"``/``"float16"`` and the
+torch dtypes are accepted as synonyms everywhere (Python and command line).
+
+Reduced-precision kernels are not equally good everywhere: on Intel CPUs with AMX, oneDNN's
+bf16 convolution returns wrong results for CREPE's block 2 (1024 input channels; relative
+error ~60, measured in 0.1), while the same call with oneDNN disabled, or the FFT path's bf16
+matrix products, are correct. So nothing reduced is trusted blindly: the first time a network
+runs a reduced precision on a device, :func:`verify_reduced` runs a fixed probe (harmonic tones
+and noise) through both precisions and compares them. If the reduced result is off, a warning
+names the cause and that network runs fp32 on that device from then on. The probe costs one
+16-frame forward pass in each precision, once per process, capacity, algorithm and device.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import warnings
+from collections.abc import Callable
+
+import torch
+
+from .._checks import check_choice
+from ..constants import SAMPLE_RATE, WINDOW_SIZE
+from ..exceptions import ParameterError
+
+__all__ = [
+    "PRECISIONS",
+    "REDUCED_DTYPES",
+    "check_precision",
+    "probe_frames",
+    "verify_reduced",
+]
+
+#: ``precision=`` choices: float32 products (exact), bfloat16 or float16 products.
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: The operand dtype of each reduced precision.
+REDUCED_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+_SYNONYMS: dict[object, str] = {
+    "fp32": "fp32",
+    "float32": "fp32",
+    torch.float32: "fp32",
+    "bf16": "bf16",
+    "bfloat16": "bf16",
+    torch.bfloat16: "bf16",
+    "fp16": "fp16",
+    "float16": "fp16",
+    "half": "fp16",
+    torch.float16: "fp16",
+}
+
+#: A reduced result is accepted when no activation moves by more than this against fp32 ...
+PROBE_MAX_ERROR = 0.1
+#: ... and the argmax of every confident frame (fp32 activation >= 0.5) stays within a bin.
+PROBE_MAX_BINS = 1
+
+_lock = threading.Lock()  # held while probing: worker threads wait for the one verdict
+_verdicts: dict[tuple[object, ...], tuple[bool, str]] = {}
+
+
+def _reset_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def check_precision(value: object) -> str:
+    """Return the canonical precision word (``"fp32"``, ``"bf16"`` or ``"fp16"``).
+
+    Example:
+        >>> check_precision("bfloat16"), check_precision(torch.float16)
+        ('bf16', 'fp16')
+    """
+    word = _SYNONYMS.get(value) if isinstance(value, str | torch.dtype) else None
+    if word is None:
+        if isinstance(value, torch.dtype):
+            raise ParameterError(
+                f"precision={value} is not a compute precision. Choose 'fp32', 'bf16' or "
+                f"'fp16'; to change the module's dtype use module.to({value})."
+            )
+        check_choice(value, "precision", PRECISIONS)  # raises with the list of choices
+        raise AssertionError("unreachable")  # pragma: no cover
+    return word
+
+
+def probe_frames(count: int = 16) -> torch.Tensor:
+    """Fixed, normalised probe frames: harmonic tones from 60 Hz to 1.6 kHz, and noise.
+
+    Shape:
+        ``(count, 1024)`` float32 on the CPU
+    """
+    generator = torch.Generator().manual_seed(20180415)
+    t = torch.arange(WINDOW_SIZE, dtype=torch.float64) / SAMPLE_RATE
+    rows = []
+    for k in range(count):
+        if k % 4 == 3:
+            x = torch.randn(WINDOW_SIZE, generator=generator, dtype=torch.float64)
+        else:
+            f0 = 60.0 * (1600.0 / 60.0) ** (k / max(1, count - 1))
+            harmonics = torch.arange(1, 9, dtype=torch.float64)[:, None]
+            x = (torch.sin(2 * math.pi * f0 * harmonics * t) / harmonics).sum(0)
+            x = x + 0.01 * torch.randn(WINDOW_SIZE, generator=generator, dtype=torch.float64)
+        x = (x - x.mean()) / x.std(correction=0)
+        rows.append(x)
+    return torch.stack(rows).float()
+
+
+def _compare(reference: torch.Tensor, reduced: torch.Tensor) -> tuple[bool, float, int]:
+    error = float((reference - reduced).abs().max())
+    confident = reference.max(dim=-1).values >= 0.5
+    moved = (reference.argmax(-1) - reduced.argmax(-1)).abs()[confident]
+    worst = int(moved.max()) if moved.numel() else 0
+    return error <= PROBE_MAX_ERROR and worst <= PROBE_MAX_BINS, error, worst
+
+
+def verify_reduced(
+    key: tuple[object, ...],
+    run: Callable[[torch.Tensor, str], torch.Tensor],
+    precision: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    describe: str,
+) -> bool:
+    """Whether ``precision`` gives correct results for ``key`` on ``device`` (probed once).
+
+    Args:
+        key: what the verdict depends on (capacity, algorithm, precision, device).
+        run: ``run(frames, precision)`` → activations, for the probe.
+        precision: the reduced precision to check.
+        device, dtype: where and in which dtype the probe runs.
+        describe: the path, for the warning (e.g. ``"capacity='full', algorithm='direct'"``).
+
+    Returns:
+        True if the reduced path can be used; False (after a warning) if it must fall back.
+    """
+    full_key = (*key, precision, str(device), dtype)
+    verdict = _verdicts.get(full_key)
+    if verdict is not None:
+        return verdict[0]
+    with _lock:
+        verdict = _verdicts.get(full_key)
+        if verdict is not None:
+            return verdict[0]
+        ok = _probe(run, precision, device, dtype, describe)
+        _verdicts[full_key] = (ok, "")
+    return ok
+
+
+def _probe(
+    run: Callable[[torch.Tensor, str], torch.Tensor],
+    precision: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    describe: str,
+) -> bool:
+    frames = probe_frames().to(device=device, dtype=dtype)
+    with torch.no_grad(), torch.inference_mode(False):
+        reference = run(frames, "fp32").float()
+        reduced = run(frames, precision).float()
+    ok, error, worst = _compare(reference, reduced)
+    if not ok:
+        message = (
+            f"precision={precision!r} with {describe} on {device} gives wrong results on this "
+            f"machine: against fp32 on a fixed probe the activations move by up to {error:.3g} "
+            f"and confident pitches by up to {worst} bins (a reduced-precision kernel of this "
+            f"device is broken; e.g. oneDNN's bf16 convolution on some Intel AMX CPUs). Running "
+            f"fp32 instead. Choose algorithm='fft' or precision='fp32' to silence this."
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=6)
+    return ok
+
+
+def forget_verdicts() -> None:
+    """Forget every probe result (tests; after changing torch backend flags)."""
+    with _lock:
+        _verdicts.clear()

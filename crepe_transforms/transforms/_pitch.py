@@ -1,0 +1,227 @@
+"""``CrepePitch``: audio → pitch, built from ``CrepeFrames``, ``CrepeActivation``, ``CrepeDecode``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._checks import check_positive_int
+from .._settings import Configurable, Setting, route
+from ..constants import N_BINS
+from ..functional._decode import Pitch
+from ..functional._framing import num_frames
+from ..functional._voicing import check_voicing
+from ._activation import CrepeActivation
+from ._decode import CrepeDecode
+from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
+from ._frames import CrepeFrames, PreparedAudio
+
+__all__ = ["CrepePitch", "check_block_frames"]
+
+#: The parts of a ``CrepePitch``, in pipeline order: every option belongs to one of them.
+PITCH_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
+    ("frames", CrepeFrames),
+    ("activation", CrepeActivation),
+    ("decode", CrepeDecode),
+)
+
+
+def check_block_frames(value: object) -> int:
+    return check_positive_int(
+        value,
+        "block_frames",
+        f" Frames per block of a long input (memory bound), e.g. {DEFAULT_BLOCK_FRAMES}.",
+    )
+
+
+BLOCK_FRAMES = Setting(
+    "block_frames",
+    DEFAULT_BLOCK_FRAMES,
+    "frames computed per block of a long input (memory bound)",
+    metavar="N",
+)
+
+
+class CrepePitch(Configurable, nn.Module):
+    """Audio → pitch: :class:`CrepeFrames` → :class:`CrepeActivation` → :class:`CrepeDecode`.
+
+    Built from its three parts, which own every option: ``CrepePitch(16000, "tiny", fmin=50,
+    hop_length=64)`` hands ``fmin`` to the decoder and ``hop_length`` to the framing, and
+    :meth:`from_parts` takes parts you built. The parts stay reachable as ``.frames``,
+    ``.activation`` and ``.decode``.
+
+    Memory stays bounded on long input: frames are cut and run through the network
+    ``block_frames`` at a time (the block engine), only the activations (360 floats a frame)
+    are kept, then one decode runs over all frames (Viterbi is never restarted). With
+    ``lengths``, frames past each item's end are not computed at all. Each item's frames meet
+    the network in the same chunks as ``nn.Sequential(frames, activation, decode)`` on that
+    item, so the output is bit-identical to it and to any other ``block_frames``.
+
+    Decoded pitch carries no gradient (the decoder picks bins): audio that requires grad is
+    accepted and detached. For a differentiable pitch, use :class:`CrepeActivation` and
+    :class:`CrepeSoftDecode`.
+
+    Args:
+        sample_rate: rate of the input audio in Hz (:class:`CrepeFrames`).
+        capacity: CREPE model size, ``"tiny"`` … ``"full"`` (:class:`CrepeActivation`).
+        voicing: ``None`` (default: f0 on every frame) or a periodicity threshold in
+            ``[0, 1]`` below which f0 becomes ``NaN``.
+        block_frames: frames computed per block (memory bound).
+        **options: any option of :class:`CrepeFrames` (``hop_length``, ``resample``,
+            ``normalization``), :class:`CrepeActivation` (``chunk_size``, ``weights``,
+            ``sha256``, ``pretrained``, ``verify``, ``algorithm``, ``precision``) or
+            :class:`CrepeDecode` (``decoder``, ``fmin``, ``fmax``, ``hmm``, ``backend``).
+
+    Shape:
+        - waveform: ``(..., time)``; lengths (optional): ``(...)`` valid samples per item
+        - output: ``Pitch(f0, periodicity)``, each ``(..., 1 + time // hop_length)``, in the
+          network's dtype (float32 unless moved)
+
+    Example:
+        >>> model = CrepePitch(16000, "tiny", voicing=0.5, pretrained=False)
+        >>> model.extra_repr(), list(dict(model.named_children()))
+        ('voicing=0.5', ['frames', 'activation', 'decode'])
+        >>> model(torch.randn(3, 4000)).f0.shape
+        torch.Size([3, 26])
+    """
+
+    SETTINGS = (
+        Setting(
+            "voicing",
+            None,
+            "voicing rule: none (f0 on every frame) or a periodicity threshold in [0, 1]",
+            parse=check_voicing,
+        ),
+        BLOCK_FRAMES,
+    )
+
+    frames: CrepeFrames
+    activation: CrepeActivation
+    decode: CrepeDecode
+
+    def __init__(
+        self,
+        sample_rate: int,
+        capacity: str = "full",
+        *,
+        voicing: float | None = None,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        parts = route(type(self).__name__, options, [(n, c.SETTINGS) for n, c in PITCH_PARTS])
+        # the cheap parts first: bad options fail before any weights are read
+        decode = CrepeDecode(**parts["decode"])
+        frames = CrepeFrames(sample_rate, **parts["frames"])
+        self._assemble(frames, CrepeActivation(capacity, **parts["activation"]), decode)
+        self.voicing = check_voicing(voicing)
+        self.block_frames = check_block_frames(block_frames)
+
+    @classmethod
+    def from_parts(
+        cls,
+        frames: CrepeFrames,
+        activation: CrepeActivation,
+        decode: CrepeDecode | None = None,
+        *,
+        voicing: float | None = None,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+    ) -> CrepePitch:
+        """A ``CrepePitch`` of parts you built (they are used, not copied).
+
+        Example:
+            >>> pitch = CrepePitch.from_parts(
+            ...     CrepeFrames(22050), CrepeActivation("tiny", pretrained=False)
+            ... )
+            >>> pitch.decode
+            CrepeDecode()
+        """
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        self._assemble(frames, activation, CrepeDecode() if decode is None else decode)
+        self.voicing = check_voicing(voicing)
+        self.block_frames = check_block_frames(block_frames)
+        return self
+
+    def _assemble(self, frames: CrepeFrames, activation: CrepeActivation, decode: CrepeDecode) -> None:
+        for name, part, kind in (
+            ("frames", frames, CrepeFrames),
+            ("activation", activation, CrepeActivation),
+            ("decode", decode, CrepeDecode),
+        ):
+            if not isinstance(part, kind):
+                from ..exceptions import ParameterError
+
+                raise ParameterError(
+                    f"{name} must be a {kind.__name__}, got {type(part).__name__}."
+                )
+        self.frames = frames
+        self.activation = activation
+        self.decode = decode
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting of the parts and of this module (``CrepePitch(**settings)`` rebuilds it)."""
+        return {
+            **self.frames.settings(),
+            **self.activation.settings(),
+            **self.decode.settings(),
+            **super().settings(),
+        }
+
+    def _activations(self, prepared: PreparedAudio) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Activations of every row, ``(rows, frames, 360)``, and the rows' valid frames."""
+        rows = prepared.audio_16k.shape[0]
+        total = int(num_frames(prepared.time, self.frames.hop_length))
+        if prepared.lengths is None:
+            frame_lengths = None
+            valid = [total] * rows
+        else:
+            frame_lengths = num_frames(prepared.lengths, self.frames.hop_length)
+            valid = frame_lengths.tolist()
+        dtype = self.activation.dtype
+        out = prepared.audio_16k.new_zeros((rows, total, N_BINS), dtype=dtype)
+        blocks = run_blocks(
+            TensorSignal(prepared.audio_16k),
+            self.frames.plan,
+            valid,
+            total,
+            self.activation.network,
+            self.activation.chunk_size,
+            self.block_frames,
+            dtype=dtype,
+        )
+        for start, value in blocks:
+            out[:, start : start + value.shape[1]] = value
+        return out, frame_lengths
+
+    @torch.compiler.disable
+    def activations(
+        self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Network activations of every frame, computed block by block (no gradient).
+
+        Frames past an item's length are zeros.
+
+        Shape:
+            ``(..., time)`` → ``(..., 1 + time // hop_length, 360)``
+        """
+        with torch.no_grad():
+            prepared = self.frames.prepare(waveform.detach(), lengths)
+            out, _ = self._activations(prepared)
+        return out.reshape(*prepared.shape, *out.shape[1:])
+
+    @torch.compiler.disable
+    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> Pitch:
+        with torch.no_grad():
+            prepared = self.frames.prepare(
+                waveform.detach() if isinstance(waveform, torch.Tensor) else waveform, lengths
+            )
+            activation, frame_lengths = self._activations(prepared)
+            f0, periodicity = self.decode.decode(activation, frame_lengths)
+            if self.voicing is not None:
+                f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
+        frames = f0.shape[-1]
+        return Pitch(f0.reshape(*prepared.shape, frames), periodicity.reshape(*prepared.shape, frames))
