@@ -40,8 +40,8 @@ from pathlib import Path
 
 import torch
 
-from crepe_transforms.data import CrepeCollate
-from crepe_transforms.fileio import atomic_write
+from crepe_transforms._fileio import atomic_write
+from crepe_transforms.train import CrepeCollate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 16000

@@ -27,7 +27,7 @@ import soundfile as sf
 
 # imports, model and one short file: what every run holds before the long file's buffers
 BASELINE = (
-    "import resource, sys; from crepe_transforms.extract import Extractor; "
+    "import resource, sys; from crepe_transforms.io import Extractor; "
     "Extractor(sys.argv[1]).pitch(sys.argv[2]); "
     "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
 )

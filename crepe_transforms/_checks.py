@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import torch
 
 from .constants import CAPACITIES, N_BINS
+from .exceptions import ParameterError
 
 #: A last axis this short under a much longer one is read as (time, channels) audio.
 _MAX_CHANNELS = 8
-from .exceptions import ParameterError
 
 
 def _real(value: object) -> float | None:
@@ -107,6 +107,11 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     return value
 
 
+def _finite(x: torch.Tensor) -> bool:
+    # min and max propagate NaN and expose ±Inf: one reduction, no boolean copy of the audio.
+    return bool(torch.isfinite(torch.stack(x.detach().aminmax())).all())
+
+
 def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -> torch.Tensor:
     """Check an audio tensor of shape ``(..., time)``: real floating point, non-empty, not a
     transposed ``(time, channels)`` array, and (unless ``finite=False``) free of NaN/Inf."""
@@ -149,7 +154,7 @@ def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -
             f"{name} is empty or too short: its last (time) dimension has 0 samples, "
             f"shape {tuple(waveform.shape)}. Pass at least one sample per item."
         )
-    if finite and not bool(torch.isfinite(waveform).all()):
+    if finite and waveform.numel() and not _finite(waveform):
         n_bad = int((~torch.isfinite(waveform)).sum())
         raise ParameterError(
             f"{name} contains {n_bad} NaN or Inf samples. Clean the audio first, e.g. "

@@ -86,8 +86,9 @@ class Configurable:
 
         Example:
             >>> from crepe_transforms import CrepeFrames
-            >>> CrepeFrames(22050).settings()
-            {'sample_rate': 22050, 'hop_length': 220, 'resample': 'resampy', 'normalization': 'crepe'}
+            >>> CrepeFrames(22050).settings()  # doctest: +NORMALIZE_WHITESPACE
+            {'sample_rate': 22050, 'hop_length': 220, 'resample': 'resampy',
+             'normalization': 'crepe'}
         """
         return {s.name: getattr(self, s.name) for s in self.SETTINGS}
 
@@ -106,9 +107,8 @@ def describe(settings: Sequence[Setting], values: Mapping[str, Any]) -> str:
         if setting.name not in values:
             continue
         value = values[setting.name]
-        if setting.default is REQUIRED:
-            parts.append(f"{setting.name}={value!r}")
-        elif value != setting.default and not _derived_default(setting, values):
+        required = setting.default is REQUIRED
+        if required or (value != setting.default and not _derived_default(setting, values)):
             parts.append(f"{setting.name}={value!r}")
     return ", ".join(parts)
 
@@ -150,13 +150,13 @@ def route(
             owners.setdefault(setting.name, part)
     out: dict[str, dict[str, Any]] = {part: {} for part, _ in parts}
     for name, value in options.items():
-        part = owners.get(name)
-        if part is None:
-            close = difflib.get_close_matches(name, list(owners), n=3)
+        if name not in owners:
+            close = [known for known in owners if name in known or known in name]
+            close = close or difflib.get_close_matches(name, list(owners), n=3)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise ParameterError(
                 f"{owner} has no option {name!r}.{hint} Its options are: "
                 f"{', '.join(sorted(owners))}."
             )
-        out[part][name] = value
+        out[owners[name]][name] = value
     return out

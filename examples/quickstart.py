@@ -2,8 +2,8 @@
 
     python examples/quickstart.py examples/example.wav -o out/example.f0.csv
 
-Writes one row per 10 ms frame (``time,frequency,periodicity``; frequency is empty where the
-frame is unvoiced) and prints a summary. For the bundled clip, whose f0 is known (see
+Writes one row per 10 ms frame (``time,f0,periodicity``; f0 is empty where the frame is
+unvoiced) and prints a summary. For the bundled clip, whose f0 is known (see
 ``make_example.py``), it also prints the raw pitch accuracy against that ground truth and exits
 non-zero if it is below 95 %.
 """
@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from crepe_transforms import CrepePitch
+from crepe_transforms import CrepePitch, load_audio
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,12 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=Path("out/example.f0.csv"))
     parser.add_argument("--capacity", default="full", help="tiny, small, medium, large, full")
     parser.add_argument("--decoder", default="viterbi", help="viterbi, weighted_argmax, argmax")
-    parser.add_argument("--threshold", type=float, default=0.5, help="voicing threshold")
+    parser.add_argument(
+        "--voicing", "--threshold", type=float, default=0.5, help="voicing threshold"
+    )
     args = parser.parse_args(argv)
 
-    audio, sr = sf.read(args.audio, dtype="float32", always_2d=True)
-    waveform = torch.from_numpy(audio.mean(axis=1))  # downmix to mono
-    model = CrepePitch(sr, args.capacity, decoder=args.decoder, threshold=args.threshold)
+    waveform, sr = load_audio(args.audio)  # any format soundfile reads, downmixed to mono
+    model = CrepePitch(sr, args.capacity, decoder=args.decoder, voicing=args.voicing)
     with torch.inference_mode():
         f0, periodicity = model(waveform)
     times = model.frames.frame_times(f0.shape[-1])
@@ -44,13 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with args.output.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["time", "frequency", "periodicity"])
+        writer.writerow(["time", "f0", "periodicity"])
         for t, f, p in zip(times.tolist(), f0.tolist(), periodicity.tolist(), strict=True):
             writer.writerow([f"{t:.3f}", "" if math.isnan(f) else f"{f:.2f}", f"{p:.4f}"])
 
     voiced = ~torch.isnan(f0)
     print(
-        f"{args.audio}: {len(audio) / sr:.2f} s at {sr} Hz, {f0.shape[-1]} frames "
+        f"{args.audio}: {waveform.shape[-1] / sr:.2f} s at {sr} Hz, {f0.shape[-1]} frames "
         f"({model.frames.hop_length} samples = {1000 * model.frames.hop_length / sr:.2f} ms hop)"
     )
     print(

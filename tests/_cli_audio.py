@@ -41,7 +41,9 @@ def write_tone(
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lossy = path.suffix in (".ogg", ".mp3")  # their codecs have no PCM subtypes
-    sf.write(path, tone_array(f0, seconds, sr, channels, seed), sr, None if lossy else subtype)
+    # the name's bytes: soundfile cannot encode a name that is not valid UTF-8 itself
+    data = tone_array(f0, seconds, sr, channels, seed)
+    sf.write(os.fsencode(path), data, sr, None if lossy else subtype)
     return path
 
 

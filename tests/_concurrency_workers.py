@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from crepe_transforms import weights
-from crepe_transforms.pitch import CrepePitch
+from crepe_transforms import CrepePitch
 
 SAMPLE_RATE = 16000
 
@@ -47,7 +47,7 @@ class PitchDataset(Dataset[dict[str, object]]):
             pitch = CrepePitch(SAMPLE_RATE, "tiny")(item_audio(index))
         return {
             "index": index,
-            "frequency": pitch.frequency,
+            "f0": pitch.f0,
             "periodicity": pitch.periodicity,
             "pid": os.getpid(),
             "loads": weights.load_counts().get("tiny", 0),

@@ -14,8 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from crepe_transforms import weights
-from crepe_transforms.cache import FeatureCache
-from crepe_transforms.data import CrepeCollate
+from crepe_transforms.train import CrepeCollate, FeatureCache
 
 
 def harmonic(f0: float, n_samples: int, sample_rate: int, seed: int) -> torch.Tensor:

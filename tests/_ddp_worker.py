@@ -32,7 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from crepe_transforms import CrepeActivation, CrepeEmbedding, CrepeFrames
-from crepe_transforms.network import Crepe
+from crepe_transforms.model import Crepe
 
 SAMPLE_RATE = 16000
 HOP = 400  # 25 ms: few frames per item keeps the test fast

@@ -14,10 +14,17 @@ import sys
 
 import torch
 
-from crepe_transforms import CrepeEmbedding, CrepeFrames, CrepeLoudness
-from crepe_transforms.decode import DECODERS, Pitch
-from crepe_transforms.pitch import DEFAULT_BLOCK_FRAMES, CrepeDecode, CrepePitch
-from crepe_transforms.transforms import DEFAULT_CHUNK_SIZE, CrepeActivation
+from crepe_transforms import (
+    CrepeActivation,
+    CrepeDecode,
+    CrepeEmbedding,
+    CrepeFrames,
+    CrepeLoudness,
+    CrepePitch,
+    Pitch,
+)
+from crepe_transforms.functional import DECODERS
+from crepe_transforms.transforms import DEFAULT_BLOCK_FRAMES, DEFAULT_CHUNK_SIZE
 
 RATES = (16000, 44100)
 ALGORITHMS = ("fft", "direct")
@@ -36,8 +43,8 @@ def signal(sr: int, seconds: float = 2.0, seed: int = 0) -> torch.Tensor:
 
 
 def pitch_tensor(pitch: Pitch) -> torch.Tensor:
-    """``(2, ..., frames)``: frequency and periodicity stacked."""
-    return torch.stack([pitch.frequency, pitch.periodicity])
+    """``(2, ..., frames)``: f0 and periodicity stacked."""
+    return torch.stack([pitch.f0, pitch.periodicity])
 
 
 @functools.cache
@@ -77,7 +84,7 @@ def outputs(
     pitch (each decoder), loudness, embedding.
 
     ``CrepePitch(decoder=m)(x)`` is ``CrepeDecode(m)(pitch.activations(x), frame lengths)``
-    (its forward, threshold off); the three decoders share that one block-wise network pass.
+    (its forward, voicing off); the three decoders share that one block-wise network pass.
     test_determinism checks the shortcut against CrepePitch's forward bit for bit.
     """
     out: dict[str, torch.Tensor] = {}

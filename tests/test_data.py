@@ -1,8 +1,10 @@
-"""CrepeConditioner and CrepeCollate: padded batches equal items alone, item formats, policies,
-errors, DataLoader workers (fork and spawn), and the frame-count rule against torchaudio."""
+"""CrepeConditioner and CrepeCollate: padded batches equal items alone, item formats and the
+tuple-rate rule, policies, settings and construction from parts, errors, DataLoader workers
+(fork and spawn), and the frame-count rule against torchaudio."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 from collections.abc import Callable
@@ -13,13 +15,10 @@ import torch
 from _data_workers import ReportingCollate, ToneItems, harmonic
 from torch.utils.data import DataLoader, default_collate
 
-from crepe_transforms import weights
-from crepe_transforms.batching import ItemPolicy, resample_to
-from crepe_transforms.data import CrepeCollate, CrepeConditioner
-from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.functional import num_frames
-from crepe_transforms.loudness import DEFAULT_FLOOR_DB, CrepeLoudness
-from crepe_transforms.pitch import CrepePitch
+from crepe_transforms import CrepeLoudness, CrepePitch, ParameterError, weights
+from crepe_transforms.exceptions import WeightsNotFoundError
+from crepe_transforms.functional import DEFAULT_FLOOR_DB, DEFAULT_HMM, num_frames, resample_to
+from crepe_transforms.train import CrepeCollate, CrepeConditioner, ItemPolicy, _items
 
 FEATURES = ("f0", "periodicity", "loudness")
 EXACT = {"rtol": 0.0, "atol": 0.0}
@@ -80,11 +79,12 @@ def test_collate_16_clips_equal_each_clip_alone(
         for k, clip in enumerate(clips16):
             alone = pitch(clip)
             n = int(batch["frame_lengths"][k])
-            assert alone.frequency.shape == (n,)
-            # Bit-identical: the collate runs the network on each clip's own frames (the same
-            # network calls as the clip alone) and the batched Viterbi stops at each clip's
-            # last frame; loudness zero-masks past the length, as the clip's own edge padding.
-            torch.testing.assert_close(batch["f0"][k, :n], alone.frequency, **EXACT)
+            assert alone.f0.shape == (n,)
+            # Bit-identical: the block engine runs the network on each clip's own frames in the
+            # same chunks as the clip alone (never on padding) and the batched Viterbi stops at
+            # each clip's last frame; loudness zero-masks past the length, as the clip's own
+            # edge padding.
+            torch.testing.assert_close(batch["f0"][k, :n], alone.f0, **EXACT)
             torch.testing.assert_close(batch["periodicity"][k, :n], alone.periodicity, **EXACT)
             torch.testing.assert_close(batch["loudness"][k, :n], loudness(clip), **EXACT)
     check_padding(batch)
@@ -111,13 +111,13 @@ def test_resampled_items_equal_alone_at_22050() -> None:
             n = int(batch["frame_lengths"][k])
             assert n == 1 + len(x) // 220
             # Bit-identical, as in the 16 kHz case: each item's network input is its own.
-            torch.testing.assert_close(batch["f0"][k, :n], alone.frequency, **EXACT)
+            torch.testing.assert_close(batch["f0"][k, :n], alone.f0, **EXACT)
             torch.testing.assert_close(batch["periodicity"][k, :n], alone.periodicity, **EXACT)
             torch.testing.assert_close(batch["loudness"][k, :n], loudness(x), **EXACT)
     check_padding(batch)
 
 
-def test_conditioner_on_padded_batch_matches_collate(
+def test_conditioner_on_padded_batch_matches_collate_and_items_alone(
     short_clips: list[torch.Tensor], tiny_collate: CrepeCollate
 ) -> None:
     batch = tiny_collate(short_clips)
@@ -125,21 +125,26 @@ def test_conditioner_on_padded_batch_matches_collate(
     with torch.no_grad():
         out = conditioner(batch["audio"], batch["lengths"])
         listed = conditioner(batch["audio"], batch["lengths"].tolist())
+        alone = [conditioner(clip) for clip in short_clips]
     assert list(out) == ["f0", "periodicity", "loudness", "frame_lengths", "mask"]
-    # The padded forward groups frames of several items into one network call: float32
-    # results then differ by ~1e-7 relative (as in test_pitch's padded-batch test).
-    torch.testing.assert_close(out["f0"], batch["f0"], rtol=1e-5, atol=0)
-    torch.testing.assert_close(out["periodicity"], batch["periodicity"], rtol=0, atol=1e-5)
-    torch.testing.assert_close(out["loudness"], batch["loudness"], **EXACT)  # same STFT call
-    assert torch.equal(out["frame_lengths"], batch["frame_lengths"])
-    assert torch.equal(out["mask"], batch["mask"])
-    assert torch.equal(listed["f0"], out["f0"])
+    # The collate is the conditioner on the padded batch; lengths as a list read the same.
+    for key in ("f0", "periodicity", "loudness", "frame_lengths", "mask"):
+        assert torch.equal(out[key], batch[key]), key
+        assert torch.equal(listed[key], out[key]), key
+    # 0.1 needed a separate item-by-item path for this: the block engine never runs the
+    # network on padding, so each item's valid frames are its own, bit for bit.
+    for k, item in enumerate(alone):
+        n = int(out["frame_lengths"][k])
+        assert item["frame_lengths"].shape == ()
+        assert int(item["frame_lengths"]) == n == item["f0"].shape[-1]
+        for key in ("f0", "periodicity", "loudness"):
+            assert torch.equal(out[key][k, :n], item[key]), key
     # Without lengths every frame is valid.
     with torch.no_grad():
         whole = conditioner(batch["audio"][:2])
     assert whole["mask"].all()
     assert whole["frame_lengths"].tolist() == [whole["f0"].shape[-1]] * 2
-    assert whole["f0"].gt(0).all()  # unthresholded: a frequency on every frame, no NaN
+    assert whole["f0"].gt(0).all()  # no voicing rule: a frequency on every frame, no NaN
 
 
 def test_conditioner_leading_dims_loudness_gradient_and_config() -> None:
@@ -158,6 +163,11 @@ def test_conditioner_leading_dims_loudness_gradient_and_config() -> None:
     config = conditioner.config()
     assert config["hop_length"] == 64
     assert config["decoder"] == "viterbi"
+    assert config["features_version"] == 2  # 0.1's entries (version 1) are never reused
+    assert config["hmm"] == DEFAULT_HMM.to_dict()  # the resolved model, not its name
+    # What moves only memory or rounding, or where weights were found, is not in the key.
+    assert not {"chunk_size", "block_frames", "weights", "pretrained"} & set(config)
+    assert json.loads(json.dumps(config)) == config
     assert pickle.loads(pickle.dumps(config)) == config
     other = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
     # Random-init networks differ, so their configs (cache keys) must too.
@@ -259,8 +269,9 @@ def test_collate_pickles_without_its_network(tiny_collate: CrepeCollate) -> None
     assert len(blob) < 10_000  # configuration only, not the 2 MB of weights
     clone = pickle.loads(blob)
     assert clone._conditioner is None
-    assert clone.conditioner_options["capacity"] == "tiny"
-    assert "capacity='tiny'" in repr(clone)
+    assert clone.conditioner_options == {"sample_rate": 16000, "capacity": "tiny"}
+    assert repr(clone) == "CrepeCollate(sample_rate=16000, capacity='tiny')"
+    assert clone.settings() == tiny_collate.settings()
 
 
 def _stereo() -> torch.Tensor:
@@ -286,10 +297,14 @@ def _stereo() -> torch.Tensor:
         ([torch.zeros(0)], r"item 0 has no samples"),
         ([torch.zeros(1, 1, 10)], r"expected \(time\) or \(channels, time\)"),
         ([{"wave": torch.zeros(10)}], r"without the audio key 'audio'.*audio_key="),
-        ([(torch.zeros(10), "label")], r"expected a sample rate .* at element 1, got 'label'"),
-        ([(torch.zeros(10), 16000.5)], r"expected a sample rate"),
-        ([(torch.zeros(10), 0)], r"must be positive"),
         ([{"audio": torch.zeros(9), "sample_rate": 8000}], r"item 0 has sample rate 8000 Hz"),
+        ([{"audio": torch.zeros(9), "sample_rate": "8k"}], r"expected a sample rate .* key"),
+        ([{"audio": torch.zeros(9), "sample_rate": 0}], r"expected a sample rate"),
+        ([{"audio": torch.zeros(9), "sample_rate": 3}], r"3 Hz, outside the audio rates"),
+        (
+            [(torch.zeros(10), 3), (torch.zeros(10), 16000)],
+            r"item 1 has fields \[\] but item 0 has \['extra_0'\].*tuple_rate=True or False",
+        ),
         ([torch.zeros(10), (torch.zeros(10), 16000, "x")], r"item 1 has fields \['extra_0'\]"),
         ([{"audio": torch.zeros(9), "mask": 1}], r"item fields \['mask'\] clash"),
         (
@@ -340,10 +355,8 @@ def test_cached_mode_errors() -> None:
 
 def test_conditioner_errors() -> None:
     conditioner = CrepeConditioner(16000, "tiny", pretrained=False)
-    with pytest.raises(ParameterError, match=r"non-empty list of 1-D signals"):
-        conditioner.ragged([])
-    with pytest.raises(ParameterError, match=r"items\[0\] must be 1-D"):
-        conditioner.ragged([torch.zeros(2, 100)])
+    with pytest.raises(ParameterError, match=r"audio must be a torch.Tensor"):
+        conditioner([0.0, 1.0])  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match=r"lengths has a maximum of 101"):
         conditioner(torch.zeros(2, 100), torch.tensor([101, 5]))
     with pytest.raises(ParameterError, match=r"floor_db must be a number"):
@@ -435,3 +448,268 @@ def test_item_policy_is_shared_and_explicit() -> None:
     assert fields == {"k": 1}
     with pytest.raises(ParameterError, match=re.escape("item 3 has 2 channels")):
         policy.prepare(torch.zeros(2, 5), 3)
+
+
+# ----------------------------------------------------------------- tuple items (issue 13)
+
+
+def test_label_tuples_are_not_resampled_from_their_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 13: 0.1 read the int label as a sample rate and resampled from 3 Hz (410 s,
+    # 12.4 GB). A resampler that fails proves nothing is resampled at all.
+    def no_resampling(*args: object, **kwargs: object) -> torch.Tensor:
+        raise AssertionError("an (audio, label) item was resampled")
+
+    monkeypatch.setattr(_items, "resample_to", no_resampling)
+    gen = torch.Generator().manual_seed(13)
+    items = [
+        (torch.randn(8000, generator=gen) * 0.1, 3),
+        (torch.randn(4000, generator=gen) * 0.1, 1),
+    ]
+    batch = CrepeCollate(16000, capacity="tiny", resample_policy="resample")(items)
+    assert batch["lengths"].tolist() == [8000, 4000]
+    assert torch.equal(batch["audio"][0], items[0][0])
+    assert torch.equal(batch["extra_0"], torch.tensor([3, 1]))
+    assert batch["f0"].shape == (2, 51)
+    assert batch["frame_lengths"].tolist() == [51, 26]
+
+
+@pytest.mark.parametrize(
+    ("element", "rate"),
+    [
+        (16000, 16000),
+        (np.int64(22050), 22050),
+        (torch.tensor(44100), 44100),
+        (1000, 1000),
+        (768_000, 768_000),
+        (3, None),  # a class label
+        (999, None),
+        (768_001, None),
+        (16000.0, None),  # a float is a regression target, not a rate
+        (torch.tensor(16000.0), None),
+        (True, None),
+        ("yes", None),
+        (torch.zeros(3), None),
+    ],
+    ids=repr,
+)
+def test_tuple_rate_auto_reads_only_plausible_integer_rates(
+    element: object, rate: int | None
+) -> None:
+    policy = ItemPolicy(16000, resample_policy="resample", tuple_rate="auto")
+    _, got, fields = policy.split((torch.zeros(10), element, "tail"), 0)
+    assert got == rate
+    expected = ["tail"] if rate is not None else [element, "tail"]
+    assert list(fields) == [f"extra_{k}" for k in range(len(expected))]
+    assert all(a is b for a, b in zip(fields.values(), expected, strict=True))
+
+
+def test_tuple_rate_true_and_false() -> None:
+    audio = torch.zeros(320)
+    strict = CrepeCollate(16000, features="none", tuple_rate=True)
+    batch = strict([(audio, 16000, "a"), (audio, 16000, "b")])
+    assert batch["extra_0"] == ["a", "b"]
+    for label in (3, "label", 16000.5, 0):
+        with pytest.raises(
+            ParameterError,
+            match=r"tuple_rate=True expects a sample rate .* at element 1, got .*"
+            r"pass tuple_rate=False",
+        ):
+            strict([(audio, label)])
+    with pytest.raises(ParameterError, match=r"1-tuple but tuple_rate=True"):
+        strict([(audio,)])
+    # False: every element after the waveform is a field, even a plausible rate.
+    fields_only = CrepeCollate(16000, features="none", tuple_rate=False)
+    batch = fields_only([(audio, 8000, "x"), (audio, 1234, "y")])
+    assert batch["lengths"].tolist() == [320, 320]  # not resampled from 8 kHz
+    assert batch["extra_0"].tolist() == [8000, 1234]
+    assert batch["extra_1"] == ["x", "y"]
+    with pytest.raises(ParameterError, match=r"tuple_rate='maybe' is not supported"):
+        CrepeCollate(16000, tuple_rate="maybe")
+
+
+def test_torchaudio_style_tuples_are_resampled_and_keep_their_fields() -> None:
+    x = harmonic(220.0, 4410, 44100, seed=9)
+    y = harmonic(330.0, 3200, 16000, seed=10)
+    items = [(x[None], 44100, "spk1", 7), (y[None], 16000, "spk2", 8)]  # YESNO/LIBRISPEECH-like
+    batch = CrepeCollate(16000, features="none", resample_policy="resample")(items)
+    assert torch.equal(batch["audio"][0, :1600], resample_to(x, 44100, 16000))
+    assert torch.equal(batch["audio"][1], y)
+    assert batch["lengths"].tolist() == [1600, 3200]
+    assert batch["extra_0"] == ["spk1", "spk2"]
+    assert batch["extra_1"].tolist() == [7, 8]
+    with pytest.raises(ParameterError, match=r"item 0 has sample rate 44100 Hz.*tuple_rate=False"):
+        CrepeCollate(16000, features="none")(items)
+
+
+# ----------------------------------------------------------------- settings and parts
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (
+            lambda: CrepeCollate(16000, hop_lenght=64),
+            r"CrepeCollate has no option 'hop_lenght'. Did you mean 'hop_length'",
+        ),
+        (lambda: CrepeCollate(16000, threshold=0.5), r"no option 'threshold'"),
+        (lambda: CrepeCollate(16000, ragged=True), r"no option 'ragged'"),
+        (lambda: CrepeCollate(16000, capacity="huge"), r"capacity='huge' is not a CREPE model"),
+        (lambda: CrepeCollate(16000, decoder="mean"), r"decoder='mean' is not supported"),
+        (lambda: CrepeCollate(16000, fmin=10.0), r"fmin=10.0 Hz is outside"),
+        (lambda: CrepeCollate(16000, voicing=2), r"voicing must be None or a periodicity"),
+        (lambda: CrepeCollate(16000, chunk_size=0), r"chunk_size must be a positive integer"),
+        (lambda: CrepeCollate(16000, precision="fp8"), r"precision"),
+        (lambda: CrepeCollate(16000, algorithm="fast"), r"algorithm='fast' is not supported"),
+        (lambda: CrepeCollate(16000, block_frames=0), r"block_frames must be a positive"),
+        (lambda: CrepeCollate(16000, floor_db="low"), r"floor_db must be a number"),
+        (lambda: CrepeCollate(16000, pretrained="no"), r"pretrained must be True or False"),
+        (
+            lambda: CrepeConditioner(16000, "tiny", pretrained=False, fmim=50),
+            r"CrepePitch has no option 'fmim'. Did you mean 'fmin'",
+        ),
+        (
+            lambda: CrepeConditioner(16000, "tiny", pretrained=False, threshold=0.5),
+            r"no option 'threshold'",
+        ),
+        (
+            lambda: CrepeConditioner(16000, "tiny", pretrained=False, floor_db=float("nan")),
+            r"floor_db must be a number",
+        ),
+    ],
+)
+def test_unknown_or_bad_options_raise_at_construction(
+    build: Callable[[], object], match: str
+) -> None:
+    with pytest.raises(ParameterError, match=match):
+        build()
+
+
+def test_collate_checks_options_without_reading_weights(tmp_path: object) -> None:
+    missing = f"{tmp_path}/nowhere/full.pth"
+    collate = CrepeCollate(16000, hop_length=64, weights=missing, sha256="0" * 64)
+    assert collate._conditioner is None
+    assert collate.hop_length == 64
+    with pytest.raises(WeightsNotFoundError):
+        collate([torch.zeros(640)])  # the weights are read on the first call, in the worker
+
+
+def test_from_pitch_uses_the_pitch_and_equals_the_options_form() -> None:
+    pitch = CrepePitch(16000, "tiny", hop_length=80, decoder="weighted_argmax")
+    conditioner = CrepeConditioner.from_pitch(pitch, floor_db=-90.0)
+    assert conditioner.pitch is pitch
+    assert (conditioner.hop_length, conditioner.floor_db) == (80, -90.0)
+    assert conditioner.loudness.hop_length == 80
+    built = CrepeConditioner(
+        16000, "tiny", floor_db=-90.0, hop_length=80, decoder="weighted_argmax"
+    )
+    assert built.settings() == conditioner.settings()
+    assert built.config() == conditioner.config()  # the same real weights: the same key
+    audio = harmonic(250.0, 5000, 16000, seed=4)
+    a, b = conditioner(audio), built(audio)
+    for key in ("f0", "periodicity", "loudness", "frame_lengths", "mask"):
+        assert torch.equal(a[key], b[key]), key
+    with pytest.raises(ParameterError, match=r"pitch must be a CrepePitch, got CrepeLoudness"):
+        CrepeConditioner.from_pitch(CrepeLoudness(16000))  # type: ignore[arg-type]
+
+
+def test_from_conditioner_uses_it_and_keeps_its_hop() -> None:
+    conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
+    collate = CrepeCollate.from_conditioner(conditioner)
+    assert collate.conditioner is conditioner  # random weights: a rebuild would differ
+    clips = [harmonic(200.0, 3000, 16000, seed=1), harmonic(300.0, 1000, 16000, seed=2)]
+    batch = collate(clips)
+    with torch.no_grad():
+        direct = conditioner(batch["audio"], batch["lengths"])
+    for key in ("f0", "periodicity", "loudness", "frame_lengths", "mask"):
+        assert torch.equal(batch[key], direct[key]), key
+    assert batch["f0"].shape == (2, 1 + 3000 // 64)
+    # Pad-only and cached collates keep the settings, not the network.
+    pad_only = CrepeCollate.from_conditioner(conditioner, features="none")
+    assert pad_only._given is None
+    assert len(pickle.dumps(pad_only)) < 10_000
+    assert pad_only.settings()["hop_length"] == 64
+    with pytest.raises(ParameterError, match=r"conditioner must be a CrepeConditioner"):
+        CrepeCollate.from_conditioner(CrepePitch(16000, "tiny", pretrained=False))  # type: ignore[arg-type]
+
+
+def test_pad_only_collate_mask_matches_the_conditioner_hop() -> None:
+    # 0.1's pad-only collate framed at its own 10 ms hop while the conditioner used
+    # hop_length=64: a batch then held masks of 51 and 126 frames for the same audio.
+    conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
+    items = [torch.randn(8000) * 0.1, torch.randn(3001) * 0.1]
+    for collate in (
+        CrepeCollate.from_conditioner(conditioner, features="none"),
+        CrepeCollate(16000, features="none", capacity="tiny", hop_length=64),
+    ):
+        batch = collate(items)
+        out = conditioner(batch["audio"], batch["lengths"])
+        assert batch["mask"].shape == out["mask"].shape == (2, 126)
+        assert torch.equal(batch["mask"], out["mask"])
+        assert torch.equal(batch["frame_lengths"], out["frame_lengths"])
+        assert collate.hop_length == conditioner.hop_length
+
+
+def test_settings_rebuild_an_equal_config_and_collate() -> None:
+    conditioner = CrepeConditioner(
+        22050,
+        "tiny",
+        floor_db=-90.0,
+        hop_length=256,
+        fmin=60.0,
+        voicing=0.4,
+        precision="bfloat16",
+        hmm="crepe",
+        normalization="torchcrepe",
+    )
+    settings = conditioner.settings()
+    assert settings["floor_db"] == -90.0
+    assert settings["precision"] == "bf16"  # the one vocabulary
+    again = CrepeConditioner(**settings)
+    assert again.settings() == settings
+    assert again.config() == conditioner.config()
+    assert json.loads(json.dumps(conditioner.config())) == conditioner.config()
+    # A change to any option that moves the numbers changes the key.
+    for change in ({"fmin": 61.0}, {"voicing": None}, {"floor_db": -80.0}, {"hmm": "default"}):
+        assert CrepeConditioner(**{**settings, **change}).config() != conditioner.config()
+    collate = CrepeCollate(
+        22050, capacity="tiny", hop_length=256, voicing=0.4, features="none", channels="mean"
+    )
+    rebuilt = CrepeCollate(**collate.settings())
+    assert rebuilt.settings() == collate.settings()
+    assert (
+        repr(rebuilt)
+        == repr(collate)
+        == (
+            "CrepeCollate(sample_rate=22050, capacity='tiny', voicing=0.4, hop_length=256, "
+            "features='none', channels='mean')"
+        )
+    )
+    from_conditioner = CrepeCollate.from_conditioner(conditioner, features="none")
+    assert CrepeCollate(**from_conditioner.settings()).settings() == from_conditioner.settings()
+
+
+# ----------------------------------------------------------------- voicing
+
+
+def test_voicing_adds_voiced_and_keeps_f0_finite() -> None:
+    voicing = 0.5
+    conditioner = CrepeConditioner(16000, "tiny", voicing=voicing)
+    clips = [harmonic(220.0, 6000, 16000, seed=3), 0.01 * torch.randn(2500)]
+    batch = CrepeCollate.from_conditioner(conditioner)(clips)
+    assert list(batch)[:8] == [
+        "audio", "lengths", "f0", "periodicity", "loudness", "voiced", "frame_lengths", "mask"
+    ]  # fmt: skip
+    assert batch["voiced"].dtype == torch.bool
+    mask = batch["mask"]
+    assert torch.equal(batch["voiced"], (batch["periodicity"] >= voicing) & mask)
+    assert not batch["voiced"][~mask].any()
+    assert batch["f0"].isfinite().all()  # the target stays finite; voiced carries the rule
+    assert batch["voiced"][0].float().mean() > 0.5  # the tone is mostly voiced ...
+    assert not batch["voiced"][1].any()  # ... the quiet noise is not
+    pitch = CrepePitch(16000, "tiny", voicing=voicing)
+    for k, clip in enumerate(clips):
+        n = int(batch["frame_lengths"][k])
+        alone = pitch(clip)
+        assert torch.equal(alone.f0.isnan(), ~batch["voiced"][k, :n])  # CrepePitch's NaN
+        voiced = batch["voiced"][k, :n]
+        assert torch.equal(alone.f0[voiced], batch["f0"][k, :n][voiced])

@@ -11,11 +11,12 @@ from crepe_transforms import (
     CrepeActivation,
     CrepeEmbedding,
     CrepeFrames,
+    CrepeLoudness,
+    CrepePitch,
     MissingDependencyError,
     ParameterError,
-    num_frames,
 )
-from crepe_transforms.functional import frame, normalize_frames, resample
+from crepe_transforms.functional import frame, normalize_frames, num_frames, resample
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +132,11 @@ def test_integer_frames(act: CrepeActivation) -> None:
         act(torch.zeros(3, 1024, dtype=torch.int16))
 
 
-def test_dtype_mismatch(act: CrepeActivation) -> None:
-    with pytest.raises(ParameterError, match=r"dtype torch.float64 but .* holds torch.float32"):
-        act(torch.zeros(3, 1024, dtype=torch.float64))
+def test_other_float_dtypes_are_converted_not_refused(act: CrepeActivation) -> None:
+    # 0.1 refused frames whose dtype differed from the module's; 0.2 converts them
+    # (tests/test_dtypes.py checks the values).
+    for dtype in (torch.float64, torch.bfloat16, torch.float16):
+        assert act(torch.zeros(3, 1024, dtype=dtype)).dtype == torch.float32
 
 
 def test_weights_with_pretrained_false() -> None:
@@ -162,11 +165,6 @@ def test_lengths_as_list_is_accepted() -> None:
     assert out.shape == (2, 26, 1024)
 
 
-def test_block_selection_outside_range() -> None:
-    with pytest.raises(ParameterError, match=r"start_frame=20, n_frames=10 select frames outside"):
-        frame(torch.zeros(3200), 16000, start_frame=20, n_frames=10)
-
-
 def test_resampy_refuses_gradients() -> None:
     audio = torch.randn(4410, requires_grad=True)
     with pytest.raises(ParameterError, match=r"cannot pass gradients.*resample='torchaudio'"):
@@ -189,3 +187,43 @@ def test_torchaudio_missing(monkeypatch: pytest.MonkeyPatch) -> None:
         resample(torch.zeros(441), 44100, "torchaudio")
     # Everything else still works without it.
     assert CrepeFrames(44100)(torch.randn(4410)).shape == (11, 1024)
+
+
+# ------------------------------------------------------------------ (time, channels) audio
+
+
+TRANSPOSED = r"looks like \(time, channels\) audio as soundfile\.read returns it.*pass waveform\.T"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: CrepeFrames(44100),
+        lambda: CrepePitch(44100, "tiny", pretrained=False),
+        lambda: CrepeEmbedding(44100, "tiny", pretrained=False),
+        lambda: CrepeLoudness(44100),
+    ],
+    ids=["frames", "pitch", "embedding", "loudness"],
+)
+def test_time_by_channels_audio_says_to_transpose(build: object) -> None:
+    module = build()  # type: ignore[operator]
+    stereo = 0.1 * torch.randn(44100, 2, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ParameterError, match=TRANSPOSED):
+        module(stereo)
+    out = module(stereo.T)  # (channels, time) is two items
+    frames = out.f0 if isinstance(out, tuple) else out
+    assert frames.shape[:2] == (2, 101)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (2, 8), (1, 150), (99, 1), (10, 4)])
+def test_short_items_are_not_read_as_channels(shape: tuple[int, int]) -> None:
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(1)) - 0.5
+    assert CrepeFrames(16000)(x).shape == (shape[0], 1, 1024)  # fewer than 160 samples: 1 frame
+    assert CrepePitch(16000, "tiny", pretrained=False)(x).f0.shape == (shape[0], 1)
+    assert CrepeLoudness(16000)(x).shape == (shape[0], 1)
+
+
+@pytest.mark.parametrize("shape", [(800, 8), (44100, 1), (4800, 6)])
+def test_long_axis_of_a_few_channels_is_refused(shape: tuple[int, int]) -> None:
+    with pytest.raises(ParameterError, match=TRANSPOSED):
+        CrepeFrames(16000)(torch.zeros(shape))

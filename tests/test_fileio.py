@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crepe_transforms import fileio
+from crepe_transforms import _fileio as fileio
 
 
 @pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes only")

@@ -8,15 +8,14 @@ from collections.abc import Callable
 import pytest
 import torch
 
+from crepe_transforms import CrepeFrames, CrepeLoudness
 from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.functional import num_frames
-from crepe_transforms.loudness import (
+from crepe_transforms.functional import (
     DEFAULT_FLOOR_DB,
-    CrepeLoudness,
     a_weighted_loudness,
     a_weighting_db,
+    num_frames,
 )
-from crepe_transforms.transforms import CrepeFrames
 
 
 def sine(f: float, seconds: float, sr: int, amplitude: float = 1.0) -> torch.Tensor:

@@ -11,7 +11,7 @@ from torch import nn
 
 from crepe_transforms import CrepeActivation
 from crepe_transforms.constants import CAPACITIES
-from crepe_transforms.network import Crepe, expected_shapes
+from crepe_transforms.model import Crepe, expected_shapes
 
 # SPEC §2 parameter counts.
 PARAMETERS = {"tiny": 486_552, "full": 22_239_976}
@@ -75,7 +75,7 @@ def test_embedding_matches_torchcrepe_layout(fixtures_dir: Path) -> None:
     # torchcrepe's embed reshapes block 5 (frames, C5, 8) to (frames, 32, C5 * 8 / 32).
     frames = torch.from_numpy(np.load(fixtures_dir / "frames-crepe.npy")[:50])
     act = CrepeActivation("tiny")
-    emb = act.embed(frames)
+    emb = act.embedding(frames)
     assert emb.shape == (50, 32, 8)
     torchcrepe_layout = emb.reshape(50, 32, -1)
     assert torchcrepe_layout.shape == (50, 32, 8)

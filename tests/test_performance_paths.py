@@ -19,13 +19,13 @@ from torch import nn
 
 from crepe_transforms import CrepeActivation, ParameterError
 from crepe_transforms.constants import BN_EPS, CAPACITIES
-from crepe_transforms.fastconv import (
+from crepe_transforms.model import Crepe, expected_shapes
+from crepe_transforms.model._spectral import (
     circular_spectrum,
     fast_fft_size,
     fold_batchnorm,
     polyphase_spectrum,
 )
-from crepe_transforms.network import Crepe, expected_shapes
 
 
 def _random_network(capacity: str, seed: int = 0, dtype: torch.dtype = torch.float32) -> Crepe:

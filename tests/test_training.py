@@ -18,8 +18,8 @@ from crepe_transforms import (
     CrepeSoftDecode,
     ParameterError,
 )
-from crepe_transforms.convert import hz_to_cents
-from crepe_transforms.network import Crepe
+from crepe_transforms.functional import hz_to_cents
+from crepe_transforms.model import Crepe
 
 Tone = Callable[..., torch.Tensor]
 
@@ -205,7 +205,7 @@ def test_soft_pitch_loss_trains_a_synthesizer() -> None:
     for _ in range(40):
         pitch = readout(crepe(synth(4000)))
         # Interior frames only (edge frames see zero padding); error in semitones.
-        loss = ((hz_to_cents(pitch.frequency[2:-2]) - target) / 100).pow(2).mean()
+        loss = ((hz_to_cents(pitch.f0[2:-2]) - target) / 100).pow(2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -270,7 +270,7 @@ def test_gradient_through_torchaudio_resampler_and_resampy_refuses(tone: Tone) -
     audio = tone(330.0, 0.25, 44100).requires_grad_()
     salience = CrepeActivation("tiny")
     pitch = CrepeSoftDecode()(salience(CrepeFrames(44100, resample="torchaudio")(audio)))
-    hz_to_cents(pitch.frequency).mean().backward()
+    hz_to_cents(pitch.f0).mean().backward()
     check_gradient(audio)
     with pytest.raises(ParameterError, match=r"resample='resampy' .* cannot pass gradients"):
         CrepeFrames(44100)(audio)
@@ -291,7 +291,7 @@ def test_fft_and_direct_gradients_agree(tone: Tone) -> None:
             salience = CrepeActivation("tiny", algorithm=algorithm).to(dtype)
             x = audio.to(dtype).clone().requires_grad_()
             act = salience(CrepeFrames(SR)(x))
-            loss = hz_to_cents(CrepeSoftDecode()(act).frequency).mean() + act.pow(2).mean()
+            loss = hz_to_cents(CrepeSoftDecode()(act).f0).mean() + act.pow(2).mean()
             loss.backward()
             assert x.grad is not None
             grads[algorithm] = x.grad

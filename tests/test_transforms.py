@@ -136,7 +136,7 @@ def test_embedding_equals_torchcrepe_embed(fixtures_dir: Path) -> None:
     model.eval()
     with torch.no_grad():
         reference = model.embed(frames).reshape(40, 32, -1)
-    ours = CrepeActivation("tiny").embed(frames).reshape(40, 32, -1)
+    ours = CrepeActivation("tiny").embedding(frames).reshape(40, 32, -1)
     # Same weights; Conv1d vs (k, 1) Conv2d sum in another order.
     torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-5)
 

@@ -10,19 +10,19 @@ import numpy as np
 import pytest
 import torch
 
-from crepe_transforms import viterbi as V
-from crepe_transforms.decode import viterbi
+import crepe_transforms.functional._viterbi as V
 from crepe_transforms.exceptions import MissingDependencyError, ParameterError
-from crepe_transforms.viterbi import (
+from crepe_transforms.functional import (
     CREPE_HMM,
     DEFAULT_HMM,
     HMM,
     log_emission,
     log_jump,
     log_transition,
-    resolve_hmm,
+    viterbi,
     viterbi_path,
 )
+from crepe_transforms.functional._viterbi import resolve_hmm
 
 N = 360
 BACKENDS = ["numba", "torch"]
@@ -92,7 +92,7 @@ def test_crepe_hmm_path_identical_to_reference(
 def test_crepe_hmm_frequency_matches_original_decoder(capacity: str, fixtures_dir: Path) -> None:
     activation = np.load(fixtures_dir / f"activation-{capacity}.npy")
     cents = crepe_reference_cents(activation, crepe_reference_path(activation))
-    hz = viterbi(torch.from_numpy(activation), hmm="crepe").frequency.double().numpy()
+    hz = viterbi(torch.from_numpy(activation), hmm="crepe").f0.double().numpy()
     ours = 1200 * np.log2(hz / 10.0)
     # float32 weighted mean vs the float64 reference: well under a thousandth of a cent.
     np.testing.assert_allclose(ours, cents, rtol=0, atol=1e-3)
@@ -208,7 +208,9 @@ def test_bad_preset_and_backend() -> None:
 def test_numba_backend_without_numba_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(V, "_compiled", lambda: None)
     table = log_transition(N, DEFAULT_HMM)
-    with pytest.raises(MissingDependencyError, match="pip install numba"):
+    with pytest.raises(
+        MissingDependencyError, match=r"backend='numba' needs numba.*pass backend='torch'"
+    ):
         viterbi_path(torch.zeros(1, 3, N), table, backend="numba")
     # "auto" falls back to the torch scan, which gives the same path.
     emission = log_emission(

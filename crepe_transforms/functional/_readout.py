@@ -27,7 +27,8 @@ snap towards bin centres, a few cents); higher ones let the floor and secondary 
 Bias, by design: on frames with two peaks (octave ambiguity) the expectation lies between them,
 and on unvoiced or silent frames, where the salience is flat, it drifts towards the middle of the
 admitted range. Weight the loss by periodicity or a voicing mask, and evaluate with
-:func:`~crepe_transforms.functional.viterbi` or :func:`~crepe_transforms.functional.weighted_argmax`.
+a decoder (:func:`~crepe_transforms.functional.viterbi`,
+:func:`~crepe_transforms.functional.weighted_argmax`).
 """
 
 from __future__ import annotations

@@ -109,7 +109,9 @@ def _resampy_resample(waveform: torch.Tensor, orig: int, target: int) -> torch.T
 
     np_dtype = np.float64 if waveform.dtype == torch.float64 else np.float32
     x = waveform.detach().cpu().to(compute_dtype(waveform.dtype)).numpy()
-    y = resampy.resample(x.astype(np_dtype, copy=False), orig, target, filter="kaiser_best", axis=-1)
+    y = resampy.resample(
+        x.astype(np_dtype, copy=False), orig, target, filter="kaiser_best", axis=-1
+    )
     return torch.from_numpy(np.ascontiguousarray(y)).to(waveform.device, waveform.dtype)
 
 

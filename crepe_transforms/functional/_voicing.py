@@ -126,9 +126,7 @@ def hysteresis(
     return f0.masked_fill(~voiced.reshape(f0.shape), math.nan)
 
 
-def silence(
-    f0: torch.Tensor, loudness: torch.Tensor, min_db: float = SILENCE_DB
-) -> torch.Tensor:
+def silence(f0: torch.Tensor, loudness: torch.Tensor, min_db: float = SILENCE_DB) -> torch.Tensor:
     """Mark frames quieter than ``min_db`` (absolute A-weighted dB) as unvoiced (``NaN``).
 
     The gate is absolute: a frame's decision does not depend on the rest of the signal (unlike

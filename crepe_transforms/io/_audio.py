@@ -10,6 +10,8 @@
   one-line message that starts with the path: missing, unreadable or not audio, zero bytes,
   no samples, truncated (a WAV whose data chunk is shorter than its header says, or any file
   that ends before the length its header announces), decoding errors, NaN/Inf samples.
+- File names need not be valid UTF-8: libsndfile is given the name's own bytes
+  (:func:`os.fsencode`), so a name Python holds with surrogate escapes opens like any other.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .exceptions import AudioError, ParameterError
+from ..exceptions import AudioError, ParameterError
 
-__all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "AudioReader", "downmix", "info", "load"]
+__all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "AudioReader", "audio_info", "downmix", "load_audio"]
 
 #: File name suffixes treated as audio when a directory is searched (case-insensitive).
 AUDIO_EXTENSIONS = (
@@ -99,7 +101,7 @@ def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def info(path: str | os.PathLike[str]) -> AudioInfo:
+def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     """Read and check a file's header.
 
     Raises:
@@ -110,7 +112,7 @@ def info(path: str | os.PathLike[str]) -> AudioInfo:
         >>> import soundfile, tempfile, pathlib
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.wav"
         >>> soundfile.write(path, np.zeros(22050, np.int16), 22050)
-        >>> meta = info(path)
+        >>> meta = audio_info(path)
         >>> meta.sample_rate, meta.frames, meta.channels, meta.subtype
         (22050, 22050, 1, 'PCM_16')
     """
@@ -137,7 +139,7 @@ def info(path: str | os.PathLike[str]) -> AudioInfo:
             f"{path}: the file is empty (0 bytes); it holds no audio: re-copy or re-export it"
         )
     try:
-        meta = sf.info(str(path))
+        meta = sf.info(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(
             f"{path}: not a readable audio file ({_reason(exc)}); convert it to a format "
@@ -164,8 +166,8 @@ def info(path: str | os.PathLike[str]) -> AudioInfo:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
     # soundfile prefixes the file name; the caller already starts the message with it
+    text = str(getattr(exc, "error_string", None) or exc).strip()
     if text.startswith("Error opening") and ": " in text:
         text = text.split(": ", 1)[1]
     return text.removeprefix("Error : ").rstrip(".")
@@ -201,10 +203,10 @@ class AudioReader:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.info = info(path)
+        self.info = audio_info(path)
         self.path = self.info.path
         try:
-            self._file = _soundfile().SoundFile(str(self.path))
+            self._file = _soundfile().SoundFile(os.fsencode(self.path))
         except Exception as exc:  # raced with a change of the file
             raise AudioError(f"{self.path}: cannot open ({_reason(exc)})") from None
         self._buffer = np.zeros((0, self.info.channels), dtype=np.float32)
@@ -275,7 +277,7 @@ class AudioReader:
             yield self.read(start, min(start + size, self.info.frames))
 
 
-def load(
+def load_audio(
     path: str | os.PathLike[str], mono: bool = True, start: int = 0, stop: int | None = None
 ) -> tuple[torch.Tensor, int]:
     """Read a file as float32: ``((time,), rate)``, or ``((channels, time), rate)``.
@@ -288,16 +290,16 @@ def load(
             the whole file.
 
     Raises:
-        AudioError: see :func:`info`, and truncated or damaged data, NaN/Inf samples, or an
+        AudioError: see :func:`audio_info`, and truncated or damaged data, NaN/Inf samples, or an
             empty ``start … stop`` range.
 
     Example:
         >>> import soundfile, tempfile, pathlib
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "stereo.wav"
         >>> soundfile.write(path, np.array([[16384, 0], [0, -16384]], np.int16), 16000)
-        >>> load(path)
+        >>> load_audio(path)
         (tensor([ 0.2500, -0.2500]), 16000)
-        >>> load(path, mono=False)[0].shape
+        >>> load_audio(path, mono=False)[0].shape
         torch.Size([2, 2])
     """
     with AudioReader(path) as reader:

@@ -1,6 +1,6 @@
 """Finding the files of a corpus and splitting them between processes.
 
-- :func:`discover`: files, directories (searched recursively), glob patterns and manifests →
+- :func:`discover`: files, directories (searched recursively), glob patterns and file lists →
   a sorted list of :class:`Job` (input file + the relative path its outputs mirror).
 - :func:`shard`: the part of that list one process handles. Shards are taken round-robin from
   the sorted list, so every process that sees the same inputs computes the same split: no
@@ -23,8 +23,8 @@ from datetime import timedelta
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
-from .audio import AUDIO_EXTENSIONS
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
+from ._audio import AUDIO_EXTENSIONS
 
 __all__ = [
     "Job",
@@ -33,6 +33,7 @@ __all__ = [
     "Summary",
     "describe",
     "discover",
+    "display",
     "env_rank",
     "gather",
     "parse_shard",
@@ -44,6 +45,22 @@ __all__ = [
 GATHER_TIMEOUT = timedelta(hours=24)
 
 _MAGIC = re.compile(r"[*?[]")
+
+
+def display(text: str | os.PathLike[str]) -> str:
+    """A path or message as printable text: bytes of a file name that are not valid UTF-8
+    (held by Python as surrogate escapes) become ``\\xNN``, so printing never fails.
+
+    Example:
+        >>> display(os.fsdecode(b"caf\\xe9.wav"))
+        'caf\\\\xe9.wav'
+    """
+    value = os.fspath(text)
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to: show its code point
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -93,16 +110,16 @@ def _from_argument(arg: str, extensions: Sequence[str]) -> list[Job]:
     raise ParameterError(f"{arg}: no such file or directory")
 
 
-def _read_manifest(manifest: Path) -> list[Job]:
+def _read_file_list(file_list: Path) -> list[Job]:
     try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
+        lines = file_list.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
     except OSError as exc:
         raise ParameterError(
-            f"--manifest {manifest}: cannot read ({exc.strerror or exc})"
+            f"--file-list {file_list}: cannot read ({exc.strerror or exc})"
         ) from None
     entries = [line.strip() for line in lines]
     entries = [e for e in entries if e and not e.startswith("#")]
-    base = manifest.parent.resolve()
+    base = file_list.parent.resolve()
     paths = [(base / e).resolve() for e in entries]  # missing files fail later, one by one
     outside = [p.parent for p in paths if not p.is_relative_to(base)]
     root = Path(os.path.commonpath(outside)) if outside else base
@@ -111,7 +128,7 @@ def _read_manifest(manifest: Path) -> list[Job]:
 
 def discover(
     paths: Iterable[str | os.PathLike[str]] = (),
-    manifest: str | os.PathLike[str] | None = None,
+    file_list: str | os.PathLike[str] | None = None,
     extensions: Sequence[str] = AUDIO_EXTENSIONS,
 ) -> list[Job]:
     """The input files, sorted by path, each once.
@@ -120,17 +137,17 @@ def discover(
         paths: audio files (taken whatever their extension), directories (searched
             recursively for ``extensions``; hidden files and folders are skipped) or glob
             patterns (``**`` recurses; matches are filtered by ``extensions``).
-        manifest: a text file with one audio path per line (relative to the manifest's
+        file_list: a text file with one audio path per line (relative to the list's
             folder; blank lines and ``#`` comments ignored).
         extensions: file name suffixes that count as audio in directories and globs.
 
     Outputs mirror the input tree: a file found in directory ``D`` maps to its path relative
     to ``D``; a glob match to its path relative to the pattern's fixed leading folders; a file
-    named directly to its name; a manifest entry to its path relative to the manifest.
+    named directly to its name; a file-list entry to its path relative to the list.
 
     Raises:
         ParameterError: a path that does not exist, a pattern that matches nothing, an
-            unreadable manifest, or no inputs at all.
+            unreadable file list, or no inputs at all.
 
     Example:
         >>> import tempfile
@@ -144,11 +161,11 @@ def discover(
     jobs: list[Job] = []
     for arg in paths:
         jobs += _from_argument(os.fspath(arg), exts)
-    if manifest is not None:
-        jobs += _read_manifest(Path(manifest))
+    if file_list is not None:
+        jobs += _read_file_list(Path(file_list))
     if not jobs:
         raise ParameterError(
-            "no input files: give audio files, directories, glob patterns or --manifest FILE"
+            "no input files: give audio files, directories, glob patterns or --file-list FILE"
         )
     unique: dict[Path, Job] = {}
     for job in jobs:

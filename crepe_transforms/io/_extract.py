@@ -1,74 +1,84 @@
-"""Pitch, activations and embeddings of audio files, one file or a whole corpus.
+"""``Extractor``: pitch, activations and embeddings of audio files, block by block.
 
-The library behind ``crepe-transforms pitch | activation | embed``:
+An :class:`Extractor` holds one :class:`~crepe_transforms.CrepeActivation` (on its device)
+and one :class:`~crepe_transforms.CrepeDecode`, and builds a
+:class:`~crepe_transforms.CrepeFrames` for each file rate it meets. A file is read, resampled
+and framed block by block (:class:`~crepe_transforms.io._blocks.FileSignal` through the block
+engine, the loop :class:`~crepe_transforms.CrepePitch` runs in memory), so memory is bounded by
+the outputs, not by the audio: a 1-hour file at any rate keeps 360,000 × 360 activations
+(518 MB) plus one block. The results are bit-identical to the transforms on the whole file.
 
-- :class:`Extractor` holds one CREPE network and the decoding settings and computes
-  :class:`~crepe_transforms.outputs.Features` for a file. Files are read and framed block by
-  block (:mod:`crepe_transforms.stream`), so memory is bounded by the frames' outputs, not by
-  the audio: a 1-hour file at any rate keeps 360,000 × 360 activations (518 MB) plus blocks.
-  The frames are bit-identical to the transforms applied to the whole file.
-- :func:`predict_file` is the one-call version; :func:`predict_files` runs a corpus: it
-  discovers and shards the inputs, skips outputs that exist (unless ``overwrite``), writes
-  atomically, reports a bad file and goes on, and returns a :class:`Summary`.
+Every option is declared once, by the part that owns it: ``Extractor("tiny", fmin=50,
+precision="bf16")`` hands ``fmin`` to the ``CrepeDecode`` and ``precision`` to the
+``CrepeActivation`` (:func:`~crepe_transforms._settings.route`); the extractor declares only
+its own (:attr:`Extractor.SETTINGS`).
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .audio import AUDIO_EXTENSIONS, AudioReader
-from .checks import check_choice, check_positive_int, check_threshold
-from .constants import EMBEDDING_ROWS
-from .corpus import (
-    Job,
-    NullReporter,
-    Reporter,
-    Summary,
-    check_collisions,
-    discover,
-    env_rank,
-    shard,
+from .._checks import check_choice
+from .._settings import Setting, plain, route
+from ..constants import EMBEDDING_ROWS
+from ..exceptions import ParameterError
+from ..functional import default_hop_length
+from ..functional._voicing import check_voicing
+from ..transforms import (
+    DEFAULT_BLOCK_FRAMES,
+    CrepeActivation,
+    CrepeDecode,
+    CrepeEmbedding,
+    CrepeFrames,
+    CrepePitch,
 )
-from .decode import DECODERS
-from .exceptions import CrepeError, ParameterError
-from .functional import NORMALIZATIONS, default_hop_length
-from .outputs import (
-    FORMATS,
-    KINDS,
-    Features,
-    check_format,
-    check_output_dir,
-    output_name,
-    write_features,
-)
-from .pitch import CrepeDecode
-from .stream import BlockDecoder, frame_blocks, num_file_frames
-from .transforms import DEFAULT_CHUNK_SIZE, EMBEDDING_LAYOUTS, CrepeActivation, CrepeFrames
-from .voicing import threshold as apply_threshold
+from ..transforms._embedding import EMBEDDING_LAYOUTS
+from ..transforms._engine import run_blocks
+from ..transforms._pitch import check_block_frames
+from ._audio import AudioReader
+from ._blocks import BlockDecoder, FileSignal
+from ._outputs import KINDS, Features
 
 __all__ = [
-    "DEFAULT_BLOCK_FRAMES",
-    "PRECISIONS",
+    "NEUTRAL_SETTINGS",
     "Extractor",
+    "check_device",
     "hop_length_for",
-    "predict_file",
-    "predict_files",
+    "parse_hop",
 ]
 
-#: Frames read, framed and run through the network per block (16 MB of frames).
-DEFAULT_BLOCK_FRAMES = 4096
-PRECISIONS = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+#: Settings that do not change the numbers an output holds: a resumed run ignores them when
+#: it compares its settings with an output's (the numba and torch Viterbi kernels give the
+#: same path; verification only checks the file).
+NEUTRAL_SETTINGS = ("device", "chunk_size", "block_frames", "spill_dir", "backend", "verify")
 
 
-def hop_length_for(hop: str | int | None, sample_rate: int) -> int:
+def parse_hop(value: object) -> str | int | None:
+    """Check a hop: ``None`` (10 ms), a duration (``"10ms"``, ``"0.005s"``) or samples.
+
+    Returns the hop as given, whole numbers of samples as ``int``; each file's rate turns it
+    into samples (:func:`hop_length_for`).
+
+    Example:
+        >>> parse_hop("10ms"), parse_hop("160"), parse_hop(None)
+        ('10ms', 160, None)
+    """
+    if value is None:
+        return None
+    hop_length_for(value, 16000)  # the syntax; the value in samples depends on each rate
+    text = str(value).strip()
+    return int(text) if text.isdigit() else text
+
+
+def hop_length_for(hop: object, sample_rate: int) -> int:
     """Hop in samples of ``sample_rate``: None → 10 ms; ``"12.5ms"``, ``"0.01s"`` or samples.
 
     Durations are floored to whole samples, as the 10 ms default (``sample_rate // 100``).
@@ -86,168 +96,371 @@ def hop_length_for(hop: str | int | None, sample_rate: int) -> int:
         value = Fraction(number)
     except (ValueError, ZeroDivisionError):
         raise ParameterError(
-            f"hop={hop!r} is not a hop: give milliseconds like '10ms', seconds like '0.01s' "
-            f"or samples of the input rate like '160'"
+            f"hop_length={hop!r} is not a hop: give milliseconds like '10ms', seconds like "
+            f"'0.01s' or samples of the input rate like 160"
         ) from None
+    if isinstance(hop, bool) or (not unit and (value.denominator != 1 or value <= 0)):
+        raise ParameterError(
+            f"hop_length must be a positive integer number of samples or a duration, got "
+            f"{hop!r}. Use e.g. '10ms' or a number of samples like 160."
+        )
     if not unit:
-        if value.denominator != 1 or value <= 0:
-            raise ParameterError(
-                f"hop must be a positive integer number of samples or a duration, got {hop!r}. "
-                f"Use e.g. '10ms' or a number of samples like 160."
-            )
         return int(value)
     if value <= 0:
-        raise ParameterError(f"hop={hop!r} must be positive; use e.g. '10ms' or '0.01s'")
+        raise ParameterError(f"hop_length={hop!r} must be positive; use e.g. '10ms' or '0.01s'")
     samples = math.floor(value * sample_rate / (1000 if unit == "ms" else 1))
     if samples < 1:
         raise ParameterError(
-            f"hop={hop!r} is less than one sample at {sample_rate} Hz; use a longer hop"
+            f"hop_length={hop!r} is less than one sample at {sample_rate} Hz; use a longer hop"
         )
     return samples
 
 
-def _device(name: str | torch.device) -> torch.device:
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
+def check_device(value: object) -> str:
+    """A torch device that exists here, as text (``"cpu"``, ``"cuda:1"`` …).
+
+    CUDA is checked without creating a context (under torchrun each rank picks its own GPU
+    later); other accelerators are probed with an empty tensor.
+
+    Example:
+        >>> check_device("cpu")
+        'cpu'
+    """
     try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
+        device = torch.device(value)  # type: ignore[call-overload]
+    except (RuntimeError, TypeError, ValueError):
+        close = difflib.get_close_matches(str(value).split(":")[0], _DEVICE_TYPES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ParameterError(
-            f"device={name!r} is not a torch device, e.g. 'cpu' or 'cuda:0'"
+            f"device={value!r} is not a torch device.{hint} Use e.g. 'cpu', 'cuda' or 'cuda:1'."
         ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError(
-            f"device={name!r} but torch.cuda.is_available() is False; use device='cpu'"
-        )
-    return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ParameterError(
+                f"device={value!r} but CUDA is not available here "
+                f"(torch.cuda.is_available() is False); use device='cpu'."
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ParameterError(
+                f"device={value!r} but this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s), numbered from 0."
+            )
+    elif device.type != "cpu":
+        try:
+            torch.empty(0, device=device)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())
+            raise ParameterError(
+                f"device={value!r} is not usable here ({reason}); use device='cpu'."
+            ) from None
+    return str(device)
+
+
+def _pick(cls: Any, *names: str) -> tuple[Setting, ...]:
+    """The settings ``names`` of ``cls`` (shared, not copied)."""
+    return tuple(s for s in cls.SETTINGS if s.name in names)
+
+
+#: Options of the parts, routed by name: the frames' (the rate comes from each file, the hop
+#: is the extractor's, files are resampled with resampy), the activation's but its capacity
+#: (the first argument), the decoder's.
+PARTS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
+    ("frames", _pick(CrepeFrames, "normalization")),
+    ("activation", tuple(s for s in CrepeActivation.SETTINGS if s.name != "capacity")),
+    ("decode", CrepeDecode.SETTINGS),
+)
 
 
 class Extractor:
     """One CREPE network and its settings, applied to audio files.
 
     Args:
-        capacity: CREPE model size (``"tiny"`` … ``"full"``).
-        hop: hop between frames: None (10 ms), a duration (``"5ms"``, ``"0.01s"``) converted
-            per file rate, or samples of the file's rate (``160``).
-        decoder, hmm, fmin, fmax: as :class:`~crepe_transforms.pitch.CrepeDecode`.
-        threshold: periodicity below which f0 is NaN; adds a ``voiced`` array. None: off.
-        layout: embedding layout, as :class:`~crepe_transforms.CrepeEmbedding`.
-        normalization: frame normalisation, as :class:`~crepe_transforms.CrepeFrames`.
-        mono: downmix channels (default); False computes every channel (a leading axis).
+        capacity: CREPE model size, ``"tiny"`` … ``"full"`` (:class:`CrepeActivation`).
+        hop_length: hop between frames: None (10 ms), a duration (``"5ms"``, ``"0.01s"``)
+            converted per file rate, or samples of the file's rate (``160``).
+        mono: downmix the channels (default); False computes every channel (a leading axis),
+            each exactly as if it were a mono file.
         device: where the network runs; decoding runs on the CPU.
-        precision: network dtype, ``"float32"``, ``"float16"`` or ``"bfloat16"``; outputs
-            are float32 either way.
-        algorithm: ``"fft"`` (default) or ``"direct"`` convolutions, as
-            :class:`~crepe_transforms.CrepeActivation`.
-        chunk_size, weights, sha256, pretrained: as :class:`~crepe_transforms.CrepeActivation`.
-        block_frames: frames per block, rounded down to a multiple of ``chunk_size``.
-        spill_dir: where Viterbi decoding of long files parks the activations while the
-            path is computed (see :class:`~crepe_transforms.stream.BlockDecoder`); default
+        spill_dir: where Viterbi decoding of a long file parks the activations while the
+            path is computed (:class:`~crepe_transforms.io._blocks.BlockDecoder`); default
             the system's temporary folder (``$TMPDIR``).
+        voicing: ``None`` (f0 on every frame) or a periodicity threshold in ``[0, 1]``: f0
+            is ``NaN`` below it, and pitch results get a ``voiced`` array.
+        block_frames: frames read, framed and computed per block (memory bound).
+        layout: embedding layout (:class:`~crepe_transforms.CrepeEmbedding`).
+        **options: any option of :class:`~crepe_transforms.CrepeFrames` (``normalization``;
+            the rate comes from each file and files are resampled with resampy),
+            :class:`~crepe_transforms.CrepeActivation` (``chunk_size``, ``weights``,
+            ``sha256``, ``pretrained``, ``verify``, ``algorithm``, ``precision``) or
+            :class:`~crepe_transforms.CrepeDecode` (``decoder``, ``fmin``, ``fmax``, ``hmm``,
+            ``backend``).
+
+    ``precision`` is the network's compute precision (``"fp32"``, ``"bf16"``, ``"fp16"``);
+    the network itself stays float32, so reduced precision runs the fast FFT path too.
 
     Example:
         >>> import numpy as np, soundfile, tempfile
         >>> path = Path(tempfile.mkdtemp()) / "tone.wav"
         >>> soundfile.write(path, np.sin(np.arange(8000) * 0.2) * 0.5, 8000)
-        >>> result = Extractor("tiny", pretrained=False).pitch(path)
-        >>> result.num_frames, result["frequency"].shape, float(result.time[1])
-        (101, torch.Size([101]), 0.01)
+        >>> extractor = Extractor("tiny", voicing=0.5, decoder="argmax", pretrained=False)
+        >>> result = extractor.pitch(path)
+        >>> result.num_frames, sorted(result.arrays), float(result.time[1])
+        (101, ['f0', 'periodicity', 'voiced'], 0.01)
+        >>> extractor.decode, extractor.activation.capacity
+        (CrepeDecode(decoder='argmax'), 'tiny')
     """
+
+    #: The extractor's own settings (its parts declare the rest).
+    SETTINGS: tuple[Setting, ...] = (
+        Setting(
+            "hop_length",
+            None,
+            "hop between frames: a duration ('10ms', '0.005s'; floored to whole samples of "
+            "each file's rate) or samples of each file's rate ('160'); default 10 ms",
+            parse=parse_hop,
+            metavar="HOP",
+        ),
+        Setting(
+            "mono",
+            True,
+            "downmix the channels to their mean (False: one result per channel)",
+            cli=False,
+        ),
+        Setting(
+            "device",
+            "cpu",
+            "torch device for the network, e.g. cuda or cuda:1 (decoding runs on the CPU)",
+            parse=check_device,
+            metavar="DEVICE",
+        ),
+        Setting(
+            "spill_dir",
+            None,
+            "folder where Viterbi decoding of a long file parks the activations until the "
+            "path is known (default: the temporary folder, $TMPDIR)",
+            metavar="DIR",
+        ),
+        *CrepePitch.SETTINGS,  # voicing, block_frames
+        *_pick(CrepeEmbedding, "layout"),
+    )
+
+    activation: CrepeActivation
+    decode: CrepeDecode
 
     def __init__(
         self,
         capacity: str = "full",
         *,
-        hop: str | int | None = None,
-        decoder: str = "viterbi",
-        hmm: str = "default",
-        fmin: float | None = None,
-        fmax: float | None = None,
-        threshold: float | None = None,
-        layout: str = "torchcrepe",
-        normalization: str = "crepe",
+        hop_length: str | int | None = None,
         mono: bool = True,
         device: str | torch.device = "cpu",
-        precision: str = "float32",
-        algorithm: str = "fft",
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        block_frames: int = DEFAULT_BLOCK_FRAMES,
-        weights: str | os.PathLike[str] | None = None,
-        sha256: str | None = None,
-        pretrained: bool = True,
         spill_dir: str | os.PathLike[str] | None = None,
+        voicing: float | None = None,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+        layout: str = "torchcrepe",
+        **options: Any,
     ) -> None:
+        resample = options.pop("resample", "resampy")
+        if resample != "resampy":
+            raise ParameterError(
+                f"resample={resample!r} is not available for files: they are resampled block "
+                f"by block with resampy (the transforms' default). Drop resample=, or load the "
+                f"file and use the transforms for torchaudio resampling."
+            )
+        if "sample_rate" in options:
+            raise ParameterError(
+                "Extractor takes no sample_rate: each file brings its own (outputs record it)."
+            )
+        parts = route(type(self).__name__, options, PARTS)
+        # the cheap parts first: bad options fail before any weights are read
+        decode = CrepeDecode(**parts["decode"])
+        normalization = CrepeFrames(16000, **parts["frames"]).normalization
+        self._configure(hop_length, mono, device, spill_dir, voicing, block_frames, layout)
+        activation = CrepeActivation(capacity, **parts["activation"])
+        self._assemble(activation.to(self.device), decode, normalization)
+
+    @classmethod
+    def from_transforms(
+        cls,
+        activation: CrepeActivation,
+        decode: CrepeDecode | None = None,
+        *,
+        normalization: str = "crepe",
+        hop_length: str | int | None = None,
+        mono: bool = True,
+        device: str | torch.device | None = None,
+        spill_dir: str | os.PathLike[str] | None = None,
+        voicing: float | None = None,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+        layout: str = "torchcrepe",
+    ) -> Extractor:
+        """An extractor of transforms you built (they are used, not copied).
+
+        ``device`` None keeps ``activation`` where it is; a device moves it there.
+
+        Example:
+            >>> from crepe_transforms import CrepeActivation, CrepeDecode
+            >>> act = CrepeActivation("tiny", pretrained=False, precision="bf16")
+            >>> extractor = Extractor.from_transforms(act, CrepeDecode("argmax"), hop_length="5ms")
+            >>> extractor.activation is act, extractor.framer(16000).hop_length
+            (True, 80)
+        """
+        if not isinstance(activation, CrepeActivation):
+            raise ParameterError(
+                f"activation must be a CrepeActivation, got {type(activation).__name__}."
+            )
+        decode = CrepeDecode() if decode is None else decode
+        if not isinstance(decode, CrepeDecode):
+            raise ParameterError(f"decode must be a CrepeDecode, got {type(decode).__name__}.")
+        normalization = CrepeFrames(16000, normalization=normalization).normalization
+        self = cls.__new__(cls)
+        where = activation.network.classifier.weight.device if device is None else device
+        self._configure(hop_length, mono, where, spill_dir, voicing, block_frames, layout)
+        self._assemble(activation.to(self.device), decode, normalization)
+        return self
+
+    def _configure(
+        self,
+        hop_length: object,
+        mono: object,
+        device: str | torch.device,
+        spill_dir: str | os.PathLike[str] | None,
+        voicing: object,
+        block_frames: object,
+        layout: object,
+    ) -> None:
+        self.hop_length = parse_hop(hop_length)
+        if not isinstance(mono, bool):
+            raise ParameterError(f"mono must be True or False, got {mono!r}.")
+        self.mono = mono
+        self.device = torch.device(check_device(device))
+        if spill_dir is not None and not isinstance(spill_dir, str | os.PathLike):
+            raise ParameterError(
+                f"spill_dir must be a folder path or None, got {type(spill_dir).__name__}."
+            )
         self.spill_dir = spill_dir
-        hop_length_for(hop, 16000)  # check the syntax now, not at the first file
-        self.hop = hop
-        self.threshold = check_threshold(threshold)
+        self.voicing = check_voicing(voicing)
+        self.block_frames = check_block_frames(block_frames)
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
-        self.normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
-        self.mono = bool(mono)
-        self.device = _device(device)
-        self.dtype = PRECISIONS[check_choice(precision, "precision", tuple(PRECISIONS))]
-        decoder = check_choice(decoder, "decoder", DECODERS)  # CrepeDecode says "method"
-        self.decoder = CrepeDecode(decoder, fmin, fmax, hmm)  # checked before loading weights
-        self.network = CrepeActivation(
-            capacity, chunk_size, weights, sha256, pretrained, algorithm=algorithm
-        )
-        self.network.to(self.device, self.dtype)
-        chunk = self.network.chunk_size
-        frames = check_positive_int(block_frames, "block_frames", " e.g. block_frames=4096.")
-        self.block_frames = max(1, frames // chunk)
-        self.block_frames *= chunk
+
+    def _assemble(
+        self, activation: CrepeActivation, decode: CrepeDecode, normalization: str
+    ) -> None:
+        self.activation = activation
+        self.decode = decode
+        self.normalization = normalization
         self._framers: dict[int, CrepeFrames] = {}
-        self.attributes: dict[str, str | int | float] = {
-            "capacity": capacity,
-            "precision": precision,
-            "normalization": normalization,
-            "channels": "mono" if self.mono else "kept",
+
+    # ------------------------------------------------------------------ settings
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting, of the parts and the extractor's own: ``Extractor(**settings)``
+        builds the same extractor; ``plain`` values make it JSON data.
+
+        Example:
+            >>> settings = Extractor("tiny", fmin=50, pretrained=False).settings()
+            >>> settings["capacity"], settings["fmin"], settings["hop_length"], settings["device"]
+            ('tiny', 50.0, None, 'cpu')
+        """
+        own = {s.name: getattr(self, s.name) for s in self.SETTINGS}
+        own["device"] = str(self.device)
+        return {
+            **self.activation.settings(),
+            "normalization": self.normalization,
+            **self.decode.settings(),
+            **own,
         }
+
+    def recorded_settings(self, kind: str, sample_rate: int) -> dict[str, Any]:
+        """The settings an output of ``kind`` for a file at ``sample_rate`` records (JSON data).
+
+        Only what concerns that kind (decoding options for pitch, the layout for
+        embeddings), with the hop in samples of that rate.
+
+        Example:
+            >>> Extractor("tiny", pretrained=False).recorded_settings("pitch", 8000)["hop_length"]
+            80
+        """
+        check_choice(kind, "kind", tuple(KINDS))
+        names = {s.name for s in CrepeActivation.SETTINGS} | {"normalization", "mono", "device"}
+        names |= {"block_frames", "hop_length"}
+        if kind == "pitch":
+            names |= {s.name for s in CrepeDecode.SETTINGS} | {"voicing", "spill_dir"}
+        if kind == "embedding":
+            names.add("layout")
+        settings = self.settings()
+        settings["hop_length"] = self.framer(sample_rate).hop_length
+        return {k: plain(v) for k, v in settings.items() if k in names}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{k}={v!r}" for k, v in self.settings().items() if k in ("capacity", "decoder")
+        )
+        return f"Extractor({shown})"
+
+    # ------------------------------------------------------------------ files
 
     def framer(self, sample_rate: int) -> CrepeFrames:
         """The (cached) :class:`~crepe_transforms.CrepeFrames` for files at ``sample_rate``."""
         if sample_rate not in self._framers:
-            hop = hop_length_for(self.hop, sample_rate)
+            hop = hop_length_for(self.hop_length, sample_rate)
             self._framers[sample_rate] = CrepeFrames(
-                sample_rate, hop, "resampy", self.normalization
+                sample_rate, hop, normalization=self.normalization
             )
         return self._framers[sample_rate]
 
     def _open(self, path: str | os.PathLike[str]) -> tuple[AudioReader, CrepeFrames, int]:
         reader = AudioReader(path)
-        framer = self.framer(reader.info.sample_rate)
-        return reader, framer, num_file_frames(reader, framer)
+        try:
+            framer = self.framer(reader.info.sample_rate)
+        except BaseException:
+            reader.close()
+            raise
+        return reader, framer, int(framer.num_frames(reader.info.frames))
 
     def _blocks(
         self,
         reader: AudioReader,
         framer: CrepeFrames,
+        total: int,
         fn: Callable[[torch.Tensor], torch.Tensor],
         on_frames: Callable[[int], None] | None,
     ) -> Iterator[tuple[int, torch.Tensor]]:
-        """``(first frame, fn output)`` per block, output ``(channels, n, ...)`` float32 on
-        the CPU (one channel when downmixing)."""
-        for start, block in frame_blocks(reader, framer, self.block_frames, self.mono):
-            # channel by channel, so each channel meets the network in the same batches as
-            # when it is computed alone
-            rows = [fn(row.to(self.device, self.dtype)).float().cpu() for row in block]
-            yield start, torch.stack(rows)
-            if on_frames is not None:
-                on_frames(block.shape[0] * block.shape[1])
+        """``(first frame, fn output)`` per block, output ``(rows, n, ...)`` on the CPU (one
+        row when downmixing). Each row meets the network in the chunks it would alone."""
+        signal = FileSignal(reader, self.mono, self.device)
+        blocks = run_blocks(
+            signal,
+            framer.plan,
+            [total] * signal.rows,
+            total,
+            fn,
+            self.activation.chunk_size,
+            self.block_frames,
+            on_frames,
+            dtype=self.activation.dtype,
+        )
+        for start, value in blocks:
+            yield start, value.cpu()
 
-    def _run(
+    def _gather(
         self,
         path: str | os.PathLike[str],
         fn: Callable[[torch.Tensor], torch.Tensor],
         on_frames: Callable[[int], None] | None,
     ) -> tuple[CrepeFrames, int, torch.Tensor]:
-        """``fn`` over every frame, gathered: ``(channels, frames, ...)`` or ``(frames, ...)``."""
+        """``fn`` over every frame, gathered: ``(rows, frames, ...)``."""
         reader, framer, total = self._open(path)
         out = torch.empty(0)
-        with reader:
-            for start, value in self._blocks(reader, framer, fn, on_frames):
+        with reader, torch.no_grad():
+            for start, value in self._blocks(reader, framer, total, fn, on_frames):
                 if start == 0:
-                    out = torch.empty((value.shape[0], total, *value.shape[2:]))
+                    out = value.new_empty((value.shape[0], total, *value.shape[2:]))
                 out[:, start : start + value.shape[1]] = value
-        return framer, total, out[0] if self.mono else out
+        return framer, total, out
 
     def _features(
         self,
@@ -257,69 +470,55 @@ class Extractor:
         total: int,
         arrays: dict[str, torch.Tensor],
     ) -> Features:
-        times = framer.frame_times(total)
+        if self.mono:
+            arrays = {name: value[0] for name, value in arrays.items()}
         return Features(
             Path(path),
             kind,
             framer.sample_rate,
             framer.hop_length,
-            times,
+            framer.frame_times(total),
             arrays,
-            dict(self.attributes),
+            self.recorded_settings(kind, framer.sample_rate),
         )
 
-    def activation(
+    def activations(
         self, path: str | os.PathLike[str], on_frames: Callable[[int], None] | None = None
     ) -> Features:
-        """CREPE salience of every frame: ``activation`` ``(..., frames, 360)``."""
-        with torch.no_grad():
-            framer, total, act = self._run(path, self.network, on_frames)
+        """CREPE salience of every frame of a file: ``activation`` ``(..., frames, 360)``."""
+        framer, total, act = self._gather(path, self.activation.network, on_frames)
         return self._features(path, "activation", framer, total, {"activation": act})
 
     def embedding(
         self, path: str | os.PathLike[str], on_frames: Callable[[int], None] | None = None
     ) -> Features:
         """Block-5 embeddings: ``embedding`` ``(..., frames, 32, E)`` or ``(..., C5, 8)``."""
-
-        def embed(frames: torch.Tensor) -> torch.Tensor:
-            emb = self.network.embed(frames)
-            return emb if self.layout == "channels" else emb.reshape(len(emb), EMBEDDING_ROWS, -1)
-
-        with torch.no_grad():
-            framer, total, emb = self._run(path, embed, on_frames)
-        features = self._features(path, "embedding", framer, total, {"embedding": emb})
-        features.attributes["layout"] = self.layout
-        return features
+        framer, total, emb = self._gather(path, self.activation.network.embed, on_frames)
+        if self.layout == "torchcrepe":
+            emb = emb.reshape(*emb.shape[:-2], EMBEDDING_ROWS, -1)
+        return self._features(path, "embedding", framer, total, {"embedding": emb})
 
     def pitch(
         self, path: str | os.PathLike[str], on_frames: Callable[[int], None] | None = None
     ) -> Features:
-        """Decoded pitch: ``frequency`` (Hz), ``periodicity`` (+ ``voiced``), ``(..., frames)``."""
+        """Decoded pitch: ``f0`` (Hz), ``periodicity`` (+ ``voiced``), each ``(..., frames)``."""
         reader, framer, total = self._open(path)
-        shape = () if self.mono else (reader.info.channels,)
-        decoder = BlockDecoder(self.decoder, shape, total, self.spill_dir)
+        rows = 1 if self.mono else reader.info.channels
+        decoder = BlockDecoder(self.decode, (rows,), total, self.spill_dir)
         try:
             with reader, torch.no_grad():
-                for start, value in self._blocks(reader, framer, self.network, on_frames):
-                    decoder.add(start, value[0] if self.mono else value)
-                pitch = decoder.finish()
+                blocks = self._blocks(reader, framer, total, self.activation.network, on_frames)
+                for start, value in blocks:
+                    decoder.add(start, value)
+                f0, periodicity = decoder.finish()
         finally:
             decoder.close()
-        arrays = {"frequency": pitch.frequency, "periodicity": pitch.periodicity}
-        if self.threshold is not None:
-            arrays["frequency"] = apply_threshold(
-                pitch.frequency, pitch.periodicity, self.threshold
-            )
-            arrays["voiced"] = pitch.periodicity >= self.threshold
-        features = self._features(path, "pitch", framer, total, arrays)
-        features.attributes["decoder"] = self.decoder.method
-        settings = {
-            "fmin": self.decoder.fmin,
-            "fmax": self.decoder.fmax,
-            "threshold": self.threshold,
-        }
-        features.attributes.update({k: v for k, v in settings.items() if v is not None})
-        return features
+        arrays = {"f0": f0, "periodicity": periodicity}
+        if self.voicing is not None:
+            voiced = periodicity >= self.voicing
+            arrays["f0"] = f0.masked_fill(~voiced, math.nan)
+            arrays["voiced"] = voiced
+        return self._features(path, "pitch", framer, total, arrays)
 
     def compute(
         self,
@@ -329,101 +528,8 @@ class Extractor:
     ) -> Features:
         """``pitch``, ``activation`` or ``embedding`` of one file."""
         check_choice(kind, "kind", tuple(KINDS))
-        method: Callable[..., Features] = getattr(self, kind)
-        return method(path, on_frames)
-
-
-def predict_file(path: str | os.PathLike[str], kind: str = "pitch", **options: Any) -> Features:
-    """Pitch (or ``kind="activation"`` / ``"embedding"``) of one file; ``options`` as
-    :class:`Extractor`. Build an :class:`Extractor` once to process many files."""
-    return Extractor(**options).compute(kind, path)
-
-
-def _one_line(job: Job, exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, OSError) and exc.filename is not None:
-        text = f"{exc.filename}: {exc.strerror or text}"
-    elif not isinstance(exc, CrepeError):
-        text = f"{type(exc).__name__}: {text}"
-    return text if text.startswith(str(job.source)) else f"{job.source}: {text}"
-
-
-def predict_files(
-    inputs: Iterable[str | os.PathLike[str]],
-    output_dir: str | os.PathLike[str],
-    kind: str = "pitch",
-    fmt: str | None = None,
-    *,
-    manifest: str | os.PathLike[str] | None = None,
-    extensions: Sequence[str] = AUDIO_EXTENSIONS,
-    overwrite: bool = False,
-    shard_index: tuple[int, int] | None = None,
-    distributed: bool = True,
-    extractor: Extractor | None = None,
-    reporter: Reporter | None = None,
-    **options: Any,
-) -> Summary:
-    """Process a corpus: one output file per input, mirroring the input tree.
-
-    Args:
-        inputs, manifest, extensions: files, directories, glob patterns and a manifest, and
-            the suffixes searched for (see :func:`~crepe_transforms.corpus.discover`).
-        output_dir: where outputs go (``<relative path>.f0.csv`` …).
-        kind: ``"pitch"``, ``"activation"`` or ``"embedding"``.
-        fmt: ``"csv"`` (pitch only), ``"npz"`` or ``"pt"``; default csv for pitch, else npz.
-        overwrite: recompute outputs that exist (default: skip them; outputs are written
-            atomically, so an existing one is complete).
-        shard_index: ``(I, N)``: process only shard I of N of the sorted inputs.
-        distributed: also shard by ``RANK``/``WORLD_SIZE`` from the environment (torchrun);
-            with both, shard I of N is split again between the ranks.
-        extractor: a ready :class:`Extractor`; otherwise one is built from ``options``.
-        reporter: progress hooks (:class:`Reporter`).
-
-    Returns:
-        This process's :class:`Summary`. A file that fails is reported and skipped.
-
-    Raises:
-        ParameterError: bad options, or an ``output_dir`` that cannot be created or written
-            (checked once, before any file is computed).
-    """
-    fmt = check_format(kind, fmt or FORMATS[kind][0])
-    jobs = discover(inputs, manifest, extensions)
-    check_output_dir(output_dir)
-    names = [output_name(job.relative, kind, fmt) for job in jobs]
-    check_collisions(jobs, names)
-    index, count = shard_index or (0, 1)
-    rank, world = env_rank() if distributed else (0, 1)
-    targets = dict(zip(jobs, names, strict=True))
-    mine = shard(jobs, index * world + rank, count * world)
-    extractor = extractor or Extractor(**options)
-    reporter = reporter or NullReporter()
-    summary = Summary(files=len(mine), rank=rank, world=world)
-    started = time.perf_counter()
-
-    def count_frames(n: int) -> None:
-        summary.frames += n
-        reporter.frames(n)
-
-    reporter.start(mine)
-    try:
-        for job in mine:
-            target = Path(output_dir) / targets[job]
-            if target.exists() and not overwrite:
-                summary.skipped.append(target)
-                reporter.done(job, target, False)
-                continue
-            try:
-                write_features(extractor.compute(kind, job.source, count_frames), target, fmt)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # one bad file must not stop a corpus run
-                message = _one_line(job, exc)
-                summary.failed.append((job.source, message))
-                reporter.failed(job, message)
-                continue
-            summary.written.append(target)
-            reporter.done(job, target, True)
-    finally:
-        summary.seconds = time.perf_counter() - started
-        reporter.close()
-    return summary
+        if kind == "pitch":
+            return self.pitch(path, on_frames)
+        if kind == "embedding":
+            return self.embedding(path, on_frames)
+        return self.activations(path, on_frames)

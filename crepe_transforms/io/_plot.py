@@ -3,7 +3,9 @@
 Needs matplotlib, the ``plot`` extra: ``pip install "crepe-transforms[plot]"``. It is imported
 on use only; without it :func:`plot_pitch` and :func:`plot_file` raise
 :class:`~crepe_transforms.exceptions.MissingDependencyError`. Figures are drawn with the Agg
-canvas directly, never through ``pyplot``'s global state.
+canvas directly, never through ``pyplot``'s global state. The spectrogram is a raster image in
+every format (vector formats embed it), the contour and the axes stay vectors: a 2-second
+clip gives an SVG or PDF of a few hundred kilobytes, not gigabytes of mesh polygons.
 """
 
 from __future__ import annotations
@@ -15,16 +17,51 @@ from typing import Any
 
 import torch
 
-from .audio import info, load
-from .exceptions import MissingDependencyError, ParameterError
-from .extract import hop_length_for
-from .pitch import CrepePitch
+from ..exceptions import MissingDependencyError, ParameterError
+from ..functional._voicing import check_voicing
+from ..transforms import CrepePitch
+from ._audio import audio_info, load_audio
+from ._corpus import display
+from ._extract import hop_length_for
 
-__all__ = ["plot_file", "plot_pitch"]
+__all__ = ["DISPLAY_LEVEL", "IMAGE_SUFFIXES", "check_image_path", "plot_file", "plot_pitch"]
 
 #: Periodicity that splits the contour into solid (above) and faint (below) when no voicing
 #: threshold is given.
 DISPLAY_LEVEL = 0.5
+
+#: Image formats written, by file suffix (matplotlib's Agg, PDF, SVG and PS backends; the
+#: raster ones through Pillow, a matplotlib dependency).
+IMAGE_SUFFIXES = (
+    ".png",
+    ".pdf",
+    ".svg",
+    ".svgz",
+    ".eps",
+    ".ps",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".webp",
+)
+
+
+def check_image_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` if its suffix names an image format :func:`plot_file` writes, else raise.
+
+    Example:
+        >>> check_image_path("take1.svg").suffix
+        '.svg'
+    """
+    target = Path(path)
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        found = f"the suffix {target.suffix!r}" if target.suffix else "no suffix"
+        raise ParameterError(
+            f"{target}: has {found}, which names no image format; end the name with one of "
+            f"{', '.join(IMAGE_SUFFIXES)} (e.g. {target.stem or 'pitch'}.png)."
+        )
+    return target
 
 
 def _matplotlib() -> Any:
@@ -59,40 +96,57 @@ def plot_pitch(
     audio: torch.Tensor,
     sample_rate: int,
     time: torch.Tensor,
-    frequency: torch.Tensor,
+    f0: torch.Tensor,
     periodicity: torch.Tensor,
-    threshold: float | None = None,
+    voicing: float | None = None,
     title: str | None = None,
     offset: float = 0.0,
 ) -> Any:
     """Draw a :class:`matplotlib.figure.Figure`: spectrogram + f0 on top, periodicity below.
 
-    Frames with periodicity at least ``threshold`` (or 0.5 when None) make the solid
-    contour; the others are faint dots. Times are shifted by ``offset`` seconds.
+    Frames whose periodicity reaches ``voicing`` (0.5 when None) make the solid contour; the
+    others are faint dots. Nothing is removed: ``voicing`` only splits the two. Times are
+    shifted by ``offset`` seconds.
 
     Shape:
-        - audio: ``(time,)``; time, frequency, periodicity: ``(frames,)``
+        - audio: ``(time,)``; time, f0, periodicity: ``(frames,)``
+
+    Example:
+        >>> t = torch.arange(4000) / 8000
+        >>> fig = plot_pitch(torch.sin(2 * math.pi * 220 * t), 8000, torch.arange(3) * 0.1,
+        ...                  torch.full((3,), 220.0), torch.tensor([0.9, 0.2, 0.8]))
+        >>> [ax.get_ylabel() for ax in fig.axes]
+        ['frequency (Hz)', 'periodicity', 'dB re max']
     """
-    if audio.dim() != 1 or frequency.dim() != 1:
+    if audio.dim() != 1 or f0.dim() != 1:
         raise ParameterError(
-            f"plot_pitch takes one channel: audio (time,) and frequency (frames,), got "
-            f"{tuple(audio.shape)} and {tuple(frequency.shape)}"
+            f"plot_pitch takes one channel: audio (time,) and f0 (frames,), got "
+            f"{tuple(audio.shape)} and {tuple(f0.shape)}"
         )
+    level = DISPLAY_LEVEL if voicing is None else check_voicing(voicing)
+    if level is None:  # check_voicing("none")
+        level = DISPLAY_LEVEL
     figure_cls, canvas_cls = _matplotlib()
     fig = figure_cls(figsize=(10, 6), layout="constrained")
     canvas_cls(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    db, n_fft, hop = _spectrogram(audio, sample_rate)
+    db, n_fft, hop = _spectrogram(audio.detach().cpu(), sample_rate)
     freqs = torch.arange(db.shape[0]) * sample_rate / n_fft
     times = offset + torch.arange(db.shape[1]) * hop / sample_rate
+    # Rasterised: vector formats would otherwise hold one shaded polygon per cell (a 2 s clip
+    # made a 2.66 GB SVG); the contour and the axes stay vectors.
     mesh = top.pcolormesh(
-        times.numpy(), freqs[1:].numpy(), db[1:].numpy(), shading="gouraud", cmap="magma"
+        times.numpy(),
+        freqs[1:].numpy(),
+        db[1:].numpy(),
+        shading="gouraud",
+        cmap="magma",
+        rasterized=True,
     )
     fig.colorbar(mesh, ax=top, label="dB re max", pad=0.01)
-    level = DISPLAY_LEVEL if threshold is None else threshold
-    t = (time + offset).numpy()
-    f = frequency.double().numpy()
-    p = periodicity.double().numpy()
+    t = (time.detach().cpu().double() + offset).numpy()
+    f = f0.detach().cpu().double().numpy()
+    p = periodicity.detach().cpu().double().numpy()
     strong = p >= level
     top.plot(
         t,
@@ -122,7 +176,7 @@ def plot_pitch(
         color="#c0392b",
         lw=0.8,
         ls="--",
-        label="threshold" if threshold is not None else "display level",
+        label="voicing threshold" if voicing is not None else "display level",
     )
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("periodicity")
@@ -139,47 +193,51 @@ def plot_file(
     capacity: str = "full",
     start: float = 0.0,
     duration: float | None = None,
-    hop: str | int | None = None,
-    decoder: str = "viterbi",
-    fmin: float | None = None,
-    fmax: float | None = None,
-    threshold: float | None = None,
-    weights: str | os.PathLike[str] | None = None,
-    sha256: str | None = None,
-    pretrained: bool = True,
+    hop_length: str | int | None = None,
+    voicing: float | None = None,
     dpi: int = 120,
+    **options: Any,
 ) -> Path:
     """Track the pitch of (part of) a file and save the picture (PNG, PDF, SVG … by suffix).
 
     The channels are downmixed; ``start`` and ``duration`` (seconds) choose the part that is
-    read, tracked and drawn.
+    read, tracked and drawn. Every frame is decoded: ``voicing`` only splits the solid
+    contour (periodicity at least ``voicing``, default 0.5) from the faint dots.
+
+    Args:
+        path: the audio file.
+        output: the image; its suffix picks the format (:data:`IMAGE_SUFFIXES`).
+        capacity: CREPE model size.
+        start, duration: the part drawn, in seconds (default: all of it).
+        hop_length: as :class:`~crepe_transforms.io.Extractor` (a duration or samples).
+        voicing: the periodicity that splits the contour (display only).
+        dpi: resolution of raster formats (and of the spectrogram in vector formats).
+        **options: any option of :class:`~crepe_transforms.CrepePitch` and its parts
+            (``decoder``, ``fmin``, ``weights``, ``precision``, ``block_frames`` …).
+
+    Returns:
+        The path written.
     """
+    target = check_image_path(output)
     figure_cls, _ = _matplotlib()  # fail before the work when matplotlib is missing
     del figure_cls
-    meta = info(path)
-    if start < 0 or (duration is not None and duration <= 0):
-        raise ParameterError(f"start={start} and duration={duration} must be >= 0 and > 0 seconds")
+    level = check_voicing(voicing)
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 1:
+        raise ParameterError(f"dpi must be a positive integer, got {dpi!r}; e.g. dpi=120.")
+    meta = audio_info(path)
+    if not start >= 0 or (duration is not None and not duration > 0):
+        raise ParameterError(
+            f"start={start} must be >= 0 and duration={duration} > 0 seconds (or None)"
+        )
     first = round(start * meta.sample_rate)
     last = None if duration is None else first + max(1, round(duration * meta.sample_rate))
-    audio, rate = load(path, mono=True, start=first, stop=last)
-    model = CrepePitch(
-        rate,
-        capacity,
-        hop_length_for(hop, rate),
-        decoder,
-        fmin,
-        fmax,
-        None,  # decode every frame; the threshold only splits solid and faint contour
-        weights=weights,
-        sha256=sha256,
-        pretrained=pretrained,
-    )
+    audio, rate = load_audio(path, mono=True, start=first, stop=last)
+    model = CrepePitch(rate, capacity, hop_length=hop_length_for(hop_length, rate), **options)
     with torch.no_grad():
-        frequency, periodicity = model(audio)
-    times = model.frames.frame_times(frequency.shape[-1])
-    title = f"{Path(path).name} — CREPE {capacity}, {decoder}"
-    fig = plot_pitch(audio, rate, times, frequency, periodicity, threshold, title, first / rate)
-    target = Path(output)
+        f0, periodicity = model(audio)
+    times = model.frames.frame_times(f0.shape[-1])
+    title = f"{display(Path(path).name)} — CREPE {capacity}, {model.decode.decoder}"
+    fig = plot_pitch(audio, rate, times, f0, periodicity, level, title, first / rate)
     target.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=dpi)
     return target

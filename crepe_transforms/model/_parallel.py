@@ -11,8 +11,11 @@ barrier inside a chunk, nothing to spin on, and the numbers do not depend on how
 distributed (every chunk is computed by one thread, the same way).
 
 :func:`map_chunks` decides per call: CUDA and other devices run the chunks in order on the
-caller's stream; a single chunk, or a process with one intra-op thread (a DataLoader worker),
-runs in the caller's thread; otherwise ``torch.get_num_threads()`` workers share the chunks.
+caller's stream; a process with one intra-op thread (a DataLoader worker) runs them in the
+caller's thread; otherwise up to ``torch.get_num_threads()`` workers share the chunks. A CPU
+chunk is therefore always computed by one thread, and the results do not depend on the thread
+count or on how many chunks a call has: an item alone and the same item in a batch give the
+same bits. (The price: one chunk alone uses one core. Inputs shorter than two chunks are short.)
 """
 
 from __future__ import annotations
@@ -62,10 +65,12 @@ def _executor(size: int) -> ThreadPoolExecutor:
 
 
 def worker_count(n_chunks: int, device: torch.device) -> int:
-    """How many threads :func:`map_chunks` uses for ``n_chunks`` chunks on ``device``."""
-    if device.type != "cpu" or n_chunks < 2 or torch.compiler.is_compiling():
-        return 1
-    return max(1, min(torch.get_num_threads(), n_chunks))
+    """How many pool threads :func:`map_chunks` uses for ``n_chunks`` chunks on ``device``
+    (0: the caller's thread, with its own intra-op threads)."""
+    if device.type != "cpu" or n_chunks < 1 or torch.compiler.is_compiling():
+        return 0
+    threads = torch.get_num_threads()
+    return 0 if threads == 1 else min(threads, n_chunks)
 
 
 def map_chunks(
@@ -78,7 +83,7 @@ def map_chunks(
     if not chunks:
         return []
     workers = worker_count(len(chunks), chunks[0].device)
-    if workers == 1:
+    if workers == 0:
         return [fn(c) for c in chunks]
     grad = torch.is_grad_enabled()
     inference = torch.is_inference_mode_enabled()
@@ -87,4 +92,5 @@ def map_chunks(
         with torch.set_grad_enabled(grad), torch.inference_mode(inference):
             return fn(chunk)
 
-    return list(_executor(workers).map(run, chunks))
+    # One pool per process, sized by the thread count (not per call, so it is not rebuilt).
+    return list(_executor(torch.get_num_threads()).map(run, chunks))

@@ -33,8 +33,10 @@ __all__ = [
     "PRECISIONS",
     "REDUCED_DTYPES",
     "check_precision",
+    "forget_verdicts",
     "probe_frames",
     "verify_reduced",
+    "warn_fallback",
 ]
 
 #: ``precision=`` choices: float32 products (exact), bfloat16 or float16 products.
@@ -124,59 +126,50 @@ def _compare(reference: torch.Tensor, reduced: torch.Tensor) -> tuple[bool, floa
 
 def verify_reduced(
     key: tuple[object, ...],
-    run: Callable[[torch.Tensor, str], torch.Tensor],
-    precision: str,
+    run: Callable[[torch.Tensor], torch.Tensor],
+    reference: Callable[[torch.Tensor], torch.Tensor],
     device: torch.device,
     dtype: torch.dtype,
-    describe: str,
-) -> bool:
-    """Whether ``precision`` gives correct results for ``key`` on ``device`` (probed once).
+) -> tuple[bool, str]:
+    """Whether a reduced-precision path gives correct results on ``device`` (probed once).
 
     Args:
-        key: what the verdict depends on (capacity, algorithm, precision, device).
-        run: ``run(frames, precision)`` → activations, for the probe.
-        precision: the reduced precision to check.
+        key: what the verdict depends on (capacity, algorithm, precision, …); the device and
+            dtype are added.
+        run: the reduced path, probe frames → activations.
+        reference: the fp32 path, probe frames → activations.
         device, dtype: where and in which dtype the probe runs.
-        describe: the path, for the warning (e.g. ``"capacity='full', algorithm='direct'"``).
 
     Returns:
-        True if the reduced path can be used; False (after a warning) if it must fall back.
+        ``(ok, finding)``: ``finding`` says how far off the reduced path was when it is not ok.
     """
-    full_key = (*key, precision, str(device), dtype)
+    full_key = (*key, str(device), dtype)
     verdict = _verdicts.get(full_key)
     if verdict is not None:
-        return verdict[0]
+        return verdict
     with _lock:
         verdict = _verdicts.get(full_key)
-        if verdict is not None:
-            return verdict[0]
-        ok = _probe(run, precision, device, dtype, describe)
-        _verdicts[full_key] = (ok, "")
-    return ok
+        if verdict is None:
+            frames = probe_frames().to(device=device, dtype=dtype)
+            with torch.no_grad(), torch.inference_mode(False):
+                ok, error, worst = _compare(reference(frames).float(), run(frames).float())
+            finding = (
+                f"against fp32 on a fixed probe its activations move by up to {error:.3g} and "
+                f"confident pitches by up to {worst} bins"
+            )
+            verdict = _verdicts[full_key] = (ok, "" if ok else finding)
+    return verdict
 
 
-def _probe(
-    run: Callable[[torch.Tensor, str], torch.Tensor],
-    precision: str,
-    device: torch.device,
-    dtype: torch.dtype,
-    describe: str,
-) -> bool:
-    frames = probe_frames().to(device=device, dtype=dtype)
-    with torch.no_grad(), torch.inference_mode(False):
-        reference = run(frames, "fp32").float()
-        reduced = run(frames, precision).float()
-    ok, error, worst = _compare(reference, reduced)
-    if not ok:
-        message = (
-            f"precision={precision!r} with {describe} on {device} gives wrong results on this "
-            f"machine: against fp32 on a fixed probe the activations move by up to {error:.3g} "
-            f"and confident pitches by up to {worst} bins (a reduced-precision kernel of this "
-            f"device is broken; e.g. oneDNN's bf16 convolution on some Intel AMX CPUs). Running "
-            f"fp32 instead. Choose algorithm='fft' or precision='fp32' to silence this."
-        )
-        warnings.warn(message, RuntimeWarning, stacklevel=6)
-    return ok
+def warn_fallback(path: str, device: torch.device, finding: str, instead: str) -> None:
+    """Warn once per call site that a reduced-precision path was replaced, and why."""
+    warnings.warn(
+        f"{path} gives wrong results on this machine's {device} ({finding}; a reduced-precision "
+        f"kernel of this device is broken, e.g. oneDNN's bf16 convolution on some Intel AMX "
+        f"CPUs). Using {instead} instead; choose it explicitly to silence this warning.",
+        RuntimeWarning,
+        stacklevel=5,
+    )
 
 
 def forget_verdicts() -> None:

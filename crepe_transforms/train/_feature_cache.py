@@ -13,7 +13,7 @@ sha256 of its prepared audio (mono float32 at the target rate, with that rate), 
 whose audio changed is recomputed too.
 
 Concurrency and crashes: entries are written to a temporary file in the same directory and
-renamed over the entry name (:func:`~crepe_transforms.fileio.atomic_write`), so a reader sees a
+renamed over the entry name (``crepe_transforms._fileio.atomic_write``), so a reader sees a
 complete entry or none. Workers that miss the same item at the same time each compute it and
 each rename a complete file over the same name; the last rename wins and there is still one
 file per key (their contents agree up to float rounding between thread counts). Temporary
@@ -37,11 +37,12 @@ from typing import IO, Any
 import torch
 from torch.utils.data import Dataset
 
-from .batching import FEATURE_KEYS, ItemPolicy
-from .data import BATCH_KEYS, CrepeCollate, CrepeConditioner
-from .exceptions import ParameterError
-from .fileio import atomic_write
-from .functional import num_frames
+from .._fileio import atomic_write
+from ..exceptions import ParameterError
+from ..functional import num_frames
+from ._collate import BATCH_KEYS, CrepeCollate
+from ._conditioner import CrepeConditioner
+from ._items import ItemPolicy
 
 __all__ = ["ENTRY_FORMAT", "FeatureCache", "audio_digest"]
 
@@ -71,17 +72,19 @@ class FeatureCache(Dataset[dict[str, Any]]):
         dataset: a map-style dataset (``__len__`` and ``__getitem__``) of items in any format
             ``CrepeCollate`` accepts.
         root: cache folder (created on demand).
-        conditioner: keyword arguments of :class:`~crepe_transforms.CrepeConditioner` (e.g.
-            ``{"sample_rate": 16000, "capacity": "tiny"}``): built now to compute the key, and
-            rebuilt lazily in each spawned worker, which then reads the weights once. Or a CPU
-            ``CrepeConditioner`` instance, used as is and pickled along with the dataset (for
-            random-init or custom weights).
-        resample_policy, channels, audio_key, sample_rate_key: as ``CrepeCollate``.
+        conditioner: the options of a :class:`~crepe_transforms.CrepeConditioner` as a dict
+            (e.g. ``{"sample_rate": 16000, "capacity": "tiny"}``): built now to compute the
+            key, and rebuilt lazily in each spawned worker, which then reads the weights once.
+            Or a CPU ``CrepeConditioner`` instance, used as is and pickled along with the
+            dataset (for random-init or custom weights).
+        resample_policy, channels, audio_key, sample_rate_key, tuple_rate: as
+            ``CrepeCollate``.
 
     ``__getitem__`` returns a dict: ``audio`` (prepared, ``(time,)``), the item's own fields
-    (tuple extras as ``extra_0``, …), ``f0``, ``periodicity``, ``loudness`` (each
-    ``(1 + time // hop_length,)``) and ``frame_lengths`` (0-d int64). ``hits``, ``misses`` and
-    ``repaired`` count this process's lookups.
+    (tuple fields as ``extra_0``, …), ``f0``, ``periodicity``, ``loudness`` (and ``voiced``
+    when the conditioner has a voicing rule), each ``(1 + time // hop_length,)``, and
+    ``frame_lengths`` (0-d int64). ``hits``, ``misses`` and ``repaired`` count this process's
+    lookups.
 
     Example:
         >>> import tempfile
@@ -106,6 +109,7 @@ class FeatureCache(Dataset[dict[str, Any]]):
         channels: str = "error",
         audio_key: str = "audio",
         sample_rate_key: str = "sample_rate",
+        tuple_rate: str | bool = "auto",
     ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise ParameterError(
@@ -123,17 +127,21 @@ class FeatureCache(Dataset[dict[str, Any]]):
             built = CrepeConditioner(**self._options)
         else:
             raise ParameterError(
-                f"conditioner must be a CrepeConditioner or a dict of its keyword arguments, "
-                f"got {type(conditioner).__name__}; e.g. {{'sample_rate': 16000, "
+                f"conditioner must be a CrepeConditioner or a dict of its options, got "
+                f"{type(conditioner).__name__}; e.g. {{'sample_rate': 16000, "
                 f"'capacity': 'tiny'}}."
             )
         device = next(built.buffers()).device
         if device.type != "cpu":
             raise ParameterError(
                 f"FeatureCache computes on the CPU (in DataLoader workers) but the conditioner "
-                f"is on {device}; pass conditioner.cpu() or its keyword arguments instead."
+                f"is on {device}; pass conditioner.cpu() or its options instead."
             )
         self._conditioner: CrepeConditioner | None = built.eval()
+        #: The conditioner's settings (what :meth:`collate_fn` is built from).
+        self.conditioner_settings: dict[str, Any] = built.settings()
+        #: Per-frame features each entry holds.
+        self.feature_keys: tuple[str, ...] = built.feature_keys
         #: The conditioner config every entry was computed with (the key's source).
         self.config: dict[str, Any] = built.config()
         text = json.dumps(self.config, sort_keys=True)
@@ -141,13 +149,15 @@ class FeatureCache(Dataset[dict[str, Any]]):
         self.key = hashlib.sha256(text.encode()).hexdigest()
         self.directory = self.root / self.key
         self.policy = ItemPolicy(
-            self.config["sample_rate"],
+            built.sample_rate,
             resample_policy,
             channels,
             audio_key,
             sample_rate_key,
-            self.config["resample"],
+            built.pitch.frames.resample,
+            tuple_rate,
         )
+        self.hop_length = built.hop_length
         if not (self.directory / "config.json").is_file():
             atomic_write(self.directory / "config.json", lambda fh: fh.write(text.encode()))
         self.hits = self.misses = self.repaired = 0
@@ -181,13 +191,9 @@ class FeatureCache(Dataset[dict[str, Any]]):
         return self.directory / f"{operator.index(index):d}-{digest}.pt"
 
     def collate_fn(self) -> CrepeCollate:
-        """A ``CrepeCollate(features="cached")`` with this cache's rate, hop and floor."""
-        return CrepeCollate(
-            self.config["sample_rate"],
-            features="cached",
-            hop_length=self.config["hop_length"],
-            floor_db=self.config["floor_db"],
-        )
+        """A ``CrepeCollate(features="cached")`` with this cache's settings: the same rate,
+        hop, floor and voicing rule, so its ``mask`` matches the cached features."""
+        return CrepeCollate(features="cached", **self.conditioner_settings)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         index = self._index(index)
@@ -230,7 +236,7 @@ class FeatureCache(Dataset[dict[str, Any]]):
     def _compute(self, audio: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             out = self.conditioner(audio.unsqueeze(0))
-        return {k: out[k][0].clone() for k in (*FEATURE_KEYS, "frame_lengths")}
+        return {k: out[k][0].clone() for k in (*self.feature_keys, "frame_lengths")}
 
     def _read(self, path: Path, index: int, audio: torch.Tensor) -> dict[str, torch.Tensor] | None:
         try:
@@ -242,7 +248,7 @@ class FeatureCache(Dataset[dict[str, Any]]):
         else:
             problem = self._check_entry(entry, index, audio)
             if not problem:
-                return {k: entry[k] for k in (*FEATURE_KEYS, "frame_lengths")}
+                return {k: entry[k] for k in (*self.feature_keys, "frame_lengths")}
         warnings.warn(
             f"feature cache entry {path} {problem}; recomputing and replacing it.",
             RuntimeWarning,
@@ -255,10 +261,10 @@ class FeatureCache(Dataset[dict[str, Any]]):
         """Why ``entry`` is not a valid entry for this item ('' if it is)."""
         if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
             return f"is not a format-{ENTRY_FORMAT} entry"
-        frames = int(num_frames(audio.shape[-1], int(self.config["hop_length"])))
+        frames = int(num_frames(audio.shape[-1], self.hop_length))
         if entry.get("index") != index or entry.get("n_samples") != audio.shape[-1]:
             return "belongs to another item"
-        for key in FEATURE_KEYS:
+        for key in self.feature_keys:
             value = entry.get(key)
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != (frames,):
                 return f"has no {key!r} of {frames} frames"

@@ -1,15 +1,17 @@
 """From dataset items to one padded batch: item formats, rate and channel policies, padding.
 
-The pieces behind :class:`~crepe_transforms.data.CrepeCollate` and
-:class:`~crepe_transforms.cache.FeatureCache`, which must prepare an item in exactly the same
-way so that cached features equal computed ones.
+The pieces behind :class:`~crepe_transforms.CrepeCollate` and
+:class:`~crepe_transforms.FeatureCache`, which must prepare an item in exactly the same way so
+that cached features equal computed ones.
 
-Item formats (one batch may mix them as long as their extra fields agree):
+Item formats (one batch may mix them as long as their fields agree):
 
 - a tensor (or numpy array) ``(time)`` or ``(channels, time)``, taken to be at the target rate;
-- a tuple ``(waveform, sample_rate, *extras)``, as torchaudio datasets return (YESNO,
-  LIBRISPEECH, …); the extras become fields ``extra_0``, ``extra_1``, … (``extra_0`` is the
-  tuple's element 2);
+- a tuple ``(waveform, sample_rate, *fields)`` as torchaudio datasets return (YESNO,
+  LIBRISPEECH, …), or ``(waveform, *fields)`` such as ``(audio, label)``. Whether element 1 is a
+  rate follows ``tuple_rate`` (:data:`TUPLE_RATES`): by default it is one only when it is an
+  integer in :data:`PLAUSIBLE_RATES`. The fields become ``extra_0``, ``extra_1``, … counted from
+  the first element after the waveform and the rate;
 - a mapping with the audio under ``audio_key`` and, optionally, its rate under
   ``sample_rate_key``; every other key is a field of the same name.
 """
@@ -25,27 +27,35 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
-from .checks import check_choice, check_sample_rate
-from .exceptions import ParameterError
-from .functional import RESAMPLERS, length_mask, resample_to
+from .._checks import check_choice, check_sample_rate
+from ..exceptions import ParameterError
+from ..functional import RESAMPLERS, length_mask, resample_to
 
 __all__ = [
     "CHANNEL_POLICIES",
     "FEATURE_KEYS",
+    "PLAUSIBLE_RATES",
     "RESAMPLE_POLICIES",
+    "TUPLE_RATES",
     "ItemPolicy",
     "PreparedItem",
     "collate_fields",
     "frame_mask",
     "pad_audio",
     "pad_frames",
-    "resample_to",
     "split_cached",
 ]
 
 RESAMPLE_POLICIES = ("error", "resample")
 CHANNEL_POLICIES = ("error", "mean", "first")
-#: Per-frame features of a batch, in output order.
+#: ``tuple_rate=`` choices: decide per item (``"auto"``), always a rate, never a rate.
+TUPLE_RATES: tuple[str | bool, ...] = ("auto", True, False)
+#: Sample rates (Hz, inclusive) an item may carry: 1 kHz (below any audio rate in use) to
+#: 768 kHz (the highest rate common DACs offer). A value outside it is never resampled from:
+#: issue 13 read a class label 3 as a rate and tried to resample 0.5 s of audio from 3 Hz.
+PLAUSIBLE_RATES = (1000, 768_000)
+#: Per-frame features of a batch, in output order (``voiced`` follows them when the
+#: conditioner has a voicing rule).
 FEATURE_KEYS = ("f0", "periodicity", "loudness")
 
 
@@ -56,24 +66,48 @@ class PreparedItem(NamedTuple):
     fields: dict[str, Any]
 
 
-def _rate(value: object, index: int, where: str, audio_key: str) -> int:
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
-        value = int(value.item())
-    number = None
-    if not isinstance(value, bool) and isinstance(value, numbers.Real):
-        number = float(value)
-    if number is None or not number.is_integer():
+def _integer(value: object) -> int | None:
+    """``value`` as an int if it is an integer type (Python, numpy, one-element tensor)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.is_floating_point() or value.is_complex():
+            return None
+        if value.dtype == torch.bool:
+            return None
+        return int(value.item())
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
+def _plausible(rate: int) -> bool:
+    return PLAUSIBLE_RATES[0] <= rate <= PLAUSIBLE_RATES[1]
+
+
+def check_tuple_rate(value: object) -> str | bool:
+    """A ``tuple_rate`` setting: ``"auto"``, ``True`` or ``False``."""
+    if isinstance(value, bool):
+        return value
+    if value == "auto":
+        return "auto"
+    raise ParameterError(
+        f"tuple_rate={value!r} is not supported. Pass 'auto' (element 1 of a tuple item is a "
+        f"sample rate when it is an integer in {PLAUSIBLE_RATES[0]}..{PLAUSIBLE_RATES[1]} Hz), "
+        f"True (it always is) or False (tuples are (waveform, *fields))."
+    )
+
+
+def _mapping_rate(value: object, index: int, key: str) -> int:
+    number = _integer(value)
+    if number is None and not isinstance(value, bool) and isinstance(value, numbers.Real):
+        as_float = float(value)
+        number = int(as_float) if as_float.is_integer() else None
+    if number is None or number <= 0:
         raise ParameterError(
-            f"item {index}: expected a sample rate (a positive integer) at {where}, got "
-            f"{value!r}. Tuple items must be (waveform, sample_rate, ...) as torchaudio datasets "
-            f"return them; if element 1 is not a rate, return a dict "
-            f"{{{audio_key!r}: waveform, ...}} instead."
+            f"item {index}: expected a sample rate (a positive integer) under key {key!r}, got "
+            f"{value!r}. Store the rate as an int, or pass sample_rate_key=... naming another "
+            f"key."
         )
-    if number <= 0:
-        raise ParameterError(
-            f"item {index}: sample rate at {where} must be positive, got {value!r}."
-        )
-    return int(number)
+    return number
 
 
 @dataclass(frozen=True)
@@ -83,18 +117,27 @@ class ItemPolicy:
     Args:
         sample_rate: the batch's rate in Hz; items without a rate are taken to be at it.
         resample_policy: an item at another rate raises (``"error"``, default) or is resampled
-            (``"resample"``, with ``resample``).
+            (``"resample"``, with ``resample``). A rate outside :data:`PLAUSIBLE_RATES` is
+            never resampled from.
         channels: an item with more than one channel raises (``"error"``, default: a silent
             downmix can hide a wrong axis order), is averaged (``"mean"``) or keeps its first
             channel (``"first"``). One-channel ``(1, time)`` items are always accepted.
         audio_key, sample_rate_key: keys of mapping items.
         resample: ``"resampy"`` or ``"torchaudio"``.
+        tuple_rate: whether element 1 of a tuple item is its sample rate. ``"auto"``
+            (default): when it is an integer (Python, numpy or a one-element integer tensor) in
+            :data:`PLAUSIBLE_RATES`, so ``(waveform, 16000, label)`` and ``(waveform, label)``
+            with a small integer or string label both work; ``True``: always (anything else
+            raises); ``False``: never, tuples are ``(waveform, *fields)`` (for integer labels
+            that could pass for a rate, such as a speaker id 8000).
 
     Example:
         >>> policy = ItemPolicy(16000, channels="mean")
         >>> item = policy.prepare((torch.ones(2, 800), 16000, "yes"), index=0)
         >>> item.audio.shape, item.fields
         (torch.Size([800]), {'extra_0': 'yes'})
+        >>> policy.prepare((torch.ones(800), 3), index=0).fields  # a label, not 3 Hz
+        {'extra_0': 3}
     """
 
     sample_rate: int
@@ -103,24 +146,47 @@ class ItemPolicy:
     audio_key: str = "audio"
     sample_rate_key: str = "sample_rate"
     resample: str = "resampy"
+    tuple_rate: str | bool = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sample_rate", check_sample_rate(self.sample_rate))
         check_choice(self.resample_policy, "resample_policy", RESAMPLE_POLICIES)
         check_choice(self.channels, "channels", CHANNEL_POLICIES)
         check_choice(self.resample, "resample", RESAMPLERS)
+        check_tuple_rate(self.tuple_rate)
         for name in ("audio_key", "sample_rate_key"):
             if not isinstance(getattr(self, name), str):
                 raise ParameterError(f"{name} must be a string key, got {getattr(self, name)!r}.")
+
+    def _tuple_rate(self, item: tuple[Any, ...], index: int) -> int | None:
+        """The rate element 1 of a tuple item holds, or None when it is a field."""
+        if len(item) < 2 or self.tuple_rate is False:
+            if self.tuple_rate is True:
+                raise ParameterError(
+                    f"item {index} is a 1-tuple but tuple_rate=True expects (waveform, "
+                    f"sample_rate, ...); add the rate or pass tuple_rate='auto'."
+                )
+            return None
+        rate = _integer(item[1])
+        if rate is not None and _plausible(rate):
+            return rate
+        if self.tuple_rate == "auto":
+            return None
+        low, high = PLAUSIBLE_RATES
+        raise ParameterError(
+            f"item {index}: tuple_rate=True expects a sample rate (an integer in {low}..{high} "
+            f"Hz) at element 1, got {item[1]!r}. If element 1 is a label rather than a rate, "
+            f"pass tuple_rate=False (tuples are then (waveform, *fields)) or 'auto'."
+        )
 
     def split(self, item: object, index: int) -> tuple[object, int | None, dict[str, Any]]:
         """``(waveform, rate or None, fields)`` of one item of any supported format."""
         if isinstance(item, (torch.Tensor, np.ndarray)):
             return item, None, {}
         if isinstance(item, tuple) and item:
-            rate = None if len(item) < 2 else _rate(item[1], index, "element 1", self.audio_key)
-            extras = {f"extra_{k}": v for k, v in enumerate(item[2:])}
-            return item[0], rate, extras
+            rate = self._tuple_rate(item, index)
+            rest = item[1:] if rate is None else item[2:]
+            return item[0], rate, {f"extra_{k}": v for k, v in enumerate(rest)}
         if isinstance(item, Mapping):
             if self.audio_key not in item:
                 raise ParameterError(
@@ -130,13 +196,12 @@ class ItemPolicy:
             fields = {str(k): v for k, v in item.items()}
             audio = fields.pop(self.audio_key)
             raw = fields.pop(self.sample_rate_key, None)
-            where = f"key {self.sample_rate_key!r}"
-            rate = None if raw is None else _rate(raw, index, where, self.audio_key)
+            rate = None if raw is None else _mapping_rate(raw, index, self.sample_rate_key)
             return audio, rate, fields
         raise ParameterError(
             f"item {index} has type {type(item).__name__}; expected a tensor (time) or "
-            f"(channels, time), a (waveform, sample_rate, ...) tuple, or a mapping with the "
-            f"audio under {self.audio_key!r}."
+            f"(channels, time), a (waveform, sample_rate, ...) or (waveform, *fields) tuple, "
+            f"or a mapping with the audio under {self.audio_key!r}."
         )
 
     def prepare(self, item: object, index: int) -> PreparedItem:
@@ -161,15 +226,32 @@ class ItemPolicy:
                 f"torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)."
             )
         if rate is not None and rate != self.sample_rate:
-            if self.resample_policy == "error":
-                raise ParameterError(
-                    f"item {index} has sample rate {rate} Hz but the batch is collated at "
-                    f"sample_rate={self.sample_rate} Hz. Pass resample_policy='resample' to "
-                    f"resample such items (with {self.resample!r}), or resample the dataset to "
-                    f"{self.sample_rate} Hz first."
-                )
-            audio = resample_to(audio, rate, self.sample_rate, self.resample)
+            audio = self._resample(audio, rate, index, isinstance(item, tuple))
         return PreparedItem(audio.contiguous(), fields)
+
+    def _resample(
+        self, audio: torch.Tensor, rate: int, index: int, from_tuple: bool
+    ) -> torch.Tensor:
+        label_hint = (
+            " If element 1 of the tuple is a label rather than a rate, pass tuple_rate=False."
+            if from_tuple
+            else ""
+        )
+        if not _plausible(rate):
+            low, high = PLAUSIBLE_RATES
+            raise ParameterError(
+                f"item {index} claims a sample rate of {rate} Hz, outside the audio rates "
+                f"{low}..{high} Hz; it is not resampled from. Check the item's "
+                f"{self.sample_rate_key!r} value."
+            )
+        if self.resample_policy == "error":
+            raise ParameterError(
+                f"item {index} has sample rate {rate} Hz but the batch is collated at "
+                f"sample_rate={self.sample_rate} Hz. Pass resample_policy='resample' to "
+                f"resample such items (with {self.resample!r}), or resample the dataset to "
+                f"{self.sample_rate} Hz first.{label_hint}"
+            )
+        return resample_to(audio, rate, self.sample_rate, self.resample)
 
     @staticmethod
     def _float(waveform: torch.Tensor, index: int) -> torch.Tensor:
@@ -228,7 +310,7 @@ def frame_mask(frame_lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
     return length_mask(frame_lengths, n_frames)
 
 
-def pad_frames(items: Sequence[torch.Tensor], n_frames: int, fill: float) -> torch.Tensor:
+def pad_frames(items: Sequence[torch.Tensor], n_frames: int, fill: float | bool) -> torch.Tensor:
     """Stack per-item ``(frames_i,)`` features right-padded with ``fill`` to ``n_frames``."""
     out = items[0].new_full((len(items), n_frames), fill)
     for row, x in zip(out, items, strict=True):
@@ -245,9 +327,16 @@ def collate_fields(fields: Sequence[dict[str, Any]], reserved: Sequence[str]) ->
     names = list(fields[0])
     for index, item in enumerate(fields):
         if set(item) != set(names):
+            hint = ""
+            if any(k.startswith("extra_") for k in (*item, *names)):
+                hint = (
+                    " Tuple items read element 1 as a sample rate only when it is an integer "
+                    f"in {PLAUSIBLE_RATES[0]}..{PLAUSIBLE_RATES[1]} Hz (tuple_rate='auto'); pass "
+                    "tuple_rate=True or False so every item is read the same way."
+                )
             raise ParameterError(
                 f"item {index} has fields {sorted(item)} but item 0 has {sorted(names)}; every "
-                f"item of a batch must carry the same fields."
+                f"item of a batch must carry the same fields.{hint}"
             )
     clash = sorted(set(names) & set(reserved))
     if clash:
@@ -268,10 +357,14 @@ def collate_fields(fields: Sequence[dict[str, Any]], reserved: Sequence[str]) ->
 
 
 def split_cached(
-    fields: dict[str, Any], n_samples: int, hop_length: int, index: int
+    fields: dict[str, Any],
+    n_samples: int,
+    hop_length: int,
+    index: int,
+    feature_keys: Sequence[str] = FEATURE_KEYS,
 ) -> dict[str, Any]:
     """Check the cached features an item carries; return its other fields."""
-    wanted = (*FEATURE_KEYS, "frame_lengths")
+    wanted = (*feature_keys, "frame_lengths")
     missing = [k for k in wanted if k not in fields]
     if missing:
         raise ParameterError(
@@ -279,7 +372,7 @@ def split_cached(
             f"crepe_transforms.FeatureCache (use its collate_fn()), or use features='compute'."
         )
     expected = 1 + n_samples // hop_length
-    for key in FEATURE_KEYS:
+    for key in feature_keys:
         value = fields[key]
         if not isinstance(value, torch.Tensor) or tuple(value.shape) != (expected,):
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from .._checks import check_capacity, check_choice, check_last_dim, check_positive_int
+from .._checks import (
+    check_capacity,
+    check_choice,
+    check_last_dim,
+    check_positive_int,
+    check_sha256,
+)
+from .._eager import eager
 from .._settings import Configurable, Setting
 from ..constants import CAPACITIES, WINDOW_SIZE
 from ..exceptions import ParameterError
@@ -42,6 +50,12 @@ def _load_network(
             "or set pretrained=True to load the file."
         )
     return network
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be True or False, got {value!r}.")
+    return value
 
 
 def chunks_of(frames: torch.Tensor, chunk_size: int) -> list[torch.Tensor]:
@@ -144,16 +158,17 @@ class CrepeActivation(Configurable, nn.Module):
         precision: str = "fp32",
     ) -> None:
         super().__init__()
-        self.capacity = check_capacity(capacity)
-        self.chunk_size = check_positive_int(
-            chunk_size,
-            "chunk_size",
-            f" Frames per network call, e.g. chunk_size={DEFAULT_CHUNK_SIZE}.",
+        checked = self.check_options(
+            capacity=capacity,
+            chunk_size=chunk_size,
+            pretrained=pretrained,
+            verify=verify,
+            algorithm=algorithm,
+            precision=precision,
         )
-        algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
-        precision = check_precision(precision)
-        if not isinstance(pretrained, bool):
-            raise ParameterError(f"pretrained must be True or False, got {pretrained!r}.")
+        self.capacity = checked["capacity"]
+        self.chunk_size = checked["chunk_size"]
+        algorithm, precision = checked["algorithm"], checked["precision"]
         self.network = _load_network(capacity, pretrained, weights, sha256, verify)
         self.network.algorithm = algorithm
         self.network.precision = precision
@@ -161,6 +176,33 @@ class CrepeActivation(Configurable, nn.Module):
         self.sha256 = sha256
         self.pretrained = pretrained
         self.verify = verify
+
+    @classmethod
+    def check_options(cls, **options: Any) -> dict[str, Any]:
+        """Check option values without building the network or reading weights.
+
+        Returns the checked values (canonical precision word). Composites that build the
+        network later (a collate in its DataLoader workers) call this at construction.
+
+        Example:
+            >>> CrepeActivation.check_options(capacity="tiny", precision="bfloat16")
+            {'capacity': 'tiny', 'precision': 'bf16'}
+        """
+        checks: dict[str, Callable[[Any], Any]] = {
+            "capacity": check_capacity,
+            "chunk_size": lambda v: check_positive_int(
+                v, "chunk_size", f" Frames per network call, e.g. chunk_size={DEFAULT_CHUNK_SIZE}."
+            ),
+            "algorithm": lambda v: check_choice(v, "algorithm", ALGORITHMS),
+            "precision": check_precision,
+            "pretrained": lambda v: _check_bool(v, "pretrained"),
+            "verify": lambda v: _check_bool(v, "verify"),
+            "sha256": check_sha256,
+        }
+        return {
+            name: checks[name](value) if name in checks else value
+            for name, value in options.items()
+        }
 
     @property
     def algorithm(self) -> str:
@@ -209,8 +251,10 @@ class CrepeActivation(Configurable, nn.Module):
         check_choice(output, "output", ("activation", "embedding"))
         return self.network if output == "activation" else self.network.embed
 
-    @torch.compiler.disable
-    def _rows(self, fn: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor) -> torch.Tensor:
+    @eager
+    def _rows(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor
+    ) -> torch.Tensor:
         shape = frames.shape[:-1]
         rows = frames.reshape(-1, shape[-1], WINDOW_SIZE)
         if rows.shape[0] * rows.shape[1] == 0:

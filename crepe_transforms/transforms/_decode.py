@@ -36,8 +36,20 @@ def parse_hz(text: str) -> float:
 
 
 _RANGE = (
-    Setting("fmin", None, "lowest admitted pitch in Hz (default: 31.7, bin 0)", parse=parse_hz, metavar="HZ"),
-    Setting("fmax", None, "highest admitted pitch in Hz (default: 2005.5, bin 359)", parse=parse_hz, metavar="HZ"),
+    Setting(
+        "fmin",
+        None,
+        "lowest admitted pitch in Hz (default: 31.7, bin 0)",
+        parse=parse_hz,
+        metavar="HZ",
+    ),
+    Setting(
+        "fmax",
+        None,
+        "highest admitted pitch in Hz (default: 2005.5, bin 359)",
+        parse=parse_hz,
+        metavar="HZ",
+    ),
 )
 
 

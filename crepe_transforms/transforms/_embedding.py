@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice
+from .._eager import eager
 from .._settings import Configurable, Setting, route
 from ..constants import EMBEDDING_ROWS
 from ..functional._framing import num_frames
@@ -106,7 +107,7 @@ class CrepeEmbedding(Configurable, nn.Module):
     def settings(self) -> dict[str, Any]:
         return {**self.frames.settings(), **self.activation.settings(), **super().settings()}
 
-    @torch.compiler.disable
+    @eager
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         prepared = self.frames.prepare(waveform, lengths)
         rows = prepared.audio_16k.shape[0]

@@ -167,8 +167,13 @@ def assemble(
     if not results:
         return frames.new_zeros((rows, count, 0))
     sample = results[0]
-    if len(results) == rows and all(b - a == count for _, a, b in pieces):
-        return torch.stack(list(results))  # every row whole: no copy into zeros
+    by_row: list[list[torch.Tensor]] = [[] for _ in range(rows)]
+    covered = [0] * rows
+    for (row, a, b), value in zip(pieces, results, strict=True):
+        by_row[row].append(value)
+        covered[row] += b - a
+    if all(c == count for c in covered):  # no padding in this block: concatenate, no zeros
+        return torch.stack([torch.cat(parts) if len(parts) > 1 else parts[0] for parts in by_row])
     out = sample.new_zeros((rows, count, *sample.shape[1:]))
     if any(r.requires_grad for r in results):  # autograd-friendly assembly
         device = out.device

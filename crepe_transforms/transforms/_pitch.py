@@ -1,4 +1,4 @@
-"""``CrepePitch``: audio → pitch, built from ``CrepeFrames``, ``CrepeActivation``, ``CrepeDecode``."""
+"""``CrepePitch``: audio → pitch, from ``CrepeFrames``, ``CrepeActivation``, ``CrepeDecode``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
+from .._eager import eager
 from .._settings import Configurable, Setting, route
 from ..constants import N_BINS
 from ..functional._decode import Pitch
@@ -146,7 +147,9 @@ class CrepePitch(Configurable, nn.Module):
         self.block_frames = check_block_frames(block_frames)
         return self
 
-    def _assemble(self, frames: CrepeFrames, activation: CrepeActivation, decode: CrepeDecode) -> None:
+    def _assemble(
+        self, frames: CrepeFrames, activation: CrepeActivation, decode: CrepeDecode
+    ) -> None:
         for name, part, kind in (
             ("frames", frames, CrepeFrames),
             ("activation", activation, CrepeActivation),
@@ -163,7 +166,7 @@ class CrepePitch(Configurable, nn.Module):
         self.decode = decode
 
     def settings(self) -> dict[str, Any]:
-        """Every setting of the parts and of this module (``CrepePitch(**settings)`` rebuilds it)."""
+        """Every setting of the parts and of this module; ``CrepePitch(**settings)`` rebuilds it."""
         return {
             **self.frames.settings(),
             **self.activation.settings(),
@@ -182,7 +185,6 @@ class CrepePitch(Configurable, nn.Module):
             frame_lengths = num_frames(prepared.lengths, self.frames.hop_length)
             valid = frame_lengths.tolist()
         dtype = self.activation.dtype
-        out = prepared.audio_16k.new_zeros((rows, total, N_BINS), dtype=dtype)
         blocks = run_blocks(
             TensorSignal(prepared.audio_16k),
             self.frames.plan,
@@ -193,11 +195,18 @@ class CrepePitch(Configurable, nn.Module):
             self.block_frames,
             dtype=dtype,
         )
+        out: torch.Tensor | None = None
         for start, value in blocks:
+            if start == 0 and value.shape[1] == total:
+                return value, frame_lengths  # one block: nothing to gather
+            if out is None:  # filled in place: no second copy of all activations
+                out = value.new_zeros((rows, total, N_BINS))
             out[:, start : start + value.shape[1]] = value
+        if out is None:  # a batch without rows
+            out = prepared.audio_16k.new_zeros((rows, total, N_BINS), dtype=dtype)
         return out, frame_lengths
 
-    @torch.compiler.disable
+    @eager
     def activations(
         self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -213,7 +222,7 @@ class CrepePitch(Configurable, nn.Module):
             out, _ = self._activations(prepared)
         return out.reshape(*prepared.shape, *out.shape[1:])
 
-    @torch.compiler.disable
+    @eager
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> Pitch:
         with torch.no_grad():
             prepared = self.frames.prepare(
@@ -224,4 +233,6 @@ class CrepePitch(Configurable, nn.Module):
             if self.voicing is not None:
                 f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
         frames = f0.shape[-1]
-        return Pitch(f0.reshape(*prepared.shape, frames), periodicity.reshape(*prepared.shape, frames))
+        return Pitch(
+            f0.reshape(*prepared.shape, frames), periodicity.reshape(*prepared.shape, frames)
+        )

@@ -14,9 +14,9 @@ import torch
 from _data_workers import ToneItems, fill_cache
 from torch.utils.data import DataLoader
 
-from crepe_transforms.cache import FeatureCache, audio_digest
-from crepe_transforms.data import CrepeCollate, CrepeConditioner
-from crepe_transforms.exceptions import ParameterError
+from crepe_transforms import ParameterError
+from crepe_transforms.train import CrepeCollate, CrepeConditioner, FeatureCache
+from crepe_transforms.train._feature_cache import audio_digest
 
 OPTIONS: dict[str, Any] = {"sample_rate": 16000, "capacity": "tiny"}
 FEATURES = ("f0", "periodicity", "loudness", "frame_lengths")
@@ -76,7 +76,7 @@ def test_cached_collate_equals_computing_collate(
         cached = list(DataLoader(cache, batch_size=3, collate_fn=collate))
         direct = list(DataLoader(dataset, batch_size=3, collate_fn=computing))
         for a, b in zip(cached, direct, strict=True):
-            # Bit-identical: both run the network on each item alone (see test_data).
+            # Bit-identical: the engine runs each item's own frames alone (see test_data).
             assert_same_item(a, b)
         assert cache.hits == 5 * epoch
     assert cache.misses == 5
@@ -221,7 +221,7 @@ def test_entry_names_stay_inside_root(tmp_path: Path, conditioner: CrepeConditio
 def test_errors(tmp_path: Path, conditioner: CrepeConditioner) -> None:
     with pytest.raises(ParameterError, match=r"map-style dataset.*Iterable datasets"):
         FeatureCache(iter([torch.zeros(10)]), tmp_path, conditioner)
-    with pytest.raises(ParameterError, match=r"CrepeConditioner or a dict of its keyword"):
+    with pytest.raises(ParameterError, match=r"CrepeConditioner or a dict of its options"):
         FeatureCache([torch.zeros(10)], tmp_path, "tiny")  # type: ignore[arg-type]
     cache = FeatureCache([torch.zeros(10)], tmp_path, conditioner)
     with pytest.raises(IndexError, match=r"index 1 is out of range for a dataset of 1 items"):
@@ -232,3 +232,42 @@ def test_errors(tmp_path: Path, conditioner: CrepeConditioner) -> None:
     rated = FeatureCache([(torch.zeros(10), 8000)], tmp_path, conditioner)
     with pytest.raises(ParameterError, match=r"item 0 has sample rate 8000 Hz"):
         rated[0]
+
+
+def test_collate_fn_keeps_the_conditioner_hop_and_voicing(tmp_path: Path) -> None:
+    conditioner = CrepeConditioner(16000, "tiny", hop_length=64, voicing=0.3).eval()
+    dataset = ToneItems(3)
+    cache = FeatureCache(dataset, tmp_path, conditioner)
+    collate = cache.collate_fn()
+    assert collate.features == "cached"
+    assert collate.hop_length == 64
+    assert (
+        collate.settings() == CrepeCollate(features="cached", **conditioner.settings()).settings()
+    )
+    item = cache[0]
+    assert list(item)[-5:] == ["f0", "periodicity", "loudness", "voiced", "frame_lengths"]
+    assert item["voiced"].dtype == torch.bool
+    cached = collate([cache[i] for i in range(3)])
+    computed = CrepeCollate.from_conditioner(conditioner)([dataset[i] for i in range(3)])
+    assert list(cached) == list(computed)
+    assert cached["mask"].shape == (3, 1 + len(dataset[2]["audio"]) // 64)
+    for key in ("f0", "periodicity", "loudness", "voiced", "frame_lengths", "mask"):
+        assert torch.equal(cached[key], computed[key]), key
+    assert not cached["voiced"][~cached["mask"]].any()
+    # Without a voicing rule the entries have no `voiced`, so the key differs too.
+    plain = FeatureCache(dataset, tmp_path, {**OPTIONS, "hop_length": 64})
+    assert plain.key != cache.key
+    assert "voiced" not in plain[0]
+
+
+def test_label_tuples_are_cached_without_resampling(
+    tmp_path: Path, conditioner: CrepeConditioner
+) -> None:
+    # Issue 13: (audio, label) items keep their label as a field, in the cache too.
+    items = [(torch.zeros(800), 3), (torch.zeros(400), 7)]
+    cache = FeatureCache(items, tmp_path, conditioner, resample_policy="resample")
+    first = cache[0]
+    assert first["extra_0"] == 3
+    assert first["audio"].shape == (800,)
+    with pytest.raises(ParameterError, match=r"tuple_rate=True expects a sample rate"):
+        FeatureCache(items, tmp_path, conditioner, tuple_rate=True)[0]

@@ -1,0 +1,508 @@
+"""``CrepeStream``: push audio as it arrives, get the offline ``CrepePitch`` answer.
+
+The stream is the block engine with its state carried between calls. Three cursors advance
+over every row at once:
+
+- *received* input samples, kept from the first one the resampler still needs;
+- *produced* 16 kHz samples: resampy's ``kaiser_best`` output sample ``j`` depends on a fixed
+  range of input samples (:class:`~crepe_transforms.functional.BlockResampler`), so it is
+  computed once that range has arrived, with the very numbers of the offline resampling;
+- *computed* frames: frame ``i`` (centred on 16 kHz sample ``c_i``) goes through the network
+  once samples up to ``c_i + 511`` exist; its window is cut by the engine's ``cut_frames``.
+
+``flush`` then does what the end of an offline signal does: the resampler's output stops at
+``int(time * 16000 / sample_rate)``, frames run to ``1 + time // hop_length`` and windows past
+the end read zeros. Decoders that look at one frame answer at once; Viterbi answers a frame
+``lag`` frames later (:class:`FixedLagViterbi`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._checks import check_audio
+from .._settings import Configurable, Setting, route
+from ..constants import SAMPLE_RATE, WINDOW_SIZE
+from ..exceptions import ParameterError
+from ..functional._decode import DecoderInput, Pitch, finish_pitch, local_average, pack, run_decoder
+from ..functional._framing import _centers
+from ..functional._resample import BlockResampler, compute_dtype
+from ..functional._voicing import check_voicing
+from ..model import map_chunks
+from ._activation import CrepeActivation
+from ._decode import CrepeDecode
+from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, assemble, block_rows, chunk_rows, cut_frames
+from ._frames import CrepeFrames
+from ._pitch import BLOCK_FRAMES, PITCH_PARTS, CrepePitch, check_block_frames
+from ._stream_viterbi import DEFAULT_LAG, FixedLagViterbi, check_lag
+
+__all__ = ["CrepeStream"]
+
+_HALF = WINDOW_SIZE // 2
+
+
+def _resample_rows(
+    resampler: BlockResampler, x: np.ndarray, offset: int, start: int, stop: int
+) -> np.ndarray:
+    """``resampler``'s output samples ``[start, stop)`` of each row of ``x`` (input samples
+    from ``offset`` on; past its end absent), as :meth:`BlockResampler.__call__` computes them.
+
+    It calls the jitted loop that resampy's ``resample_f_s`` wraps, with the same tables and
+    argument types (so the same numbers): the wrapper, a dynamic gufunc, spends about a
+    millisecond per call parsing its signature, more than the work of a 10 ms push.
+    """
+    from resampy.interpn import _resample_loop_s
+
+    times = np.arange(start, stop) * resampler._increment - offset
+    out = np.zeros((x.shape[0], stop - start), dtype=np.float32)
+    window, delta = resampler._window, resampler._delta
+    precision, scale = int(resampler._precision), float(resampler._scale)
+    for row, y in zip(np.ascontiguousarray(x, dtype=np.float32), out, strict=True):
+        _resample_loop_s(row, times, window, delta, precision, scale, y)
+    return out
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything a stream carries between pushes. Tensors are replaced, never modified, so
+    a failed push leaves the previous state whole."""
+
+    shape: tuple[int, ...]  # leading dims of the chunks
+    dtype: torch.dtype  # dtype of the first chunk
+    received: int  # input samples so far
+    inp: torch.Tensor  # (rows, ·) input samples [inp_start, received) (resampled rates only)
+    inp_start: int
+    produced: int  # 16 kHz samples so far
+    a16: torch.Tensor  # (rows, ·) 16 kHz samples [a16_start, produced)
+    a16_start: int
+    computed: int  # frames through the network
+    emitted: int  # frames returned
+    pending: torch.Tensor | None  # (rows, computed − emitted, states): Viterbi's undecided frames
+    viterbi: FixedLagViterbi | None
+    flushed: bool = False
+
+
+class _Buffer:
+    """The 16 kHz samples held by a stream as an engine ``Signal`` (zeros outside them)."""
+
+    def __init__(self, audio: torch.Tensor, start: int, end: int) -> None:
+        self.audio, self.start, self.end = audio, start, end
+        self.rows = audio.shape[0]
+
+    def segment(self, start: int, stop: int) -> torch.Tensor:
+        lo, hi = max(start, 0), min(stop, self.end)
+        if lo >= hi:
+            return self.audio.new_zeros((self.rows, stop - start))
+        part = self.audio[:, lo - self.start : hi - self.start]
+        return F.pad(part, (lo - start, stop - hi)) if lo > start or hi < stop else part
+
+
+class CrepeStream(Configurable, nn.Module):
+    """Streaming :class:`CrepePitch`: :meth:`push` audio as it arrives, get the pitch of every
+    frame whose 64 ms window became complete; :meth:`flush` at the end.
+
+    Built like :class:`CrepePitch` from :class:`CrepeFrames`, :class:`CrepeActivation` and
+    :class:`CrepeDecode` (options are routed to them; :meth:`from_parts` takes built parts).
+    The frames, their times and their count equal the offline ``CrepePitch`` on the whole
+    signal whatever the chunk sizes: resampling state is carried (resampy's ``kaiser_best``,
+    the same numbers as offline), and ``flush`` pads the end as offline framing does. The
+    network sees the same frames in other chunks, so activations agree to float rounding.
+
+    Each row of a batch is an independent stream with its own state (no state is shared
+    between rows); all rows advance together. The state is tensors on the module's device and
+    moves with ``.to()``; it is not part of the ``state_dict``.
+
+    Latency (:attr:`latency`): a frame centred at ``t`` is returned by the push that brings
+    the input up to ``t + 32 ms`` (half a window) ``+`` the resampler's reach (rates other than
+    16 kHz: about 4 ms at 44.1 kHz, 8 ms at 8 kHz) ``+ lag · hop`` with ``decoder="viterbi"``.
+
+    Args:
+        sample_rate: rate of the pushed audio in Hz.
+        capacity: CREPE model size (:class:`CrepeActivation`).
+        voicing: ``None`` or a periodicity threshold in ``[0, 1]`` below which f0 is ``NaN``.
+        lag: frames Viterbi waits before deciding a frame (other decoders answer at once).
+        block_frames: frames computed per block of a long push (memory bound).
+        **options: any option of :class:`CrepeFrames` (``hop_length``, ``normalization``;
+            ``resample`` must be ``"resampy"``), :class:`CrepeActivation` or
+            :class:`CrepeDecode`.
+
+    Shape:
+        - chunk: ``(..., n)`` audio at ``sample_rate``, any ``n`` (the same leading dims and
+          dtype every push)
+        - output: ``Pitch(f0, periodicity)``, each ``(..., new_frames)``, in the network's
+          dtype (float32 unless moved) on the module's device
+
+    Example:
+        >>> stream = CrepeStream(16000, "tiny", decoder="weighted_argmax", pretrained=False)
+        >>> audio = torch.randn(2, 4000)
+        >>> parts = [stream.push(chunk) for chunk in audio.split(160, dim=-1)]
+        >>> parts.append(stream.flush())
+        >>> sum(p.f0.shape[-1] for p in parts), CrepePitch(16000, "tiny", pretrained=False)(
+        ...     audio).f0.shape[-1]
+        (26, 26)
+        >>> stream.emitted, stream.received
+        (26, 4000)
+    """
+
+    SETTINGS = (
+        CrepePitch.SETTINGS[0],  # voicing
+        Setting(
+            "lag",
+            DEFAULT_LAG,
+            "frames a streamed Viterbi waits before deciding a frame (latency: lag x hop)",
+            parse=check_lag,
+            metavar="FRAMES",
+        ),
+        BLOCK_FRAMES,
+    )
+
+    frames: CrepeFrames
+    activation: CrepeActivation
+    decode: CrepeDecode
+
+    def __init__(
+        self,
+        sample_rate: int,
+        capacity: str = "full",
+        *,
+        voicing: float | None = None,
+        lag: int = DEFAULT_LAG,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        parts = route(type(self).__name__, options, [(n, c.SETTINGS) for n, c in PITCH_PARTS])
+        decode = CrepeDecode(**parts["decode"])
+        frames = CrepeFrames(sample_rate, **parts["frames"])
+        self._setup(frames, None, decode, voicing, lag, block_frames)
+        self._setup(frames, CrepeActivation(capacity, **parts["activation"]), decode)
+
+    @classmethod
+    def from_parts(
+        cls,
+        frames: CrepeFrames,
+        activation: CrepeActivation,
+        decode: CrepeDecode | None = None,
+        *,
+        voicing: float | None = None,
+        lag: int = DEFAULT_LAG,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+    ) -> CrepeStream:
+        """A ``CrepeStream`` of parts you built (they are used, not copied).
+
+        Example:
+            >>> stream = CrepeStream.from_parts(
+            ...     CrepeFrames(44100), CrepeActivation("tiny", pretrained=False), lag=8
+            ... )
+            >>> stream.extra_repr()
+            'lag=8'
+        """
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        decode = CrepeDecode() if decode is None else decode
+        self._setup(frames, None, decode, voicing, lag, block_frames)
+        self._setup(frames, activation, decode)
+        return self
+
+    def _setup(
+        self,
+        frames: CrepeFrames,
+        activation: CrepeActivation | None,
+        decode: CrepeDecode,
+        voicing: float | None = None,
+        lag: int = DEFAULT_LAG,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+    ) -> None:
+        if activation is None:  # first call: check the cheap settings before weights load
+            if not isinstance(frames, CrepeFrames) or not isinstance(decode, CrepeDecode):
+                bad = (
+                    ("frames", frames)
+                    if not isinstance(frames, CrepeFrames)
+                    else ("decode", decode)
+                )
+                raise ParameterError(
+                    f"{bad[0]} must be a Crepe{bad[0].title()}, got {type(bad[1]).__name__}."
+                )
+            if frames.resample != "resampy" and frames.sample_rate != SAMPLE_RATE:
+                raise ParameterError(
+                    f"CrepeStream carries resampy's filter state between pushes; "
+                    f"resample={frames.resample!r} cannot stream. Use resample='resampy' "
+                    f"(the default) or push {SAMPLE_RATE} Hz audio."
+                )
+            self.voicing = check_voicing(voicing)
+            self.lag = check_lag(lag)
+            self.block_frames = check_block_frames(block_frames)
+            return
+        if not isinstance(activation, CrepeActivation):
+            raise ParameterError(
+                f"activation must be a CrepeActivation, got {type(activation).__name__}."
+            )
+        self.frames, self.activation, self.decode = frames, activation, decode
+        rate = frames.sample_rate
+        self._resampler = None if rate == SAMPLE_RATE else BlockResampler(rate, None)
+        self._state: _State | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting of the parts and of this module; ``CrepeStream(**settings)`` rebuilds
+        it."""
+        return {
+            **self.frames.settings(),
+            **self.activation.settings(),
+            **self.decode.settings(),
+            **super().settings(),
+        }
+
+    # -- public state ------------------------------------------------------------------------
+
+    @property
+    def received(self) -> int:
+        """Input samples pushed per row since the start (or the last :meth:`reset`)."""
+        return 0 if self._state is None else self._state.received
+
+    @property
+    def emitted(self) -> int:
+        """Frames returned so far: the next push's first frame is centred at
+        ``emitted * hop_length / sample_rate`` seconds."""
+        return 0 if self._state is None else self._state.emitted
+
+    @property
+    def latency(self) -> float:
+        """Seconds from a frame's centre to the input sample whose push returns it (the
+        algorithm's delay; add the chunk duration and compute time for a device)."""
+        rate = self.frames.sample_rate
+        reach = 0 if self._resampler is None else self._resampler.context + 2
+        lag = self.lag if self.decode.decoder == "viterbi" else 0
+        return _HALF / SAMPLE_RATE + reach / rate + lag * self.frames.hop_length / rate
+
+    def _apply(self, fn: Any, recurse: bool = True) -> CrepeStream:
+        super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        state = getattr(self, "_state", None)
+        if state is not None:  # audio keeps its dtype; undecided activations follow the network
+            device, dtype = self._device(), self.activation.dtype
+            viterbi = copy.copy(state.viterbi)
+            if viterbi is not None:
+                viterbi.to(device)
+            pending = None if state.pending is None else state.pending.to(device, dtype)
+            self._state = replace(
+                state,
+                inp=state.inp.to(device),
+                a16=state.a16.to(device),
+                pending=pending,
+                viterbi=viterbi,
+            )
+        return self
+
+    def reset(self) -> None:
+        """Forget every row's state: the next push starts a new stream (any shape and dtype)."""
+        self._state = None
+
+    # -- the door ----------------------------------------------------------------------------
+
+    def _check(self, chunk: object) -> torch.Tensor:
+        state = self._state
+        if state is not None and state.flushed:
+            raise ParameterError(
+                "push() after flush(): this stream has ended. Call reset() to start a new one."
+            )
+        if not isinstance(chunk, torch.Tensor) or chunk.dim() == 0:
+            check_audio(chunk, "chunk")  # raises with the right message
+            raise ParameterError("chunk must have shape (..., samples).")
+        if chunk.shape[-1]:  # one row view keeps check_audio's (time, channels) guess quiet
+            check_audio(chunk.reshape(1, -1), "chunk")
+        elif not chunk.is_floating_point():
+            check_audio(chunk, "chunk")
+        if state is None:
+            return chunk
+        if chunk.dtype != state.dtype:
+            raise ParameterError(
+                f"chunk has dtype {chunk.dtype} but this stream started with {state.dtype}. "
+                f"Push chunk.to({state.dtype}), or call reset() to start a new stream."
+            )
+        if tuple(chunk.shape[:-1]) != state.shape:
+            raise ParameterError(
+                f"chunk has leading shape {tuple(chunk.shape[:-1])} but this stream has "
+                f"{state.shape} (one stream per row). Push the same batch shape every time, "
+                f"or call reset() to start a new stream."
+            )
+        return chunk
+
+    def _device(self) -> torch.device:
+        return self.activation.network.classifier.weight.device
+
+    def _start(self, chunk: torch.Tensor) -> _State:
+        shape = tuple(chunk.shape[:-1])
+        rows = math.prod(shape)
+        empty = torch.zeros((rows, 0), dtype=compute_dtype(chunk.dtype), device=self._device())
+        return _State(shape, chunk.dtype, 0, empty, 0, 0, empty, 0, 0, 0, None, None)
+
+    def push(self, chunk: torch.Tensor) -> Pitch:
+        """Take the next samples of every row; return the frames that became complete.
+
+        Raises:
+            ParameterError: a chunk with NaN or Inf, of another dtype or leading shape than
+                the first push, or a push after :meth:`flush`; the state is unchanged.
+
+        Shape:
+            ``(..., n)`` → ``Pitch``, each ``(..., new_frames)``
+        """
+        chunk = self._check(chunk)
+        state = self._start(chunk) if self._state is None else self._state
+        with torch.no_grad():
+            rows = math.prod(state.shape)
+            work = chunk.detach().to(self._device(), state.inp.dtype).reshape(rows, -1)
+            state, pitch = self._advance(state, work, final=False)
+        self._state = state
+        return pitch
+
+    def flush(self) -> Pitch:
+        """End every row's stream: the remaining frames, with the end padded as offline.
+
+        Raises:
+            ParameterError: nothing was pushed, or the stream was flushed already.
+
+        Shape:
+            ``Pitch``, each ``(..., remaining_frames)``
+        """
+        state = self._state
+        if state is None or state.flushed:
+            raise ParameterError(
+                "flush() needs audio: push() at least one chunk first"
+                + (" (this stream was flushed already; call reset())." if state else ".")
+            )
+        with torch.no_grad():
+            empty = state.inp[:, :0]
+            state, pitch = self._advance(state, empty, final=True)
+        self._state = replace(state, flushed=True)
+        return pitch
+
+    forward = push
+
+    # -- the inside --------------------------------------------------------------------------
+
+    def _advance(self, state: _State, x: torch.Tensor, final: bool) -> tuple[_State, Pitch]:
+        """The state after ``x`` (``(rows, n)``, checked) and the frames it completes."""
+        received = state.received + x.shape[-1]
+        inp, inp_start = state.inp, state.inp_start
+        if self._resampler is None:
+            new16 = x
+            produced = received
+        else:
+            inp = torch.cat([inp, x], dim=-1) if x.shape[-1] else inp
+            produced, new16 = self._resample(inp, inp_start, state.produced, received, final)
+            keep = self._resampler.input_range(produced, produced + 1)[0]
+            inp, inp_start = inp[:, keep - inp_start :], keep
+        a16 = torch.cat([state.a16, new16], dim=-1) if new16.shape[-1] else state.a16
+        hop, rate = self.frames.hop_length, self.frames.sample_rate
+        ready = 1 + received // hop if final else self._complete(produced, state.computed)
+        signal = _Buffer(a16, state.a16_start, produced)
+        activation = self._activations(signal, state.computed, ready)
+        pitch, pending, viterbi = self._decode(state, activation, final)
+        keep16 = min(produced, max(state.a16_start, int(_centers(ready, 1, hop, rate)[0]) - _HALF))
+        a16 = a16[:, keep16 - state.a16_start :]
+        new = _State(
+            state.shape,
+            state.dtype,
+            received,
+            inp,
+            inp_start,
+            produced,
+            a16,
+            keep16,
+            ready,
+            state.emitted + pitch.f0.shape[-1],
+            pending,
+            viterbi,
+        )
+        f0, periodicity = pitch
+        if self.voicing is not None:
+            f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
+        count = f0.shape[-1]
+        return new, Pitch(f0.reshape(*state.shape, count), periodicity.reshape(*state.shape, count))
+
+    def _resample(
+        self, inp: torch.Tensor, inp_start: int, produced: int, received: int, final: bool
+    ) -> tuple[int, torch.Tensor]:
+        """16 kHz samples ``[produced, stop)`` that the input so far fixes, and ``stop``."""
+        resampler = cast(BlockResampler, self._resampler)
+        if final:  # the end is known: resampy's output length, input past it is absent
+            stop = max(produced, int(received * float(SAMPLE_RATE) / float(resampler.sample_rate)))
+        else:
+            stop = max(
+                produced, int((received - resampler.context) * SAMPLE_RATE // resampler.sample_rate)
+            )
+            while resampler.input_range(stop, stop + 1)[1] <= received:
+                stop += 1
+            while stop > produced and resampler.input_range(stop - 1, stop)[1] > received:
+                stop -= 1
+        if stop == produced:
+            return produced, inp[:, :0]
+        source = inp.detach().cpu().float().numpy()
+        new = torch.from_numpy(_resample_rows(resampler, source, inp_start, produced, stop))
+        return stop, new.to(inp.device, inp.dtype)
+
+    def _complete(self, produced: int, computed: int) -> int:
+        """Frames whose window ``[c − 512, c + 512)`` lies in the first ``produced`` samples."""
+        hop, rate = self.frames.hop_length, self.frames.sample_rate
+
+        def center(i: int) -> int:
+            return (2 * i * hop * SAMPLE_RATE + rate) // (2 * rate)
+
+        n = max(computed, (produced - _HALF) * rate // (hop * SAMPLE_RATE))
+        while center(n) + _HALF <= produced:
+            n += 1
+        while n > computed and center(n - 1) + _HALF > produced:
+            n -= 1
+        return n
+
+    def _activations(self, signal: _Buffer, start: int, stop: int) -> torch.Tensor:
+        """Network activations of frames ``[start, stop)`` of every row, block by block."""
+        activation = self.activation
+        rows, dtype = signal.rows, activation.dtype
+        plan: FramePlan = self.frames.plan
+        if stop <= start:
+            return signal.audio.new_zeros((rows, 0, 360), dtype=dtype)
+        step = block_rows(rows, self.block_frames, activation.chunk_size)
+        out = []
+        for first in range(start, stop, step):
+            count = min(step, stop - first)
+            frames = cut_frames(signal, plan, first, count).to(dtype)
+            pieces = chunk_rows([first + count] * rows, first, count, activation.chunk_size)
+            results = map_chunks(activation.network, [frames[r, a:b] for r, a, b in pieces])
+            out.append(assemble(frames, pieces, results, count))
+        return out[0] if len(out) == 1 else torch.cat(out, dim=1)
+
+    def _decode(
+        self, state: _State, activation: torch.Tensor, final: bool
+    ) -> tuple[Pitch, torch.Tensor | None, FixedLagViterbi | None]:
+        """Pitch of the frames decided now, Viterbi's undecided frames and its new state."""
+        decode = self.decode
+        batch = pack(activation, decode.low, decode.high, None)
+        if decode.decoder != "viterbi":
+            pitch = run_decoder(decode.decoder, batch, decode.model, decode.backend)
+            return pitch, None, None
+        if state.viterbi is None:
+            transition = cast(torch.Tensor, decode.transition)
+            n_states = decode.high - decode.low + 1
+            lagged = FixedLagViterbi(n_states, decode.model, transition, self.lag, decode.backend)
+        else:  # a copy: the step rebinds its tensors, so the previous state stays whole
+            lagged = copy.copy(state.viterbi)
+        undecided = batch.activation
+        if state.pending is not None:
+            undecided = torch.cat([state.pending, undecided], dim=1)
+        path = lagged.step(batch.activation)
+        if final:
+            path = torch.cat([path, lagged.finish()], dim=1)
+        count = path.shape[1]
+        chosen = undecided[:, :count]
+        periodicity = chosen.gather(-1, path[..., None]).squeeze(-1)
+        decided = DecoderInput(chosen, decode.low, batch.shape, None)
+        pitch = finish_pitch(decided, local_average(chosen, path), periodicity)
+        return pitch, undecided[:, count:], lagged

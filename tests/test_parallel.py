@@ -1,0 +1,121 @@
+"""``model.map_chunks``: chunks of frames spread over CPU worker threads (model/_parallel.py).
+
+Each worker computes whole chunks with one intra-op thread, so the results are the bits a
+one-thread loop gives, in order; the caller's own thread count is untouched; and a forked
+child (a DataLoader worker) builds its own workers instead of waiting on the parent's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+
+import pytest
+import torch
+from _workers import CHUNK_SIZES, ChunkDataset, chunk_inputs, map_chunks_in_child
+from torch.utils.data import DataLoader
+
+from crepe_transforms.model import Crepe, map_chunks
+from crepe_transforms.model._parallel import worker_count
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # restores the thread count
+
+
+def network() -> Callable[[torch.Tensor], torch.Tensor]:
+    torch.manual_seed(0)
+    return Crepe("tiny")
+
+
+def test_results_equal_a_one_thread_loop_bit_for_bit() -> None:
+    fn = network()
+    chunks = chunk_inputs()
+    torch.set_num_threads(1)
+    assert worker_count(len(chunks), torch.device("cpu")) == 1
+    sequential = [fn(c) for c in chunks]
+    torch.set_num_threads(2)
+    assert worker_count(len(chunks), torch.device("cpu")) == 2  # the pool really runs
+    parallel = map_chunks(fn, chunks)
+    assert [tuple(r.shape) for r in parallel] == [(n, 360) for n in CHUNK_SIZES]  # in order
+    for got, want in zip(parallel, sequential, strict=True):
+        assert torch.equal(got, want)
+
+
+def test_workers_run_with_one_thread_and_the_callers_count_is_kept() -> None:
+    torch.set_num_threads(2)
+    seen: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def record(x: torch.Tensor) -> torch.Tensor:
+        with lock:
+            seen[threading.current_thread().name] = torch.get_num_threads()
+        return x * 2
+
+    out = map_chunks(record, [torch.ones(3)] * 8)
+    assert torch.get_num_threads() == 2
+    assert all(torch.equal(o, torch.full((3,), 2.0)) for o in out)
+    workers = {name: n for name, n in seen.items() if name.startswith("crepe")}
+    assert workers  # the chunks ran on the pool's threads ...
+    assert set(workers.values()) == {1}  # ... each with one intra-op thread
+    torch.set_num_threads(1)
+    map_chunks(record, [torch.ones(3)] * 4)  # one thread: the caller runs everything
+    assert torch.get_num_threads() == 1
+
+
+def test_gradient_mode_holds_inside_the_workers() -> None:
+    torch.set_num_threads(2)
+    x = [torch.randn(2, 3, requires_grad=True) for _ in range(4)]
+    with torch.no_grad():
+        assert not any(r.requires_grad for r in map_chunks(lambda c: c * 2, x))
+    out = map_chunks(lambda c: c * 2, x)
+    assert all(r.requires_grad for r in out)
+    torch.stack(out).sum().backward()
+    assert all(torch.equal(c.grad, torch.full((2, 3), 2.0)) for c in x)
+    with torch.inference_mode():
+        assert all(r.is_inference() for r in map_chunks(lambda c: c * 2, [torch.ones(2)] * 3))
+
+
+def test_exceptions_reach_the_caller() -> None:
+    torch.set_num_threads(2)
+
+    def fail(x: torch.Tensor) -> torch.Tensor:
+        raise ValueError(f"chunk of {len(x)}")
+
+    with pytest.raises(ValueError, match="chunk of"):
+        map_chunks(fail, [torch.ones(2)] * 3)
+    assert map_chunks(fail, []) == []
+
+
+@pytest.mark.timeout(120)
+def test_works_in_a_forked_child_after_the_parent_used_its_pool() -> None:
+    torch.set_num_threads(2)
+    chunks = chunk_inputs()
+    map_chunks(network(), chunks)  # the parent's pool threads exist now; a child has none
+    child = multiprocessing.get_context("fork").Process(target=map_chunks_in_child)
+    child.start()
+    child.join(timeout=60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+        child.join(timeout=10)
+    assert not hung, "map_chunks in a forked child waited on the parent's threads"
+    assert child.exitcode == 0
+
+
+@pytest.mark.timeout(180)
+def test_dataloader_workers_get_the_same_bits() -> None:
+    torch.set_num_threads(1)
+    net = network()
+    expected = [[net(c) for c in chunk_inputs(seed=i)] for i in range(3)]  # a one-thread loop
+    dataset = ChunkDataset(3)
+    torch.set_num_threads(2)
+    map_chunks(network(), chunk_inputs())  # the parent's pool exists before the fork
+    loader = DataLoader(
+        dataset, batch_size=None, num_workers=2, multiprocessing_context="fork", timeout=120
+    )
+    items = list(loader)
+    assert [item["index"] for item in items] == [0, 1, 2]
+    for item, want in zip(items, expected, strict=True):
+        assert item["workers"] == 2  # each DataLoader worker ran the chunks on its own pool
+        for got, ref in zip(item["outputs"], want, strict=True):
+            assert torch.equal(got, ref)
