@@ -50,9 +50,8 @@ from accuracy_corpus import (
     snr_name,
 )
 
-from crepe_transforms.decode import Pitch, decode, weighted_argmax
-from crepe_transforms.pitch import CrepePitch
-from crepe_transforms.viterbi import CREPE_HMM, HMM
+from crepe_transforms import HMM, CrepePitch, Pitch
+from crepe_transforms.functional import CREPE_HMM, decode, weighted_argmax
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,9 +146,7 @@ def test_wav_reference(fixtures: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     audio, sr = sf.read(fixtures / "test.wav", dtype="float64")
     yin = librosa.yin(audio, fmin=50, fmax=1000, sr=sr, frame_length=2048, hop_length=441)
     full = weighted_argmax(torch.from_numpy(np.load(fixtures / "activation-full.npy")))
-    clear = (np.abs(cents_error(full.frequency.numpy(), yin)) <= 50) & (
-        full.periodicity.numpy() >= 0.5
-    )
+    clear = (np.abs(cents_error(full.f0.numpy(), yin)) <= 50) & (full.periodicity.numpy() >= 0.5)
     stable = clear.copy()
     stable[1:-1] &= clear[:-2] & clear[2:]
     return yin, clear, stable
@@ -167,11 +164,11 @@ def collapse_checks(
         tone_act, centres = our_activation(tone, capacity)
         truth, voiced, _ = frame_truth(tone, centres)
         for name, hmm in configs.items():
-            wav = decode(fixture, "viterbi", hmm=hmm).frequency.numpy()
+            wav = decode(fixture, "viterbi", hmm=hmm).f0.numpy()
             wrong_wav = np.abs(cents_error(wav, yin)) > 50
             out[name][f"test.wav {capacity}"] = int(wrong_wav[stable].sum())
             out[name][f"test.wav clear {capacity}"] = int(wrong_wav[clear].sum())
-            hz = decode(tone_act, "viterbi", hmm=hmm).frequency.numpy()
+            hz = decode(tone_act, "viterbi", hmm=hmm).f0.numpy()
             wrong = np.abs(cents_error(hz[voiced], truth[voiced])) > 50
             out[name][f"tone {capacity}"] = int(wrong.sum())
     out["(frames checked)"] = {

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from crepe_transforms.decode import Pitch
+from crepe_transforms import Pitch
 
 RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000)
 KINDS = ("vibrato", "glide", "steps", "gaps_silence", "gaps_noise")
@@ -179,7 +179,7 @@ class Scores:
     snr: list[np.ndarray] = dataclasses.field(default_factory=list)
 
     def add(self, clip: Clip, pitch: Pitch, centres_s: np.ndarray) -> None:
-        frequency = pitch.frequency.detach().double().numpy().reshape(-1)
+        frequency = pitch.f0.detach().double().numpy().reshape(-1)
         periodicity = pitch.periodicity.detach().double().numpy().reshape(-1)
         n = min(len(frequency), len(centres_s))
         truth, voiced, unvoiced = frame_truth(clip, centres_s[:n])

@@ -1,7 +1,9 @@
 """Peak extra memory of CrepeActivation per chunk size (the number behind DEFAULT_CHUNK_SIZE).
 
 Each measurement runs in a fresh subprocess: weights and input are allocated first, then the
-peak resident set size (ru_maxrss) is read before and after one forward pass.
+peak resident set size (ru_maxrss) is read before and after one forward pass of four chunks.
+On the CPU, ``torch.get_num_threads()`` worker threads each run one chunk at a time
+(model/_parallel.py), so that many chunks are in flight: the per-frame figure divides by them.
 
     python benchmarks/chunk_memory.py [--capacities tiny full] [--chunks 32 128 512]
 """
@@ -16,7 +18,8 @@ import sys
 CHILD = r"""
 import json, resource, sys, torch
 from crepe_transforms import CrepeActivation
-torch.set_num_threads(2)
+from crepe_transforms.model._parallel import worker_count
+torch.set_num_threads(int(sys.argv[3]))
 capacity, chunk = sys.argv[1], int(sys.argv[2])
 act = CrepeActivation(capacity, chunk_size=chunk, pretrained=False)
 frames = torch.randn(4 * chunk, 1024)
@@ -25,7 +28,8 @@ with torch.inference_mode():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     act(frames)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"capacity": capacity, "chunk": chunk, "extra_mb": (after - before) / 1024}))
+in_flight = max(1, worker_count(4, torch.device("cpu")))
+print(json.dumps({"extra_mb": (after - before) / 1024, "in_flight": in_flight}))
 """
 
 
@@ -33,20 +37,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--capacities", nargs="+", default=["tiny", "full"])
     parser.add_argument("--chunks", nargs="+", type=int, default=[32, 128, 512])
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     args = parser.parse_args()
-    print("| capacity | chunk_size | peak extra MB | MB per frame |")
-    print("|---|---:|---:|---:|")
+    print("| capacity | chunk_size | chunks in flight | peak extra MB | MB per frame |")
+    print("|---|---:|---:|---:|---:|")
     for capacity in args.capacities:
         for chunk in args.chunks:
             out = subprocess.run(
-                [sys.executable, "-c", CHILD, capacity, str(chunk)],
+                [sys.executable, "-c", CHILD, capacity, str(chunk), str(args.threads)],
                 check=True,
                 capture_output=True,
                 text=True,
             ).stdout
             row = json.loads(out.strip().splitlines()[-1])
-            mb = row["extra_mb"]
-            print(f"| {capacity} | {chunk} | {mb:.0f} | {mb / chunk:.2f} |")
+            mb, in_flight = row["extra_mb"], row["in_flight"]
+            per_frame = mb / (chunk * in_flight)
+            print(f"| {capacity} | {chunk} | {in_flight} | {mb:.0f} | {per_frame:.2f} |")
 
 
 if __name__ == "__main__":

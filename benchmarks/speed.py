@@ -38,9 +38,8 @@ import torch
 from speed_isolated import peak_memory, viterbi_table, wait_policies
 from speed_report import Row, machine, network_flops, write_report
 
-from crepe_transforms import CrepeActivation
-from crepe_transforms.decode import decode
-from crepe_transforms.pitch import CrepePitch
+from crepe_transforms import CrepeActivation, CrepePitch
+from crepe_transforms.functional import decode
 
 ROOT = Path(__file__).resolve().parents[1]
 HOP = 160  # 10 ms at 16 kHz for both packages
@@ -155,8 +154,7 @@ def end_to_end_rows(capacity: str, audio: np.ndarray, repeats: int) -> list[Row]
         fns[name], warm[name] = tc(decoder, x), tc(decoder, short)
     for decoder_name in ("weighted_argmax", "viterbi"):
         for precision in ("fp32", "bf16"):
-            model = CrepePitch(16000, capacity, decoder=decoder_name)
-            model.activation.network.precision = precision  # CrepePitch has no option for it yet
+            model = CrepePitch(16000, capacity, decoder=decoder_name, precision=precision)
             name = f"crepe_transforms {decoder_name} {precision}"
             fns[name], warm[name] = (lambda m=model: m(x)), (lambda m=model: m(short))
     best = best_of(fns, repeats, "cpu", warm)
@@ -198,10 +196,10 @@ def pitch_accuracy(capacity: str, precisions: list[str], device: str = "cpu") ->
     scores: dict[str, float] = {}
     pitch: dict[str, np.ndarray] = {}
     for precision in precisions:
-        model = CrepePitch(16000, capacity, decoder="weighted_argmax").to(device)
-        model.activation.network.precision = precision
+        model = CrepePitch(16000, capacity, decoder="weighted_argmax", precision=precision)
+        model = model.to(device)
         with torch.no_grad():
-            hz = model(audio).frequency.cpu().numpy()[:, : reference.shape[1]]
+            hz = model(audio).f0.cpu().numpy()[:, : reference.shape[1]]
         pitch[precision] = hz[:, 4:-4]  # frames whose window lies inside the clip
         cents = np.abs(1200 * np.log2(pitch[precision] / reference[:, 4:-4]))
         scores[precision] = float((cents < 50).mean() * 100)

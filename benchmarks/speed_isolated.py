@@ -24,12 +24,9 @@ if who == "torchcrepe":
     import torchcrepe
     run = lambda a: torchcrepe.predict(a[None], 16000, 160, model=capacity, batch_size=128)
 else:
-    from crepe_transforms.pitch import CrepePitch
-    model = CrepePitch(16000, capacity)
+    from crepe_transforms import CrepePitch
     _, algorithm, precision = who.split()
-    model.activation.network.algorithm = algorithm
-    model.activation.network.precision = precision
-    run = model
+    run = CrepePitch(16000, capacity, algorithm=algorithm, precision=precision)
 run(audio[:16000])  # weights, derived weights, kernels and allocator pools in place
 gc.collect()
 

@@ -22,9 +22,15 @@ import librosa
 import numpy as np
 import torch
 
-from crepe_transforms.decode import viterbi
-from crepe_transforms.viterbi import CREPE_HMM, DEFAULT_HMM, log_emission, log_jump, log_transition
-from crepe_transforms.viterbi import viterbi_path as banded_path
+from crepe_transforms.functional import (
+    CREPE_HMM,
+    DEFAULT_HMM,
+    log_emission,
+    log_jump,
+    log_transition,
+    viterbi,
+)
+from crepe_transforms.functional import viterbi_path as banded_path
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 360
@@ -79,9 +85,9 @@ def main() -> None:
     rows.append(("banded numba kernel, hmm='crepe'", args.frames, t_numba, same))
 
     t_decode, _ = timed(lambda: viterbi(act, hmm="crepe"), 3)
-    rows.append(("decode.viterbi(hmm='crepe') end to end", args.frames, t_decode, "-"))
+    rows.append(("functional.viterbi(hmm='crepe') end to end", args.frames, t_decode, "-"))
     t_default, _ = timed(lambda: viterbi(act), 3)
-    rows.append(("decode.viterbi() default HMM end to end", args.frames, t_default, "-"))
+    rows.append(("functional.viterbi() default HMM end to end", args.frames, t_default, "-"))
 
     n = min(args.torch_frames, args.frames)
     # A sequential scan of tiny ops gains nothing from intra-op threads, and on a busy machine

@@ -8,22 +8,28 @@ Speech-like clips: words of 1-3 syllables, each syllable an optional unvoiced co
 fricative: band-passed noise; or a plosive: a closure then a 10-25 ms burst) before a voiced
 nucleus. The nucleus is a Rosenberg glottal pulse train (jitter 0.5-2 %, shimmer 3-10 %, a little
 aspiration noise) with a speech f0 contour (speaker base 75-300 Hz, phrase declination, accents,
-so 70-400 Hz overall), through 4 formant resonators that glide from vowel to vowel, with 10-30 ms
-onsets and 20-60 ms offsets. Pauses between words hold room tone (pink noise 40-70 dB below the
-clip's peak), sometimes a breath (band-passed noise, 20-35 dB below the speech), or, in gated
-clips, digital silence. Half the clips are reverberated (an exponentially decaying noise tail,
-RT60 0.2-0.6 s, 25-40 dB below the dry signal), some have steady background noise (SNR 40 or
-25 dB re the voiced speech), half are quantised to 16 bits with TPDF dither, and each is scaled
-to a peak of 0, -6, -20 or -40 dBFS, at 8, 16, 22.05, 44.1 or 48 kHz.
+so 70-400 Hz overall), through 4 formant resonators that glide from vowel to vowel, sometimes
+ending in a nasal murmur 10-20 dB weaker. Syllables vary over 20 dB; onsets take 10-30 ms, and
+word endings fade by 15-35 dB over 40-150 ms while still voiced. Pauses between words hold
+room tone (pink noise with low rumble, and in two clips of three 50/60 Hz mains hum, 40-70 dB
+below the clip's peak), sometimes a breath (band-passed noise, 20-35 dB below the speech), or,
+in gated clips, digital silence. The clips cycle through four floors (room tone, gated, steady
+white noise at 40 or 25 dB SNR re the voiced speech); half of the non-gated ones are
+reverberated (late reverberation only, RT60 0.2-0.6 s, 25-40 dB below the dry signal), some
+are quantised to 16 bits with TPDF dither, and each is scaled to a peak of 0, -6, -20 or
+-40 dBFS, at 8, 16, 22.05, 44.1 or 48 kHz.
 
 Music-like clips: notes of 150-600 ms (80-1000 Hz, harmonic or odd-harmonic timbres, vibrato,
-sustained or plucked envelopes, sometimes legato) separated by digital silence, room tone or
-percussive noise bursts, with the same gains, rates and noise levels.
+sustained or plucked envelopes, sometimes legato) separated by digital silence, room tone (with
+hum in half the clips) or percussive noise bursts, with the same gains, rates and noise levels.
 
 Frame labels at a 10 ms hop (``sample_rate // 100``, the package's default, centres
 ``i * hop / sample_rate``): 1 voiced, 0 unvoiced, -1 "don't care" when a voicing boundary lies
-within one hop of the frame centre. Each unvoiced frame also carries *what* it is (digital
-silence, room tone, reverberant tail, breath, consonant, noise burst) for the breakdown.
+within one hop of the frame centre, or when the voice within +-1 hop of the centre is weaker
+than everything else there (noise, room tone, reverberation: masked, no tracker could hear
+it). Each unvoiced frame also carries *what* it is (digital silence, room tone, reverberant
+tail, breath, consonant, noise burst) for the breakdown. ``Clip.truth`` gives the same labels
+at any other frame centres (torchcrepe's, whose hop drifts at 22.05/44.1 kHz).
 
 Two splits from disjoint seeds: ``dev`` (for choosing the method) and ``test`` (for reporting).
 
@@ -52,8 +58,15 @@ VOICED, UNVOICED, DONT_CARE = 1, 0, -1
 #: centre +-1 hop) is "don't care": masked, no tracker could hear it.
 MASKED_DB = 0.0
 #: What an unvoiced sample is; 0 marks voiced samples.
-WHAT = ("voiced", "digital silence", "room tone", "reverberant tail", "breath", "consonant",
-        "noise burst")
+WHAT = (
+    "voiced",
+    "digital silence",
+    "room tone",
+    "reverberant tail",
+    "breath",
+    "consonant",
+    "noise burst",
+)
 _SILENCE, _ROOM, _TAIL, _BREATH, _CONSONANT, _BURST = 1, 2, 3, 4, 5, 6
 
 # Vowel formants (F1-F4, Hz) of an adult male voice; shorter vocal tracts scale them up.
@@ -75,7 +88,7 @@ _NASAL = len(VOWELS) - 1
 
 @dataclasses.dataclass
 class Clip:
-    """One clip and its truth. ``labels``/``f0``/``what`` are per frame at ``hop_length``."""
+    """One clip and its truth: per sample, and per frame at the 10 ms ``hop_length``."""
 
     name: str
     kind: str  # "speech" or "music"
@@ -83,10 +96,37 @@ class Clip:
     gain_db: float
     snr_db: float
     audio: np.ndarray  # float32 (time,)
-    hop_length: int
-    labels: np.ndarray  # int8 per frame: 1 voiced, 0 unvoiced, -1 don't care
-    f0: np.ndarray  # Hz per frame at the centre (0 where unvoiced)
-    what: np.ndarray  # int8 per frame: index into WHAT
+    voiced_samples: np.ndarray  # bool per sample: the voiced source is sounding
+    masked_samples: np.ndarray  # bool per sample: the voice is below the rest around it
+    f0_samples: np.ndarray  # Hz per sample (0 where unvoiced)
+    what_samples: np.ndarray  # int8 per sample: index into WHAT
+    hop_length: int = 0
+    labels: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int8))
+    f0: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    what: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int8))
+
+    def __post_init__(self) -> None:
+        self.hop_length = self.sample_rate // 100
+        centres = np.arange(1 + len(self.audio) // self.hop_length) * self.hop_length
+        self.labels, self.f0, self.what = self.truth(centres, self.hop_length)
+
+    def truth(self, centres: np.ndarray, hop: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Labels (1 voiced, 0 unvoiced, -1 don't care), f0 and what, of frames centred at
+        ``centres`` (input samples) with a hop of ``hop`` samples."""
+        voiced = self.voiced_samples
+        here = np.clip(np.round(centres).astype(int), 0, len(voiced) - 1)
+        labels = voiced[here].astype(np.int8)
+        # Don't care: a boundary within one hop of the centre (the sample mask changes there),
+        # or a voice masked by the rest of the mix.
+        changes = np.flatnonzero(np.diff(voiced.astype(np.int8)) != 0) + 0.5
+        if len(changes):
+            nearest = np.searchsorted(changes, centres)
+            before = np.abs(centres - changes[np.clip(nearest - 1, 0, len(changes) - 1)])
+            after = np.abs(centres - changes[np.clip(nearest, 0, len(changes) - 1)])
+            labels[np.minimum(before, after) <= hop] = DONT_CARE
+        labels[(labels == VOICED) & self.masked_samples[here]] = DONT_CARE
+        f0 = np.where(labels == VOICED, self.f0_samples[here], 0.0)
+        return labels, f0, self.what_samples[here].astype(np.int8)
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, sr: int, cutoff: float) -> np.ndarray:
@@ -219,7 +259,9 @@ def _room_tone(rng: np.random.Generator, n: int, sr: int, hum: bool) -> np.ndarr
     if hum:
         mains = 50.0 if rng.random() < 0.5 else 60.0
         t = np.arange(n) / sr
-        buzz = sum(np.sin(2 * np.pi * k * mains * t + rng.uniform(0, 6.3)) / k for k in range(1, 12))
+        buzz = sum(
+            np.sin(2 * np.pi * k * mains * t + rng.uniform(0, 6.3)) / k for k in range(1, 12)
+        )
         x += buzz / buzz.std() * 10 ** (rng.uniform(-5, 5) / 20)
     return x / x.std()
 
@@ -239,23 +281,6 @@ def _quantise(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     lsb = 1 / 32768
     dither = (rng.uniform(-0.5, 0.5, len(x)) + rng.uniform(-0.5, 0.5, len(x))) * lsb
     return np.clip(np.round((x + dither) / lsb) * lsb, -1, 1 - lsb)
-
-
-def _frame_truth(
-    voiced: np.ndarray, f0: np.ndarray, what: np.ndarray, hop: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(voiced)
-    centres = np.arange(1 + n // hop) * hop
-    here = np.minimum(centres, n - 1)
-    labels = voiced[here].astype(np.int8)
-    # Don't care: a boundary within one hop of the centre (the sample mask changes in there).
-    changes = np.flatnonzero(np.diff(voiced.astype(np.int8)) != 0) + 0.5
-    if len(changes):
-        nearest = np.searchsorted(changes, centres)
-        before = np.abs(centres - changes[np.clip(nearest - 1, 0, len(changes) - 1)])
-        after = np.abs(centres - changes[np.clip(nearest, 0, len(changes) - 1)])
-        labels[np.minimum(before, after) <= hop] = DONT_CARE
-    return labels, np.where(labels == VOICED, f0[here], 0.0), what[here].astype(np.int8)
 
 
 def _finish(
@@ -286,19 +311,24 @@ def _finish(
     if quantise:
         audio = _quantise(rng, audio)
         what = np.where(what == _SILENCE, _ROOM, what)  # dither is a noise floor
-    hop = sr // 100
-    labels, frame_f0, frame_what = _frame_truth(voiced, f0, what, hop)
     # A voiced source buried under the rest (noise, room tone, reverberation, another sound)
-    # within +-1 hop of the centre cannot be heard: don't care, not a miss.
-    kernel = np.ones(2 * hop + 1)
-    voice_energy = np.convolve(voice**2, kernel, "same")
-    rest_energy = np.convolve((audio - voice) ** 2, kernel, "same")
-    centres = np.minimum(np.arange(len(labels)) * hop, len(audio) - 1)
-    masked = voice_energy[centres] < rest_energy[centres] * 10 ** (MASKED_DB / 10)
-    labels[(labels == VOICED) & masked] = DONT_CARE
-    frame_f0[labels != VOICED] = 0.0
-    return Clip(name, kind, sr, gain_db, snr_db, audio.astype(np.float32), hop, labels,
-                frame_f0, frame_what)
+    # within +-10 ms cannot be heard: don't care, not a miss.
+    kernel = np.ones(2 * (sr // 100) + 1)
+    voice_energy = signal.fftconvolve(voice**2, kernel, "same")
+    rest_energy = signal.fftconvolve((audio - voice) ** 2, kernel, "same")
+    masked = voice_energy < rest_energy * 10 ** (MASKED_DB / 10)
+    return Clip(
+        name,
+        kind,
+        sr,
+        gain_db,
+        snr_db,
+        audio.astype(np.float32),
+        voiced,
+        masked,
+        f0,
+        what.astype(np.int8),
+    )
 
 
 def speech_clip(seed: int, index: int) -> Clip:
@@ -346,8 +376,7 @@ def speech_clip(seed: int, index: int) -> Clip:
             accent = 2 ** (rng.uniform(-1, 4) / 12 * np.hanning(length))
             run_f0 = np.clip(contour[t : t + length] * accent, 70, 400)
             vowels = [int(v) for v in rng.integers(0, _NASAL, int(rng.integers(1, 3)))]
-            x = _voiced_run(rng, sr, run_f0, vowels + [_NASAL] * bool(coda), scale, jitter,
-                            shimmer)
+            x = _voiced_run(rng, sr, run_f0, vowels + [_NASAL] * bool(coda), scale, jitter, shimmer)
             x /= np.sqrt(np.mean(x[:nucleus] ** 2)) + 1e-12
             if coda:  # a nasal murmur 10-20 dB below its vowel
                 weak = 10 ** (-rng.uniform(10, 20) / 20)
@@ -371,7 +400,7 @@ def speech_clip(seed: int, index: int) -> Clip:
             t += length
         if t == word_start or t >= n - round(0.3 * sr):
             break
-        pause = round(rng.uniform(0.12, 0.6) * sr)
+        pause = min(round(rng.uniform(0.12, 0.6) * sr), n - t)
         if rng.random() < 0.3 and pause > 0.3 * sr:  # a breath in the pause
             b = round(rng.uniform(0.2, 0.8) * pause)
             x = _bandpass(_pink(rng, b), sr, 300, 3000) * _ramp(b, b // 3, b // 3)
@@ -401,8 +430,7 @@ def speech_clip(seed: int, index: int) -> Clip:
         + ("-reverb" if reverb else "")
         + ("-16bit" if quantise else "")
     )
-    return _finish(rng, name, "speech", sr, dry, voice, voiced, f0, what, gain_db, snr_db,
-                   quantise)
+    return _finish(rng, name, "speech", sr, dry, voice, voiced, f0, what, gain_db, snr_db, quantise)
 
 
 def music_clip(seed: int, index: int) -> Clip:
@@ -466,8 +494,7 @@ def music_clip(seed: int, index: int) -> Clip:
     name = f"music-{index:02d}-{sr}Hz-{gain_db:+.0f}dBFS-snr{snr_db:g}-{gap_kind}" + (
         "-16bit" if quantise else ""
     )
-    return _finish(rng, name, "music", sr, dry, voice, voiced, f0, what, gain_db, snr_db,
-                   quantise)
+    return _finish(rng, name, "music", sr, dry, voice, voiced, f0, what, gain_db, snr_db, quantise)
 
 
 def make_corpus(split: str = "test", speech: int = 20, music: int = 8) -> list[Clip]:
@@ -486,7 +513,9 @@ def main() -> None:
     seconds = sum(len(c.audio) / c.sample_rate for c in clips)
     print(f"{len(clips)} clips, {seconds:.1f} s of audio")
     for c in clips:
-        counts = {w: int(((c.what == i) & (c.labels == UNVOICED)).sum()) for i, w in enumerate(WHAT)}
+        counts = {
+            w: int(((c.what == i) & (c.labels == UNVOICED)).sum()) for i, w in enumerate(WHAT)
+        }
         counts = {w: k for w, k in counts.items() if k}
         print(
             f"{c.name:55s} voiced {int((c.labels == VOICED).sum()):4d} "

@@ -4,7 +4,8 @@ Where to start:
 
 - the transforms: :class:`CrepeFrames` → :class:`CrepeActivation` → :class:`CrepeDecode`, or
   all three in :class:`CrepePitch`; :class:`CrepeEmbedding` as a frozen feature layer;
-  :class:`CrepeLoudness`; :class:`CrepeSoftDecode` for training losses;
+  :class:`CrepeLoudness`; :class:`CrepeSoftDecode` for training losses; :class:`CrepeStream`
+  for audio that arrives in pieces;
 - training: :class:`CrepeConditioner` (features in the training step), :class:`CrepeCollate`
   (features in the DataLoader), :class:`FeatureCache` (features kept on disk);
 - files: :class:`Extractor`, :func:`predict_file`, :func:`predict_files` (the command line's
@@ -38,6 +39,7 @@ from .transforms import (
     CrepeLoudness,
     CrepePitch,
     CrepeSoftDecode,
+    CrepeStream,
 )
 
 __version__ = "0.2.0"
@@ -72,6 +74,7 @@ __all__ = [
     "CrepeLoudness",
     "CrepePitch",
     "CrepeSoftDecode",
+    "CrepeStream",
     "Extractor",
     "FeatureCache",
     "MissingDependencyError",

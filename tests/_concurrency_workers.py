@@ -12,8 +12,7 @@ import os
 import torch
 from torch.utils.data import Dataset
 
-from crepe_transforms import weights
-from crepe_transforms import CrepePitch
+from crepe_transforms import CrepePitch, weights
 
 SAMPLE_RATE = 16000
 

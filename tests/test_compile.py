@@ -97,7 +97,9 @@ def test_compiled_training_step_backpropagates_through_the_head() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler for inductor")
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler for inductor"
+)
 def test_default_inductor_backend_on_a_linear_head() -> None:
     model = Head(CrepeEmbedding(16000, "tiny", pretrained=False))
     x = audio((2, 3200), seed=2)

@@ -26,9 +26,7 @@ from _concurrency_workers import PitchDataset
 from _random_weights import save_state
 from torch.utils.data import DataLoader
 
-from crepe_transforms import weights
-from crepe_transforms.pitch import CrepePitch
-from crepe_transforms.transforms import CrepeActivation, CrepeEmbedding, CrepeFrames
+from crepe_transforms import CrepeActivation, CrepeEmbedding, CrepeFrames, CrepePitch, weights
 
 CAPACITIES = ("tiny", "small", "medium", "large", "full")
 RANDOM_INIT = ("small", "medium", "large")  # no published .pth: random weights with a sha256
@@ -81,7 +79,7 @@ def build_and_run(kind: str, capacity: str, files: Files, x: torch.Tensor) -> to
             model = CrepePitch(SR, capacity, weights=path, sha256=digest)
             model.activation.algorithm = algorithm
             pitch = model(x)
-            out = torch.stack([pitch.frequency, pitch.periodicity])
+            out = torch.stack([pitch.f0, pitch.periodicity])
         else:
             embedding = CrepeEmbedding(SR, capacity, weights=path, sha256=digest)
             embedding.activation.algorithm = algorithm
@@ -150,7 +148,7 @@ def test_dataloader_outputs_are_identical_for_any_worker_count_and_start_method(
         # one fresh CrepePitch per item, one read of the file per worker
         assert [item["loads"] for item in items] == [1] * N_ITEMS
         for item, reference in zip(items, expected, strict=True):
-            for key in ("frequency", "periodicity"):
+            for key in ("f0", "periodicity"):
                 got, want = item[key], reference[key]
                 assert isinstance(got, torch.Tensor)
                 assert isinstance(want, torch.Tensor)

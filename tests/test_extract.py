@@ -74,9 +74,7 @@ def test_pitch_of_a_file_equals_crepe_pitch_on_the_whole_signal(
     result = extractor.pitch(path)
     audio, _ = load_audio(path)
     hop_length = extractor.framer(sr).hop_length
-    model = CrepePitch(
-        sr, "tiny", hop_length=hop_length, decoder=decoder, voicing=0.1, **IN_MEMORY
-    )
+    model = CrepePitch(sr, "tiny", hop_length=hop_length, decoder=decoder, voicing=0.1, **IN_MEMORY)
     with torch.no_grad():
         expected = same_network(model, extractor)(audio)
     assert sorted(result.arrays) == ["f0", "periodicity", "voiced"]

@@ -25,7 +25,9 @@ from crepe_transforms import (
     ParameterError,
 )
 
-RESAMPY_REFUSES = r"resample='resampy' runs in numpy and cannot pass gradients.*resample='torchaudio'"
+RESAMPY_REFUSES = (
+    r"resample='resampy' runs in numpy and cannot pass gradients.*resample='torchaudio'"
+)
 
 
 def audio(n: int = 44100, seed: int = 0) -> torch.Tensor:
@@ -77,7 +79,7 @@ def test_decode_detaches_activations_that_require_grad() -> None:
     [
         lambda: CrepeFrames(44100),
         lambda: CrepeEmbedding(44100, "tiny", pretrained=False),
-        lambda: nn.Sequential(CrepeFrames(22050), CrepeActivation("tiny", pretrained=False)),
+        lambda: nn.Sequential(CrepeFrames(44100), CrepeActivation("tiny", pretrained=False)),
     ],
     ids=["frames", "embedding", "frames+activation"],
 )

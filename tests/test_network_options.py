@@ -37,8 +37,15 @@ def test_composites_pass_the_options_to_their_network(algorithm: str, precision:
     for module in modules:
         network = next(m for m in module.modules() if hasattr(m, "precision"))
         assert (network.algorithm, network.precision) == (algorithm, precision)
-    collate = CrepeCollate(16000, capacity="tiny", pretrained=False, algorithm=algorithm)
-    assert collate.conditioner.pitch.activation.algorithm == algorithm
+    collate = CrepeCollate(
+        16000, capacity="tiny", pretrained=False, algorithm=algorithm, precision=precision
+    )
+    assert (collate.settings()["algorithm"], collate.settings()["precision"]) == (
+        algorithm,
+        precision,
+    )
+    network = collate.conditioner.pitch.activation.network  # built on first use
+    assert (network.algorithm, network.precision) == (algorithm, precision)
 
 
 def test_direct_and_fft_pitch_agree_and_bf16_is_in_the_cache_key() -> None:
@@ -46,7 +53,7 @@ def test_direct_and_fft_pitch_agree_and_bf16_is_in_the_cache_key() -> None:
     fft = CrepePitch(16000, "tiny")(audio)
     direct = CrepePitch(16000, "tiny", algorithm="direct")(audio)
     # The two algorithms differ by float32 rounding only (≤ 1e-6 on activations).
-    torch.testing.assert_close(direct.frequency, fft.frequency, rtol=1e-5, atol=0)
+    torch.testing.assert_close(direct.f0, fft.f0, rtol=1e-5, atol=0)
     fp32 = CrepeConditioner(16000, "tiny", pretrained=False).config()
     bf16 = CrepeConditioner(16000, "tiny", pretrained=False, precision="bf16").config()
     assert (fp32["precision"], bf16["precision"]) == ("fp32", "bf16")
@@ -69,7 +76,7 @@ def test_bad_option_names_the_parameter(kwargs: dict[str, str], match: str) -> N
 def test_extractor_and_cli_take_the_algorithm(tmp_path: Path) -> None:
     path = tmp_path / "tone.wav"
     soundfile.write(path, _tone().numpy(), 16000)
-    assert Extractor("tiny", algorithm="direct").network.algorithm == "direct"
+    assert Extractor("tiny", algorithm="direct").activation.algorithm == "direct"
     with pytest.raises(CrepeError, match="algorithm"):
         Extractor("tiny", pretrained=False, algorithm="slow")
     outputs = {}
@@ -91,5 +98,5 @@ def test_extractor_and_cli_take_the_algorithm(tmp_path: Path) -> None:
             ]
         )
         assert code == 0
-        outputs[algorithm] = np.load(out / "tone.f0.npz")["frequency"]
+        outputs[algorithm] = np.load(out / "tone.f0.npz")["f0"]
     np.testing.assert_allclose(outputs["direct"], outputs["fft"], rtol=1e-5)

@@ -19,6 +19,7 @@ from crepe_transforms import (
     HMM,
     CrepeActivation,
     CrepeDecode,
+    CrepeEmbedding,
     CrepeFrames,
     CrepePitch,
     ParameterError,
@@ -233,22 +234,13 @@ def padded_batch_against_items(pitch: CrepePitch, tone: Callable[..., torch.Tens
             assert out.periodicity[k, n:].eq(0).all()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 def test_padded_batch_matches_items_alone(
-    tiny_pitch: CrepePitch, tone: Callable[..., torch.Tensor], one_torch_thread: None
+    tiny_pitch: CrepePitch, tone: Callable[..., torch.Tensor], one_torch_thread: None, threads: int
 ) -> None:
-    padded_batch_against_items(tiny_pitch, tone)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="model/_parallel.map_chunks runs a single chunk in the caller's thread with its "
-    "intra-op threads, several chunks on worker threads with one thread each: an item alone "
-    "(one chunk) and the same item in a batch (two chunks) round differently (~1.2e-7)",
-)
-def test_padded_batch_matches_items_alone_with_two_threads(
-    tiny_pitch: CrepePitch, tone: Callable[..., torch.Tensor], one_torch_thread: None
-) -> None:
-    torch.set_num_threads(2)  # restored by the fixture
+    # Every CPU chunk runs on one thread (model/_parallel.py), whatever the caller's thread
+    # count: an item alone (one chunk) equals the item in a batch (two chunks) bit for bit.
+    torch.set_num_threads(threads)  # restored by the fixture
     padded_batch_against_items(tiny_pitch, tone)
 
 
@@ -310,6 +302,27 @@ def test_pitch_errors(kwargs: dict[str, object], match: str) -> None:
     args: dict[str, object] = {"sample_rate": 16000, "capacity": "tiny", "pretrained": False}
     with pytest.raises(ParameterError, match=match):
         CrepePitch(**{**args, **kwargs})  # type: ignore[arg-type]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transforms/_pitch.py and _embedding.py route unknown options over their parts' "
+    "SETTINGS only: the message neither suggests nor lists the composite's own options "
+    "(CrepePitch: voicing, block_frames; CrepeEmbedding: layout, block_frames)",
+)
+@pytest.mark.parametrize(
+    ("build", "typo", "meant"),
+    [
+        (CrepePitch, "voicng", "voicing"),
+        (CrepePitch, "block_frame", "block_frames"),
+        (CrepeEmbedding, "layot", "layout"),
+    ],
+)
+def test_a_misspelt_own_option_gets_its_name_suggested(
+    build: type[CrepePitch] | type[CrepeEmbedding], typo: str, meant: str
+) -> None:
+    with pytest.raises(ParameterError, match=rf"has no option '{typo}'\. Did you mean '{meant}'"):
+        build(16000, "tiny", pretrained=False, **{typo: 1})
 
 
 def test_pitch_input_errors(random_pitch: CrepePitch) -> None:

@@ -11,14 +11,17 @@ Accuracy of the working reduced paths: tests/test_performance_paths.py
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 import torch
 
 from crepe_transforms import CrepeActivation, CrepeEmbedding, CrepePitch, ParameterError
-from crepe_transforms.model import PRECISIONS, Crepe, check_precision
-from crepe_transforms.model import _precision
+from crepe_transforms.cli import main
+from crepe_transforms.model import PRECISIONS, Crepe, _precision, check_precision
 
 SYNONYMS = [
     ("fp32", "fp32"),
@@ -92,6 +95,24 @@ def test_a_dtype_that_is_no_precision_says_to_use_to() -> None:
     assert act.precision == "fp32"  # a refused value changes nothing
 
 
+def test_command_line_takes_the_same_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = torch.arange(4800, dtype=torch.float64) / 16000
+    soundfile.write(tmp_path / "tone.wav", (0.3 * torch.sin(2 * torch.pi * 220 * t)).numpy(), 16000)
+    monkeypatch.chdir(tmp_path)
+    f0 = {}
+    for word in ("bf16", "bfloat16"):
+        argv = ["pitch", "tone.wav", "-o", word, "--capacity", "tiny", "--format", "npz", "-q"]
+        assert main([*argv, "--precision", word]) == 0
+        f0[word] = np.load(tmp_path / word / "tone.f0.npz")["f0"]
+    np.testing.assert_array_equal(f0["bf16"], f0["bfloat16"])  # one precision, two spellings
+    assert main(["pitch", "tone.wav", "-o", "bad", "--precision", "int8", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --precision: precision='int8' is not supported. Choose one of 'fp32', " in err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_settings_rebuild_with_the_word() -> None:
     act = CrepeActivation("tiny", pretrained=False, precision=torch.bfloat16)  # type: ignore[arg-type]
     again = CrepeActivation(**act.settings())
@@ -106,68 +127,118 @@ def test_working_reduced_path_passes_the_probe_silently(fresh_verdicts: None) ->
     net = Crepe("tiny", precision="bf16")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning fails the test
-        assert net.effective_precision(frames(2)) == "bf16"
-    assert any(key[2] == "bf16" for key in _precision._verdicts)
+        assert net.effective_path(frames(2)) == ("fft", "bf16")
+        net.algorithm = "direct"
+        assert net.effective_path(frames(2)) == ("direct", "bf16")
+    assert {key[:3] for key in _precision._verdicts} == {
+        ("tiny", "fft", "bf16"),
+        ("tiny", "direct", "bf16"),
+    }
 
 
-def _break_reduced_path(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Make every reduced-precision trunk return garbage; return the precisions it ran."""
+def _break(monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> list[tuple[str, str]]:
+    """Make the reduced-precision trunk of the algorithms in ``broken`` return garbage (what a
+    broken kernel returns: the right shape and dtype, values off by ~60x). Returns every
+    reduced path the network ran."""
     original = Crepe._trunk
-    ran: list[str] = []
+    ran: list[tuple[str, str]] = []
 
-    def broken(self: Crepe, x: torch.Tensor, blocks: int, precision: str) -> torch.Tensor:
-        out = original(self, x, blocks, precision)
-        ran.append(precision)
-        if precision == "fp32":
+    def trunk(self: Crepe, x: torch.Tensor, blocks: int, path: tuple[str, str]) -> torch.Tensor:
+        out = original(self, x, blocks, path)
+        if path[1] == "fp32":
             return out
-        # what a broken kernel returns: right shape and dtype, values off by ~60x
-        return out * 60.0 + 3.0
+        ran.append(path)
+        return out * 60.0 + 3.0 if path[0] in broken else out
 
-    monkeypatch.setattr(Crepe, "_trunk", broken)
+    monkeypatch.setattr(Crepe, "_trunk", trunk)
     return ran
 
 
+def fallbacks(run: Callable[[], object]) -> list[str]:
+    """The fallback warnings ``run()`` issues, every one (no deduplication)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        run()
+    return [str(w.message) for w in record if "gives wrong results" in str(w.message)]
+
+
 @pytest.mark.parametrize("algorithm", ["fft", "direct"])
-def test_broken_reduced_kernel_warns_once_and_runs_fp32(
+def test_broken_reduced_kernels_warn_once_and_run_fp32(
     algorithm: str, monkeypatch: pytest.MonkeyPatch, fresh_verdicts: None
 ) -> None:
     x = frames(40, seed=1)
-    # the same chunks on the same threads as below: comparable bit for bit
     reference = CrepeActivation("tiny", algorithm=algorithm, chunk_size=4)(x)
-    ran = _break_reduced_path(monkeypatch)
+    ran = _break(monkeypatch, {"fft", "direct"})
     act = CrepeActivation("tiny", algorithm=algorithm, precision="bf16", chunk_size=4)
-    with pytest.warns(RuntimeWarning) as record:
-        # ten chunks on worker threads: they wait for one verdict, one probe, one warning
-        first = act(x)
-        second = act(x)
-        embedded = act.embedding(x)
-    messages = [str(w.message) for w in record if issubclass(w.category, RuntimeWarning)]
-    assert len(messages) == 1, messages
-    assert f"precision='bf16' with capacity='tiny', algorithm='{algorithm}' on cpu" in messages[0]
-    assert "gives wrong results on this machine" in messages[0]
-    assert "Running fp32 instead" in messages[0]
-    assert ran.count("bf16") == 1  # the probe's one reduced run; every forward then runs fp32
-    assert torch.equal(first, reference)
-    assert torch.equal(second, reference)
-    assert embedded.dtype == torch.float32
+    out: dict[str, torch.Tensor] = {}
+
+    def run() -> None:
+        # ten chunks on worker threads: they wait for one verdict; then two more passes
+        out["first"], out["second"], out["embedded"] = act(x), act(x), act.embedding(x)
+
+    messages = set(fallbacks(run))
+    assert len(messages) == 1, messages  # one cause, one message
+    message = messages.pop()
+    assert f"precision='bf16' with algorithm='{algorithm}' gives wrong results" in message
+    assert "on this machine's cpu (against fp32 on a fixed probe" in message
+    assert "Using fp32 instead" in message
+    # one probe per candidate path (direct is routed to fft first), none after the verdict
+    probed = [("fft", "bf16")] if algorithm == "fft" else [("direct", "bf16"), ("fft", "bf16")]
+    assert ran == probed
+    assert torch.equal(out["first"], reference)  # fp32 through the same chunks: the same bits
+    assert torch.equal(out["second"], reference)
+    assert out["embedded"].dtype == torch.float32
     assert act.precision == "bf16"  # the setting is kept; only this device falls back
 
 
-def test_verdict_is_per_configuration(monkeypatch: pytest.MonkeyPatch, fresh_verdicts: None) -> None:
-    _break_reduced_path(monkeypatch)
+def test_a_broken_direct_kernel_is_routed_through_fft(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdicts: None
+) -> None:
+    x = frames(12, seed=3)
+    fft_bf16 = CrepeActivation("tiny", precision="bf16", chunk_size=4)(x)
+    ran = _break(monkeypatch, {"direct"})
+    act = CrepeActivation("tiny", algorithm="direct", precision="bf16", chunk_size=4)
+    out: list[torch.Tensor] = []
+    messages = set(fallbacks(lambda: out.extend([act(x), act(x)])))
+    assert len(messages) == 1, messages
+    message = messages.pop()
+    assert "precision='bf16' with algorithm='direct' gives wrong results" in message
+    assert "Using algorithm='fft', precision='bf16' instead" in message
+    assert ran.count(("direct", "bf16")) == 1  # the probe only
+    assert torch.equal(out[0], fft_bf16)
+    assert torch.equal(out[1], fft_bf16)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model/_network.Crepe.effective_path calls warn_fallback on every forward of every "
+    "chunk once the verdict is a fallback (9 warnings for 3 passes of 3 chunks under the "
+    "'always' filter); the probe runs once, the warning should be issued once per verdict",
+)
+def test_fallback_warning_is_issued_once_per_verdict(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdicts: None
+) -> None:
+    _break(monkeypatch, {"fft", "direct"})
+    act = CrepeActivation("tiny", pretrained=False, precision="bf16", chunk_size=4)
+    x = frames(12, seed=4)
+    assert len(fallbacks(lambda: (act(x), act(x), act.embedding(x)))) == 1
+
+
+def test_verdict_is_per_configuration(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdicts: None
+) -> None:
+    ran = _break(monkeypatch, {"fft", "direct"})
     x = frames(3, seed=2)
-    with pytest.warns(RuntimeWarning) as record:
-        CrepeActivation("tiny", pretrained=False, precision="bf16")(x)
-        CrepeActivation("tiny", pretrained=False, precision="bf16")(x)  # same key: no probe
-        CrepeActivation("tiny", pretrained=False, precision="bf16", algorithm="direct")(x)
-    wrong = [str(w.message) for w in record if "gives wrong results" in str(w.message)]
-    assert len(wrong) == 2
-    assert "algorithm='fft'" in wrong[0]
-    assert "algorithm='direct'" in wrong[1]
+    first = fallbacks(lambda: CrepeActivation("tiny", pretrained=False, precision="bf16")(x))
+    again = fallbacks(lambda: CrepeActivation("tiny", pretrained=False, precision="bf16")(x))
+    assert ran == [("fft", "bf16")]  # the second network of the same key probed nothing
+    assert first
+    assert set(again) <= set(first)
     # forgetting the verdicts probes again
     _precision.forget_verdicts()
     with pytest.warns(RuntimeWarning, match="gives wrong results"):
         CrepeActivation("tiny", pretrained=False, precision="bf16")(x)
+    assert ran == [("fft", "bf16")] * 2
 
 
 def test_the_probe_compares_what_it_should() -> None:

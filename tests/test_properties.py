@@ -7,7 +7,7 @@ test_loudness.py with random lengths (down to one sample, less than one hop), in
 - frame count = ``1 + time // hop`` = torchaudio ``Spectrogram(center=True)``'s count;
 - centres = ``floor(i * hop * 16000 / sr + 1/2)`` exactly (a ``Fraction`` reference), and the
   1024-sample window really is cut around that 16 kHz sample;
-- every decoder returns finite f0 before thresholding, on any activation, on silence and noise;
+- every decoder returns finite f0 before voicing, on any activation, on silence and noise;
 - a stacked batch equals its items one by one, and the valid frames of a garbage-padded batch
   equal the item alone, **bit for bit**. The network runs with ``chunk_size=1`` here: every
   network call then has the same shape whatever the batch, so the comparison isolates the
@@ -28,13 +28,24 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crepe_transforms import CrepeEmbedding, CrepeFrames, CrepeLoudness, num_frames
+from crepe_transforms import (
+    CrepeActivation,
+    CrepeDecode,
+    CrepeEmbedding,
+    CrepeFrames,
+    CrepeLoudness,
+    CrepePitch,
+)
 from crepe_transforms.constants import FMAX_HZ, FMIN_HZ, N_BINS, SAMPLE_RATE
-from crepe_transforms.decode import DECODERS
 from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.functional import frame, frame_centers, frame_times, resampled_length
-from crepe_transforms.pitch import CrepeDecode, CrepePitch
-from crepe_transforms.transforms import CrepeActivation
+from crepe_transforms.functional import (
+    DECODERS,
+    frame_centers,
+    frame_times,
+    num_frames,
+    resampled_length,
+)
+from crepe_transforms.transforms._engine import FramePlan, TensorSignal, cut_frames
 
 # Rates that real files have, odd ones that expose rounding (7999, 11025, 22050, 44100), and any
 # integer rate between.
@@ -172,12 +183,10 @@ def test_each_window_is_cut_around_its_centre(
     length = data.draw(st.integers(1, min(4000, 200 * hop)), label="length")
     n16 = int(resampled_length(length, sr))
     # A ramp 1, 2, 3, … as the 16 kHz signal: each frame sample then names its source sample
-    # (0 = the zero padding), independently of the resampler.
+    # (0 = the zero padding), independently of the resampler. Cut as the block engine cuts.
     ramp = torch.arange(1, n16 + 1, dtype=torch.float64)
-    frames = frame(
-        torch.zeros(length, dtype=torch.float64), sr, hop, normalization="none", audio_16k=ramp
-    )
     n = 1 + length // hop
+    frames = cut_frames(TensorSignal(ramp[None]), FramePlan(sr, hop, "none"), 0, n)[0]
     assert frames.shape == (n, 1024)
     expected = torch.tensor(
         [[exact_centre(i, hop, sr) + k for k in (-512, 0, 511)] for i in range(n)]
@@ -215,23 +224,23 @@ def activations(draw: st.DrawFn) -> torch.Tensor:
 @FAST
 @given(
     act=activations(),
-    method=st.sampled_from(DECODERS),
+    decoder=st.sampled_from(DECODERS),
     hmm=st.sampled_from(["default", "crepe"]),
     # (fmin, fmax / fmin): a ratio of at least 1.03 (51 cents) always holds a bin centre
     limits=st.one_of(st.none(), st.tuples(st.floats(FMIN_HZ, 1000.0), st.floats(1.03, 2.0))),
 )
 def test_every_decoder_gives_finite_f0_in_range_on_any_activation(
-    act: torch.Tensor, method: str, hmm: str, limits: tuple[float, float] | None
+    act: torch.Tensor, decoder: str, hmm: str, limits: tuple[float, float] | None
 ) -> None:
     fmin, fmax = (None, None) if limits is None else (limits[0], min(limits[0] * limits[1], 2000.0))
-    pitch = CrepeDecode(method, fmin, fmax, hmm)(act)
-    assert pitch.frequency.shape == pitch.periodicity.shape == act.shape[:-1]
-    assert torch.isfinite(pitch.frequency).all()
+    pitch = CrepeDecode(decoder, fmin, fmax, hmm)(act)
+    assert pitch.f0.shape == pitch.periodicity.shape == act.shape[:-1]
+    assert torch.isfinite(pitch.f0).all()
     low = FMIN_HZ if fmin is None else fmin
     high = FMAX_HZ if fmax is None else fmax
     # float32 rounding of the Hz value (as test_decode.test_output_stays_within_fmin_fmax)
-    assert float(pitch.frequency.min()) >= low * (1 - 1e-6)
-    assert float(pitch.frequency.max()) <= high * (1 + 1e-6)
+    assert float(pitch.f0.min()) >= low * (1 - 1e-6)
+    assert float(pitch.f0.max()) <= high * (1 + 1e-6)
     assert float(pitch.periodicity.min()) >= 0
     assert float(pitch.periodicity.max()) <= 1
 
@@ -240,24 +249,24 @@ def test_every_decoder_gives_finite_f0_in_range_on_any_activation(
 @given(
     rate_hop=rate_and_hop(),
     kind=st.sampled_from(["silence", "tiny", "dc", "noise"]),
-    method=st.sampled_from(DECODERS),
+    decoder=st.sampled_from(DECODERS),
     data=st.data(),
 )
 def test_pitch_of_silence_and_noise_is_finite_before_thresholding(
     rate_hop: tuple[int, int],
     kind: str,
-    method: str,
+    decoder: str,
     data: st.DataObject,
 ) -> None:
     sr, hop = rate_hop
     length = data.draw(st.integers(min_length(sr), max(min_length(sr), 60 * hop)), label="length")
     # real tiny weights (read once by the registry): silence is where a trained network meets
     # the collapse problem of SPEC §5
-    model = CrepePitch(sr, "tiny", hop, decoder=method)
+    model = CrepePitch(sr, "tiny", hop_length=hop, decoder=decoder)
     with torch.inference_mode():
         pitch = model(audio((2, length), seed=length, kind=kind))
-    assert pitch.frequency.shape == (2, 1 + length // hop)
-    assert torch.isfinite(pitch.frequency).all()
+    assert pitch.f0.shape == (2, 1 + length // hop)
+    assert torch.isfinite(pitch.f0).all()
     assert torch.isfinite(pitch.periodicity).all()
 
 
@@ -268,11 +277,11 @@ def test_pitch_of_silence_and_noise_is_finite_before_thresholding(
 @given(
     rate_hop=rate_and_hop(),
     lead=leading_dims.filter(lambda s: len(s) > 0),
-    method=st.sampled_from(DECODERS),
+    decoder=st.sampled_from(DECODERS),
     data=st.data(),
 )
 def test_stacked_batch_equals_items_bit_for_bit(
-    rate_hop: tuple[int, int], lead: tuple[int, ...], method: str, data: st.DataObject
+    rate_hop: tuple[int, int], lead: tuple[int, ...], decoder: str, data: st.DataObject
 ) -> None:
     sr, hop = rate_hop
     items = math.prod(lead)
@@ -281,8 +290,8 @@ def test_stacked_batch_equals_items_bit_for_bit(
     )
     x = audio((*lead, length), seed=length)
     frames_mod, act = CrepeFrames(sr, hop), NETWORK_1
-    decode, loudness = CrepeDecode(method), CrepeLoudness(sr, hop)
-    embedding = CrepeEmbedding(sr, "tiny", hop, chunk_size=1, pretrained=False)
+    decode, loudness = CrepeDecode(decoder), CrepeLoudness(sr, hop)
+    embedding = CrepeEmbedding(sr, "tiny", hop_length=hop, chunk_size=1, pretrained=False)
     embedding.activation = act
     with torch.inference_mode():
         frames = frames_mod(x)
@@ -298,7 +307,7 @@ def test_stacked_batch_equals_items_bit_for_bit(
             alone_pitch = decode(alone_act)
             assert torch.equal(frames[index], alone_frames)
             assert torch.equal(activation[index], alone_act)
-            assert torch.equal(pitch.frequency[index], alone_pitch.frequency)
+            assert torch.equal(pitch.f0[index], alone_pitch.f0)
             assert torch.equal(pitch.periodicity[index], alone_pitch.periodicity)
             assert torch.equal(loud[index], loudness(flat[k]))
             assert torch.equal(emb[index], embedding(flat[k]))
@@ -307,11 +316,11 @@ def test_stacked_batch_equals_items_bit_for_bit(
 @NETWORK
 @given(
     rate_hop=rate_and_hop(),
-    method=st.sampled_from(DECODERS),
+    decoder=st.sampled_from(DECODERS),
     data=st.data(),
 )
 def test_garbage_padded_batch_equals_items_alone_bit_for_bit(
-    rate_hop: tuple[int, int], method: str, data: st.DataObject
+    rate_hop: tuple[int, int], decoder: str, data: st.DataObject
 ) -> None:
     sr, hop = rate_hop
     shortest = min_length(sr)
@@ -327,8 +336,10 @@ def test_garbage_padded_batch_equals_items_alone_bit_for_bit(
         batch[k, : len(x)] = x
     n_samples = torch.tensor(lengths)
     frames_mod, act = CrepeFrames(sr, hop), NETWORK_1
-    decode, loudness = CrepeDecode(method), CrepeLoudness(sr, hop)
-    pitch_mod = CrepePitch(sr, "tiny", hop, decoder=method, chunk_size=1, pretrained=False)
+    decode, loudness = CrepeDecode(decoder), CrepeLoudness(sr, hop)
+    pitch_mod = CrepePitch(
+        sr, "tiny", hop_length=hop, decoder=decoder, chunk_size=1, pretrained=False
+    )
     pitch_mod.activation = act
     with torch.inference_mode():
         frames = frames_mod(batch, n_samples)
@@ -346,9 +357,9 @@ def test_garbage_padded_batch_equals_items_alone_bit_for_bit(
             assert torch.equal(frames[k, :n], alone_frames)
             assert torch.equal(activation[k, :n], alone_act)
             for out in (decoded, pitch):
-                assert torch.equal(out.frequency[k, :n], alone.frequency)
+                assert torch.equal(out.f0[k, :n], alone.f0)
                 assert torch.equal(out.periodicity[k, :n], alone.periodicity)
-                assert out.frequency[k, n:].isnan().all()
+                assert out.f0[k, n:].isnan().all()
                 assert out.periodicity[k, n:].eq(0).all()
             assert torch.equal(loud[k, :n], loudness(x))
             assert loud[k, n:].isnan().all()

@@ -12,12 +12,18 @@ from _fixtures import fixture_path
 from torch import nn
 
 import crepe_transforms
-from crepe_transforms import CrepeActivation, CrepeFrames, CrepeSoftDecode, soft_decode
+from crepe_transforms import CrepeActivation, CrepeFrames, CrepeSoftDecode
 from crepe_transforms.constants import N_BINS
-from crepe_transforms.convert import bins_to_cents, bins_to_hz, hz_to_cents
-from crepe_transforms.decode import admitted_bins, weighted_argmax
 from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.readout import DEFAULT_TEMPERATURE
+from crepe_transforms.functional import (
+    DEFAULT_TEMPERATURE,
+    admitted_bins,
+    bins_to_cents,
+    bins_to_hz,
+    hz_to_cents,
+    soft_decode,
+    weighted_argmax,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -41,7 +47,7 @@ def test_close_to_weighted_argmax_on_confident_frames(capacity: str) -> None:
     soft, reference = soft_decode(act), weighted_argmax(act)
     confident = reference.periodicity > 0.8
     assert int(confident.sum()) > 100  # tiny 141 frames, full 252
-    gap = (cents(soft.frequency) - cents(reference.frequency)).abs()[confident]
+    gap = (cents(soft.f0) - cents(reference.f0)).abs()[confident]
     # Measured at the default temperature: max 5.9 (tiny) / 7.7 (full), median < 2.2 cents.
     # 10 cents is half a bin: a readout on the wrong side of the peak would fail it.
     assert float(gap.max()) < 10.0
@@ -60,15 +66,15 @@ def test_close_to_true_f0_of_tones(tone: Callable[..., torch.Tensor]) -> None:
     # Measured: soft readout within 9.6 cents of the true f0 (weighted_argmax 6.3) and within
     # 7.6 of weighted_argmax. 30 cents is well under a quarter tone (50) and far from an
     # octave error; 10 is half a bin.
-    assert float((cents(soft.frequency) - truth).abs().max()) < 30.0
-    gap = cents(soft.frequency) - cents(reference.frequency)
+    assert float((cents(soft.f0) - truth).abs().max()) < 30.0
+    gap = cents(soft.f0) - cents(reference.f0)
     assert float(gap.abs().max()) < 10.0
 
 
 def test_gradient_is_finite_and_nonzero() -> None:
     act = random_activation(2, 7, seed=1).requires_grad_()
     pitch = soft_decode(act, fmin=60.0, fmax=900.0)
-    (pitch.frequency.log().sum() + pitch.periodicity.sum()).backward()
+    (pitch.f0.log().sum() + pitch.periodicity.sum()).backward()
     assert act.grad is not None
     assert bool(torch.isfinite(act.grad).all())
     low, high = admitted_bins(60.0, 900.0)
@@ -83,7 +89,7 @@ def test_gradcheck_float64(temperature: float) -> None:
     act = random_activation(2, 1, seed=2, dtype=torch.float64).requires_grad_()
 
     def frequency(a: torch.Tensor) -> torch.Tensor:
-        return soft_decode(a, fmin=100.0, fmax=400.0, temperature=temperature).frequency
+        return soft_decode(a, fmin=100.0, fmax=400.0, temperature=temperature).f0
 
     def periodicity(a: torch.Tensor) -> torch.Tensor:
         return soft_decode(a, temperature=temperature).periodicity
@@ -97,9 +103,9 @@ def test_fmin_fmax_respected() -> None:
     act[:, 300] = 0.99  # strongest peak above fmax
     act[:, 100] = 0.6
     pitch = soft_decode(act, fmin=50.0, fmax=500.0)
-    torch.testing.assert_close(pitch.frequency, bins_to_hz(torch.full((4,), 100.0)))
+    torch.testing.assert_close(pitch.f0, bins_to_hz(torch.full((4,), 100.0)))
     assert torch.equal(pitch.periodicity, torch.full((4,), 0.6))
-    noise = soft_decode(random_activation(3, 50, seed=3), fmin=80.0, fmax=300.0).frequency
+    noise = soft_decode(random_activation(3, 50, seed=3), fmin=80.0, fmax=300.0).f0
     # Bin centres bound every expectation over them: within float32 rounding of the limits.
     assert float(noise.min()) >= 80.0
     assert float(noise.max()) <= 300.0
@@ -112,7 +118,7 @@ def test_flat_salience_reads_the_middle_of_the_range() -> None:
     middle = bins_to_hz(torch.tensor((low + high) / 2, dtype=torch.float64)).float()
     for temperature in (0.05, 1.0):
         pitch = soft_decode(torch.full((1, N_BINS), 0.3), 100.0, 1000.0, temperature)
-        torch.testing.assert_close(pitch.frequency, middle.reshape(1), rtol=1e-5, atol=0)
+        torch.testing.assert_close(pitch.f0, middle.reshape(1), rtol=1e-5, atol=0)
 
 
 def test_two_equal_peaks_read_between_them() -> None:
@@ -120,9 +126,9 @@ def test_two_equal_peaks_read_between_them() -> None:
     act[0, 120], act[0, 180] = 0.9, 0.9  # an octave apart
     pitch = soft_decode(act)
     expected = bins_to_hz(torch.tensor([150.0], dtype=torch.float64)).float()
-    torch.testing.assert_close(pitch.frequency, expected, rtol=1e-5, atol=0)
+    torch.testing.assert_close(pitch.f0, expected, rtol=1e-5, atol=0)
     # ... where weighted_argmax commits to one of them.
-    assert float(weighted_argmax(act).frequency) == pytest.approx(float(bins_to_hz(120.0)))
+    assert float(weighted_argmax(act).f0) == pytest.approx(float(bins_to_hz(120.0)))
 
 
 def test_expected_value_is_on_the_cents_scale() -> None:
@@ -131,11 +137,9 @@ def test_expected_value_is_on_the_cents_scale() -> None:
     pitch = soft_decode(act, temperature=1.0)
     peaks = torch.tensor([100.0, 160.0], dtype=torch.float64)
     # The floor's total weight is ~4e-8: it moves the mean by < 1e-4 cents.
-    assert float(cents(pitch.frequency)) == pytest.approx(
-        float(bins_to_cents(peaks).mean()), abs=1e-3
-    )
+    assert float(cents(pitch.f0)) == pytest.approx(float(bins_to_cents(peaks).mean()), abs=1e-3)
     # Not the mean in Hz, which lies 1.3 semitones higher for a pair 60 bins (an octave) apart.
-    assert float(cents(bins_to_hz(peaks).mean()) - cents(pitch.frequency)) > 100.0
+    assert float(cents(bins_to_hz(peaks).mean()) - cents(pitch.f0)) > 100.0
 
 
 def test_lower_temperature_approaches_the_peak() -> None:
@@ -143,8 +147,7 @@ def test_lower_temperature_approaches_the_peak() -> None:
     act[0, 200], act[0, 201] = 0.9, 0.5  # odds 9 and 1
     peak = float(bins_to_cents(torch.tensor(200.0, dtype=torch.float64)))
     offsets = [
-        float(cents(soft_decode(act, temperature=t).frequency)) - peak
-        for t in (1.0, 0.3, 0.1, 0.03)
+        float(cents(soft_decode(act, temperature=t).f0)) - peak for t in (1.0, 0.3, 0.1, 0.03)
     ]
     assert offsets == sorted(offsets, reverse=True)
     # T=1: the weaker neighbour holds 1/10 of the weight, 2 cents; T=0.03: (1/9)**33 of it.
@@ -156,13 +159,13 @@ def test_leading_dims_batch_consistency_and_lengths() -> None:
     act = random_activation(2, 3, 9, seed=4)
     lengths = torch.tensor([[9, 4, 1], [2, 9, 7]])
     batched = soft_decode(act, lengths=lengths)
-    assert batched.frequency.shape == batched.periodicity.shape == (2, 3, 9)
+    assert batched.f0.shape == batched.periodicity.shape == (2, 3, 9)
     for i in range(2):
         for j in range(3):
             n = int(lengths[i, j])
             alone = soft_decode(act[i, j, :n])
-            torch.testing.assert_close(batched.frequency[i, j, :n], alone.frequency)
-            assert bool(batched.frequency[i, j, n:].isnan().all())
+            torch.testing.assert_close(batched.f0[i, j, :n], alone.f0)
+            assert bool(batched.f0[i, j, n:].isnan().all())
             assert bool((batched.periodicity[i, j, n:] == 0).all())
 
 
@@ -170,10 +173,10 @@ def test_leading_dims_batch_consistency_and_lengths() -> None:
 def test_float_dtypes(dtype: torch.dtype) -> None:
     act = random_activation(2, 6, seed=5)
     out = soft_decode(act.to(dtype))
-    assert out.frequency.dtype == out.periodicity.dtype == dtype
+    assert out.f0.dtype == out.periodicity.dtype == dtype
     reference = soft_decode(act.to(dtype).float())
     # Computed in float32 or wider; only the final cast rounds (bf16: 8 significant bits).
-    torch.testing.assert_close(out.frequency.float(), reference.frequency, rtol=4e-3, atol=0)
+    torch.testing.assert_close(out.f0.float(), reference.f0, rtol=4e-3, atol=0)
 
 
 def test_saturated_activations_stay_finite() -> None:
@@ -181,8 +184,8 @@ def test_saturated_activations_stay_finite() -> None:
     act[:, 150] = 1.0  # sigmoid outputs that rounded to exactly 0 and 1 in float32
     act.requires_grad_()
     pitch = soft_decode(act)
-    torch.testing.assert_close(pitch.frequency, bins_to_hz(torch.full((3,), 150.0)))
-    pitch.frequency.sum().backward()
+    torch.testing.assert_close(pitch.f0, bins_to_hz(torch.full((3,), 150.0)))
+    pitch.f0.sum().backward()
     assert act.grad is not None
     assert bool(torch.isfinite(act.grad).all())
 
@@ -196,19 +199,20 @@ def test_module_matches_function_and_composes() -> None:
     lengths = torch.tensor([5, 3])
     out = module(act, lengths)
     expected = soft_decode(act, 60.0, 1200.0, 0.3, lengths)
-    assert torch.equal(out.frequency.nan_to_num(), expected.frequency.nan_to_num())
+    assert torch.equal(out.f0.nan_to_num(), expected.f0.nan_to_num())
     torch.manual_seed(0)
     pipeline = nn.Sequential(
         CrepeFrames(16000), CrepeActivation("tiny", pretrained=False), CrepeSoftDecode()
     )
     audio = torch.randn(3, 2000, requires_grad=True)
     pitch = pipeline(audio)
-    assert pitch.frequency.shape == (3, 13)
-    pitch.frequency.log().mean().backward()
+    assert pitch.f0.shape == (3, 13)
+    pitch.f0.log().mean().backward()
     assert audio.grad is not None
     assert bool(torch.isfinite(audio.grad).all())
     assert float(audio.grad.abs().sum()) > 0
-    assert {"CrepeSoftDecode", "soft_decode", "readout"} <= set(crepe_transforms.__all__)
+    assert "CrepeSoftDecode" in crepe_transforms.__all__
+    assert "soft_decode" in crepe_transforms.functional.__all__
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ import torch
 from _workers import ActivationDataset, item_frames, load_tiny_in_child
 from torch.utils.data import DataLoader
 
-from crepe_transforms import weights
-from crepe_transforms.network import expected_shapes
-from crepe_transforms.transforms import CrepeActivation
+import crepe_transforms.weights._registry as registry
+from crepe_transforms import CrepeActivation, weights
+from crepe_transforms.model import expected_shapes
 
 N_THREADS = 8
 N_ITEMS = 6
@@ -98,7 +98,7 @@ def test_dataloader_workers_load_once_and_match_the_main_process(context: str):
 def test_fork_while_another_thread_holds_the_lock_does_not_deadlock():
     weights.clear_cache()
     held, release = threading.Event(), threading.Event()
-    lock = weights._lock
+    lock = registry._lock
 
     def hold() -> None:
         with lock:

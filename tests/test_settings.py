@@ -22,13 +22,14 @@ from crepe_transforms import (
     CrepeLoudness,
     CrepePitch,
     CrepeSoftDecode,
+    CrepeStream,
     ParameterError,
 )
 from crepe_transforms._settings import REQUIRED, Setting, describe, plain, route
 from crepe_transforms.transforms._pitch import PITCH_PARTS
 
 SIMPLE = [CrepeFrames, CrepeActivation, CrepeDecode, CrepeSoftDecode, CrepeLoudness]
-COMPOSITES = [CrepePitch, CrepeEmbedding, CrepeConditioner]
+COMPOSITES = [CrepePitch, CrepeEmbedding, CrepeConditioner, CrepeStream]
 
 
 @pytest.mark.parametrize("cls", SIMPLE)

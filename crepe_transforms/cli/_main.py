@@ -30,6 +30,7 @@ from ._extract import (
     add_plot_command,
 )
 from ._options import PROG, error
+from ._export import add_export_command
 from ._weights import add_weights_command
 
 __all__ = ["COMMANDS", "PROG", "build_parser", "main"]
@@ -49,6 +50,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], N
     add_activation_command,
     add_embedding_command,
     add_plot_command,
+    add_export_command,
     add_weights_command,
 ]
 

@@ -2,30 +2,45 @@
 
 Unvoiced frames are marked by ``NaN`` in f0 (never 0 or -1), so every function here
 takes and returns f0 tensors of shape ``(..., frames)`` and keeps their dtype, device
-and length. Nothing is random: there is no dithering.
+and length. Nothing is random: there is no dithering. The rule a transform applies
+(``voicing=``: none, a threshold or ``"auto"``) is read by :func:`check_voicing` and turned
+into a mask by :func:`voiced_mask`; ``"auto"`` lives in ``_voicing_model``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+from typing import Literal, TypeAlias
 
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_lengths
 from ..exceptions import ParameterError
+from ._framing import length_mask
+from ._voicing_model import auto_voicing
 
 __all__ = [
     "HYSTERESIS_LOWER",
     "HYSTERESIS_UPPER",
     "SILENCE_DB",
+    "Voicing",
     "check_voicing",
+    "check_voicing_rule",
     "hysteresis",
     "nan_mean_filter",
     "nan_median_filter",
     "silence",
     "threshold",
+    "voiced_mask",
 ]
+
+#: The name of the automatic rule (:func:`auto_voicing`).
+AUTO: Literal["auto"] = "auto"
+#: A voicing rule: none, a periodicity threshold, or ``"auto"``.
+Voicing: TypeAlias = float | Literal["auto"] | None
 
 #: Default hysteresis bounds on periodicity (torchcrepe's ``threshold.Hysteresis`` values).
 HYSTERESIS_LOWER = 0.19
@@ -215,28 +230,96 @@ def nan_mean_filter(x: torch.Tensor, window: int) -> torch.Tensor:
     return out.masked_fill(work.isnan(), math.nan).to(x.dtype)
 
 
-def check_voicing(value: object) -> float | None:
-    """A voicing rule: ``None`` (every frame keeps its f0) or a periodicity threshold in
-    ``[0, 1]`` (frames below it get f0 ``NaN``). ``"none"`` reads as ``None`` and numbers
+def check_voicing_rule(value: object) -> Voicing:
+    """A voicing rule: ``None`` (every frame keeps its f0), ``"auto"`` (the level-invariant
+    decision of :func:`auto_voicing`) or a periodicity threshold in ``[0, 1]`` (frames below
+    it get f0 ``NaN``). ``"none"`` reads as ``None``, names are case-insensitive and numbers
     given as text are parsed (the command line's words).
 
     Example:
-        >>> check_voicing(None), check_voicing("0.5"), check_voicing("none")
-        (None, 0.5, None)
+        >>> check_voicing_rule(None), check_voicing_rule("0.5"), check_voicing_rule("Auto")
+        (None, 0.5, 'auto')
     """
     if isinstance(value, str):
         text = value.strip().lower()
         if text == "none":
             return None
-        try:
+        if text == AUTO:
+            return AUTO
+        with contextlib.suppress(ValueError):
             value = float(text)
-        except ValueError:
-            pass
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
         raise ParameterError(
-            f"voicing must be None or a periodicity threshold in [0, 1], got {value!r}. Frames "
-            f"whose periodicity is below the threshold get f0 NaN; 0.21 to 0.5 are usual values."
+            f'voicing must be None or a periodicity threshold in [0, 1], or "auto", got '
+            f'{value!r}. "auto" decides from periodicity and level relative to each item\'s '
+            f"noise floor (recommended for speech); with a threshold, frames whose periodicity "
+            f"is below it get f0 NaN (0.21 to 0.5 are usual values)."
         )
     return float(value)
+
+
+def check_voicing(value: object) -> float | None:
+    """A voicing rule without ``"auto"``: ``None`` or a periodicity threshold in ``[0, 1]``
+    (for callers that have no frame levels; :func:`check_voicing_rule` accepts ``"auto"``).
+
+    Example:
+        >>> check_voicing(None), check_voicing("0.5"), check_voicing("none")
+        (None, 0.5, None)
+    """
+    rule = check_voicing_rule(value)
+    if rule == AUTO:
+        raise ParameterError(
+            'voicing must be None or a periodicity threshold in [0, 1] here, got "auto": '
+            "this caller has no frame levels to decide from. Pass a threshold such as 0.5."
+        )
+    return rule
+
+
+def voiced_mask(
+    periodicity: torch.Tensor,
+    voicing: float | str,
+    level_db: torch.Tensor | None = None,
+    lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Voiced frames under a voicing rule (see :func:`check_voicing_rule`; ``None`` has no
+    mask).
+
+    A threshold keeps frames with ``periodicity >= voicing``; ``"auto"`` is
+    :func:`auto_voicing` and needs ``level_db`` from :func:`frame_levels`. Frames past
+    ``lengths`` (valid frames per item) are unvoiced either way.
+
+    Shape:
+        - periodicity, level_db: ``(..., frames)``; lengths: ``(...)``
+        - Output: ``(..., frames)`` bool
+
+    Example:
+        >>> voiced_mask(torch.tensor([0.9, 0.1]), 0.5)
+        tensor([ True, False])
+    """
+    rule = check_voicing_rule(voicing)
+    if rule is None:
+        raise ParameterError(
+            'voiced_mask needs a voicing rule (a threshold in [0, 1] or "auto"), got None; '
+            "with voicing=None every frame keeps its f0 and there is no mask."
+        )
+    if rule == AUTO:
+        if level_db is None:
+            raise ParameterError(
+                'voicing="auto" needs level_db, the level of every frame in dB: compute it '
+                "with frame_levels(raw_frames) on the frames before normalisation."
+            )
+        return auto_voicing(periodicity, level_db, lengths)
+    if not isinstance(periodicity, torch.Tensor) or not periodicity.is_floating_point():
+        raise ParameterError(
+            f"periodicity must be a floating-point torch.Tensor of shape (..., frames), got "
+            f"{_describe(periodicity)}. Pass Pitch.periodicity."
+        )
+    voiced = periodicity >= rule
+    if lengths is not None:
+        checked = check_lengths(
+            lengths, tuple(periodicity.shape[:-1]), periodicity.shape[-1], unit="frames"
+        )
+        voiced &= length_mask(checked.to(voiced.device), periodicity.shape[-1])
+    return voiced

@@ -6,7 +6,8 @@
   differentiable counterpart for training losses;
 - :class:`CrepePitch`: audio → pitch, built from the three above;
 - :class:`CrepeEmbedding`: audio → block-5 embeddings, a frozen feature layer;
-- :class:`CrepeLoudness`: audio → A-weighted loudness, frame-aligned with the pitch.
+- :class:`CrepeLoudness`: audio → A-weighted loudness, frame-aligned with the pitch;
+- :class:`CrepeStream`: :class:`CrepePitch` for audio that arrives in pieces.
 
 Composites are built from their parts and route each keyword option to the part that owns it
 (``CrepePitch(16000, "tiny", fmin=50)``); ``from_parts`` takes parts you built.
@@ -19,6 +20,7 @@ from ._engine import DEFAULT_BLOCK_FRAMES
 from ._frames import CrepeFrames
 from ._loudness import CrepeLoudness
 from ._pitch import CrepePitch
+from ._stream import CrepeStream
 
 __all__ = [
     "DEFAULT_BLOCK_FRAMES",
@@ -30,4 +32,5 @@ __all__ = [
     "CrepeLoudness",
     "CrepePitch",
     "CrepeSoftDecode",
+    "CrepeStream",
 ]

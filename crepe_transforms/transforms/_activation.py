@@ -126,7 +126,11 @@ class CrepeActivation(Configurable, nn.Module):
             metavar="FILE",
         ),
         Setting(
-            "sha256", None, "trust the --weights file with this hash (files no manifest knows)"
+            "sha256",
+            None,
+            "trust the --weights file with this hash (files no manifest knows)",
+            parse=check_sha256,
+            metavar="HEX",
         ),
         Setting("pretrained", True, "load weights (False: random init, for tests)", cli=False),
         Setting("verify", True, "check the weight file's sha256", cli=False),

@@ -95,6 +95,7 @@ class CrepePitch(Configurable, nn.Module):
             None,
             "voicing rule: none (f0 on every frame) or a periodicity threshold in [0, 1]",
             parse=check_voicing,
+            metavar="RULE",
         ),
         BLOCK_FRAMES,
     )

@@ -33,7 +33,6 @@ from .._settings import Configurable, Setting, route
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
 from ..functional._decode import DecoderInput, Pitch, finish_pitch, local_average, pack, run_decoder
-from ..functional._framing import _centers
 from ..functional._resample import BlockResampler, compute_dtype
 from ..functional._voicing import check_voicing
 from ..model import map_chunks
@@ -400,12 +399,12 @@ class CrepeStream(Configurable, nn.Module):
             keep = self._resampler.input_range(produced, produced + 1)[0]
             inp, inp_start = inp[:, keep - inp_start :], keep
         a16 = torch.cat([state.a16, new16], dim=-1) if new16.shape[-1] else state.a16
-        hop, rate = self.frames.hop_length, self.frames.sample_rate
+        hop = self.frames.hop_length
         ready = 1 + received // hop if final else self._complete(produced, state.computed)
         signal = _Buffer(a16, state.a16_start, produced)
         activation = self._activations(signal, state.computed, ready)
         pitch, pending, viterbi = self._decode(state, activation, final)
-        keep16 = min(produced, max(state.a16_start, int(_centers(ready, 1, hop, rate)[0]) - _HALF))
+        keep16 = min(produced, max(state.a16_start, self._center(ready) - _HALF))
         a16 = a16[:, keep16 - state.a16_start :]
         new = _State(
             state.shape,
@@ -448,17 +447,18 @@ class CrepeStream(Configurable, nn.Module):
         new = torch.from_numpy(_resample_rows(resampler, source, inp_start, produced, stop))
         return stop, new.to(inp.device, inp.dtype)
 
+    def _center(self, frame: int) -> int:
+        """16 kHz sample at the centre of ``frame`` (``functional.frame_centers``' rule)."""
+        hop, rate = self.frames.hop_length, self.frames.sample_rate
+        return (2 * frame * hop * SAMPLE_RATE + rate) // (2 * rate)
+
     def _complete(self, produced: int, computed: int) -> int:
         """Frames whose window ``[c − 512, c + 512)`` lies in the first ``produced`` samples."""
         hop, rate = self.frames.hop_length, self.frames.sample_rate
-
-        def center(i: int) -> int:
-            return (2 * i * hop * SAMPLE_RATE + rate) // (2 * rate)
-
         n = max(computed, (produced - _HALF) * rate // (hop * SAMPLE_RATE))
-        while center(n) + _HALF <= produced:
+        while self._center(n) + _HALF <= produced:
             n += 1
-        while n > computed and center(n - 1) + _HALF > produced:
+        while n > computed and self._center(n - 1) + _HALF > produced:
             n -= 1
         return n
 
@@ -474,6 +474,12 @@ class CrepeStream(Configurable, nn.Module):
         for first in range(start, stop, step):
             count = min(step, stop - first)
             frames = cut_frames(signal, plan, first, count).to(dtype)
+            if count <= activation.chunk_size:
+                # A push completes a frame or a few: each row in one call in the caller's thread,
+                # whose intra-op threads share the work. With so few frames, reading the weights
+                # is most of it (full reads ~90 MB a call), which one pool thread would do alone.
+                out.append(torch.stack([activation.network(frames[r]) for r in range(rows)]))
+                continue
             pieces = chunk_rows([first + count] * rows, first, count, activation.chunk_size)
             results = map_chunks(activation.network, [frames[r, a:b] for r, a, b in pieces])
             out.append(assemble(frames, pieces, results, count))

@@ -398,8 +398,10 @@ def load_state_dict(
         A dict of CPU tensors shared between callers: copy before modifying.
 
     Raises:
-        WeightsNotFoundError, ChecksumError, WeightsFormatError; ParameterError for
-        ``verify=False`` without ``path``.
+        WeightsNotFoundError: no file was found.
+        ChecksumError: the file's sha256 does not match a trusted one.
+        WeightsFormatError: the file holds the wrong keys or shapes.
+        ParameterError: ``verify=False`` without ``path``.
     """
     check_capacity(capacity)
     if not isinstance(verify, bool):

@@ -1,0 +1,247 @@
+"""Streaming: real-time factor and latency of CrepeStream, and fixed-lag Viterbi agreement.
+
+Three parts (``--part speed``, ``pushes``, ``agreement``; default all):
+
+- **speed**: a synthetic melody is pushed in 10 ms chunks, as a microphone delivers it, per
+  capacity, thread count, input rate and decoder. Real-time factor = seconds of audio per
+  second of wall time (and per second of process CPU time, which a busy shared machine
+  inflates less); per-push compute time (median, 95th percentile); the algorithmic latency
+  (``CrepeStream.latency``) and the total (algorithmic + p95 compute + the 10 ms of a chunk).
+  The offline ``CrepePitch`` on the same audio is measured side by side.
+- **pushes**: the same at 16 kHz with ``weighted_argmax`` for pushes of 10, 40 and 100 ms
+  (bigger pushes share network calls: throughput for latency).
+- **agreement**: how often the fixed-lag Viterbi decision equals the offline Viterbi as the
+  lag ``L`` grows, on the synthetic accuracy corpus (``benchmarks/accuracy_corpus.py``), frame
+  by frame as a stream decides it: the same state, and an f0 within 50 cents of the offline
+  f0, over all frames and over voiced frames; and the raw pitch accuracy of the lagged
+  decisions against the known f0.
+
+    python benchmarks/stream_speed.py [--part speed|pushes|agreement|all] [--seconds 10]
+
+Prints markdown tables and writes them to ``benchmarks/results/stream_*.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crepe_transforms import CrepeDecode, CrepePitch, Pitch
+from crepe_transforms.functional import bins_to_hz, log_emission, log_jump, viterbi_path
+from crepe_transforms import CrepeStream
+from crepe_transforms.transforms._stream_viterbi import FixedLagViterbi
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+LAGS = (0, 1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def melody(seconds: float, sr: int) -> torch.Tensor:
+    """A sung-like line: notes with vibrato and short rests, plus a little noise."""
+    rng = np.random.default_rng(0)
+    t = np.arange(round(seconds * sr)) / sr
+    notes = 220.0 * 2 ** (rng.integers(-7, 8, size=int(seconds * 3) + 1) / 12)
+    f0 = notes[(t * 3).astype(int)] * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    voice = sum(np.sin(k * phase) / k for k in range(1, 6)) * ((t * 3) % 1 < 0.85)
+    audio = 0.3 * voice + 0.003 * rng.standard_normal(len(t))
+    return torch.from_numpy(audio.astype(np.float32))
+
+
+def stream_run(
+    stream: CrepeStream, audio: torch.Tensor, chunk: int
+) -> tuple[float, float, list[float]]:
+    """Wall seconds, CPU seconds and per-push wall seconds of pushing ``audio``."""
+    pushes = []
+    stream.reset()
+    wall, cpu = time.perf_counter(), time.process_time()
+    with torch.inference_mode():
+        for part in audio.split(chunk):
+            start = time.perf_counter()
+            stream.push(part)
+            pushes.append(time.perf_counter() - start)
+        stream.flush()
+    return time.perf_counter() - wall, time.process_time() - cpu, pushes
+
+
+def speed(seconds: float) -> str:
+    rows = [
+        "| capacity | threads | input rate | decoder | RTF wall | RTF CPU | push median | "
+        "push p95 | algorithmic latency | total latency | offline RTF wall |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    configs = [
+        (capacity, threads, sr, decoder)
+        for capacity in ("tiny", "full")
+        for threads in (1, 2)
+        for sr, decoder in ((16000, "weighted_argmax"), (16000, "viterbi"), (44100, "viterbi"))
+    ]
+    for capacity, threads, sr, decoder in configs:
+        torch.set_num_threads(threads)
+        length = seconds if capacity == "tiny" else seconds / 2
+        audio = melody(length, sr)
+        stream = CrepeStream(sr, capacity, decoder=decoder)
+        chunk = sr // 100
+        stream_run(stream, melody(0.5, sr), chunk)  # warm-up: weights, kernels, numba
+        wall, cpu, pushes = stream_run(stream, audio, chunk)
+        offline = CrepePitch(sr, capacity, decoder=decoder)
+        with torch.inference_mode():
+            offline(audio[: sr // 2])
+            start = time.perf_counter()
+            offline(audio)
+            offline_wall = time.perf_counter() - start
+        p95 = float(np.percentile(pushes, 95))
+        total = stream.latency + p95 + chunk / sr
+        rows.append(
+            f"| {capacity} | {threads} | {sr} | {decoder} | {length / wall:.1f}× | "
+            f"{length / cpu:.1f}× | {statistics.median(pushes) * 1e3:.2f} ms | "
+            f"{p95 * 1e3:.2f} ms | {stream.latency * 1e3:.1f} ms | {total * 1e3:.1f} ms | "
+            f"{length / offline_wall:.1f}× |"
+        )
+        print(rows[-1], flush=True)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    head = (
+        f"CrepeStream, 10 ms pushes of a {seconds:g} s melody (full: {seconds / 2:g} s), "
+        f"`torch.set_num_threads(threads)`, inference mode; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}; load average after: {load}. "
+        f"Viterbi with the default lag (16 frames). RTF CPU counts process CPU time "
+        f"(with 2 threads it adds both threads' time, so it is below RTF wall).\n\n"
+    )
+    return head + "\n".join(rows) + "\n"
+
+
+def push_sizes(seconds: float) -> str:
+    """Throughput against push size: bigger pushes share network calls, at a latency cost."""
+    rows = [
+        "| capacity | threads | push | RTF wall | RTF CPU | push median | total latency |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    sr = 16000
+    for capacity in ("tiny", "full"):
+        stream = CrepeStream(sr, capacity, decoder="weighted_argmax")
+        length = seconds if capacity == "tiny" else seconds / 2
+        audio = melody(length, sr)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for ms in (10, 40, 100):
+                chunk = sr * ms // 1000
+                stream_run(stream, melody(0.5, sr), chunk)
+                wall, cpu, pushes = stream_run(stream, audio, chunk)
+                total = stream.latency + float(np.percentile(pushes, 95)) + chunk / sr
+                rows.append(
+                    f"| {capacity} | {threads} | {ms} ms | {length / wall:.1f}× | "
+                    f"{length / cpu:.1f}× | {statistics.median(pushes) * 1e3:.2f} ms | "
+                    f"{total * 1e3:.0f} ms |"
+                )
+                print(rows[-1], flush=True)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    head = (
+        f"CrepeStream at 16 kHz, weighted_argmax, pushes of 10, 40 and 100 ms; load average "
+        f"after: {load}.\n\n"
+    )
+    return head + "\n".join(rows) + "\n"
+
+
+def _corpus() -> list[object]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import accuracy_corpus
+    except ImportError:  # the corpus module still imports the 0.1 name crepe_transforms.decode
+        sys.modules["crepe_transforms.decode"] = types.SimpleNamespace(Pitch=Pitch)  # type: ignore[assignment]
+        import accuracy_corpus
+    return list(accuracy_corpus.make_corpus(small=False)), accuracy_corpus  # type: ignore[return-value]
+
+
+def agreement() -> str:
+    clips, corpus = _corpus()  # type: ignore[misc]
+    torch.set_num_threads(2)
+    out = []
+    for capacity in ("tiny", "full"):
+        activations = []
+        for clip in clips:
+            model = CrepePitch(clip.sample_rate, capacity)
+            with torch.inference_mode():
+                act = model.activations(torch.from_numpy(clip.audio))[None]
+            times = model.frames.frame_times(act.shape[1]).numpy()
+            activations.append((act, corpus.frame_truth(clip, times)[:2]))
+        for hmm in ("default", "crepe"):
+            decode = CrepeDecode(hmm=hmm)
+            # per lag: same state, within 50 c, voiced same, voiced within 50 c, RPA vs truth
+            stats = {lag: np.zeros(5) for lag in LAGS}
+            counts = np.zeros(2)
+            offline_rpa = 0.0
+            for act, (truth, voiced) in activations:
+                states = act[..., decode.low : decode.high + 1]
+                n_states = states.shape[-1]
+                emission = log_emission(states, decode.model)
+                jump = log_jump(n_states, decode.model)
+                offline = viterbi_path(emission, decode.transition, jump)[0]
+                counts += (len(offline), int(voiced.sum()))
+                offline_f0 = bins_to_hz(offline.double() + decode.low).numpy()
+                error = corpus.cents_error(offline_f0[voiced], truth[voiced])
+                offline_rpa += float((np.abs(error) <= 50).sum())
+                for lag in LAGS:
+                    lagged = FixedLagViterbi(n_states, decode.model, decode.transition, lag)
+                    parts = [lagged.step(states[:, t : t + 1]) for t in range(states.shape[1])]
+                    path = torch.cat([*parts, lagged.finish()], dim=1)[0]
+                    f0 = bins_to_hz(path.double() + decode.low).numpy()
+                    same = (path == offline).numpy()
+                    close = np.abs(1200 * np.log2(f0 / offline_f0)) <= 50
+                    rpa = np.abs(corpus.cents_error(f0[voiced], truth[voiced])) <= 50
+                    stats[lag] += (
+                        same.sum(),
+                        close.sum(),
+                        same[voiced].sum(),
+                        close[voiced].sum(),
+                        rpa.sum(),
+                    )
+            out.append(
+                f"\n**{capacity}, hmm='{hmm}'** ({int(counts[0])} frames, {int(counts[1])} "
+                f"voiced; offline RPA {100 * offline_rpa / counts[1]:.2f} %)\n"
+            )
+            out.append(
+                "| lag L (frames) | look-ahead | same state | f0 within 50 c of offline | "
+                "voiced: same state | voiced: within 50 c | RPA vs truth |"
+            )
+            out.append("|---:|---:|---:|---:|---:|---:|---:|")
+            for lag in LAGS:
+                s = 100 * stats[lag] / counts[[0, 0, 1, 1, 1]]
+                out.append(
+                    f"| {lag} | {lag * 10} ms | {s[0]:.2f} % | {s[1]:.2f} % | {s[2]:.2f} % | "
+                    f"{s[3]:.2f} % | {s[4]:.2f} % |"
+                )
+            print("\n".join(out[-(len(LAGS) + 3) :]), flush=True)
+    head = (
+        f"Fixed-lag Viterbi against the offline Viterbi on the synthetic accuracy corpus "
+        f"(benchmarks/accuracy_corpus.py, {len(clips)} clips, 7 rates, clean to 10 dB SNR), "
+        f"10 ms hop, one frame per step as a 10 ms-push stream decides them.\n"
+    )
+    return head + "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("speed", "pushes", "agreement", "all"), default="all")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    if args.part in ("speed", "all"):
+        (RESULTS / "stream_speed.md").write_text(speed(args.seconds))
+    if args.part in ("pushes", "all"):
+        (RESULTS / "stream_pushes.md").write_text(push_sizes(args.seconds))
+    if args.part in ("agreement", "all"):
+        (RESULTS / "stream_agreement.md").write_text(agreement())
+
+
+if __name__ == "__main__":
+    main()

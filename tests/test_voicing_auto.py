@@ -1,0 +1,373 @@
+"""``voicing="auto"``: the level-invariant voicing decision and the rule that names it."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import torch
+
+import crepe_transforms.functional as CF
+from crepe_transforms import CrepePitch
+from crepe_transforms.exceptions import ParameterError
+from crepe_transforms.functional._voicing import check_voicing, check_voicing_rule, voiced_mask
+from crepe_transforms.functional._voicing_model import (
+    LEVEL_FLOOR_DB,
+    MIN_RANGE_DB,
+    audio_levels,
+    auto_voicing,
+    decide_voicing,
+    frame_levels,
+    noise_floor,
+)
+
+SR = 16000
+#: The three words of the speech-like signal, in seconds.
+WORDS = ((0.3, 0.75), (1.05, 1.4), (1.7, 2.15))
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def speech_like(
+    room_db: float = -70.0, seconds: float = 2.4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Three harmonic "words" (peak -10 dBFS, gliding f0 around 140 Hz) over room tone: pink
+    noise plus 50 Hz mains hum at ``room_db`` dBFS RMS. Returns audio and per-sample voicing."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * SR)
+    t = np.arange(n) / SR
+    voiced = np.zeros(n, dtype=bool)
+    for a, b in WORDS:
+        voiced[round(a * SR) : round(b * SR)] = True
+    f0 = 140 * 2 ** (0.1 * np.sin(2 * np.pi * 1.5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    voice = sum((np.sin(k * phase) / k for k in range(1, 30)), np.zeros(n))
+    ramp = np.hanning(321)
+    envelope = np.convolve(voiced.astype(float), ramp / ramp.sum(), "same")
+    voice = voice * envelope
+    voice *= 10 ** (-10 / 20) / np.abs(voice).max()
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
+    spectrum[0] = 0
+    pink = np.fft.irfft(spectrum, n)
+    hum = sum((np.sin(2 * np.pi * k * 50 * t) / k for k in range(1, 8)), np.zeros(n))
+    room = pink / pink.std() + hum / hum.std()
+    room *= 10 ** (room_db / 20) / np.sqrt(np.mean(room**2))
+    return (voice + room).astype(np.float32), voiced
+
+
+def pitch_and_levels(model: CrepePitch, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Periodicity of ``model`` (voicing none) and ``frame_levels`` of the same frames."""
+    with torch.inference_mode():
+        pitch = model(audio)
+        audio_16k = model.frames.prepare(audio).audio_16k
+        centres = CF.frame_centers(pitch.f0.shape[-1], model.frames.hop_length, SR)
+        levels = frame_levels(CF.extract_frames(audio_16k, centres))
+    return pitch.periodicity, levels.reshape(pitch.periodicity.shape)
+
+
+class Speech(NamedTuple):
+    runs: dict[float, tuple[torch.Tensor, torch.Tensor]]  # gain -> (periodicity, levels)
+    voiced: np.ndarray  # frames whose whole window is voiced
+    room: np.ndarray  # frames whose whole window is room tone
+
+
+@pytest.fixture(scope="module")
+def speech() -> Speech:
+    """The speech-like signal through the real tiny network at gains 1, 0.1 and 10."""
+    audio, voiced = speech_like()
+    model = CrepePitch(SR, "tiny")
+    runs = {g: pitch_and_levels(model, torch.from_numpy(audio) * g) for g in (1.0, 0.1, 10.0)}
+    frames = runs[1.0][0].shape[-1]
+    centres = np.arange(frames) * model.frames.hop_length
+    # Frames whose 64 ms window crosses a word boundary belong to neither side.
+    half = 600
+    inside = np.array([voiced[max(0, c - half) : c + half].all() for c in centres])
+    outside = np.array([not voiced[max(0, c - half) : c + half].any() for c in centres])
+    return Speech(runs, inside, outside)
+
+
+def test_room_tone_at_minus_70_dbfs_is_unvoiced_where_periodicity_alone_says_voiced(
+    speech: Speech,
+) -> None:
+    periodicity, levels = speech.runs[1.0]
+    room, voiced = speech.room, speech.voiced
+    per = periodicity.numpy()
+    auto = auto_voicing(periodicity, levels).numpy()
+    assert room.sum() >= 60
+    assert voiced.sum() >= 90
+    # The premise: hum and noise 60 dB below the words look periodic to the network.
+    assert np.mean(per[room] >= 0.21) >= 0.2
+    assert not auto[room].any()
+    assert np.mean(auto[voiced]) >= 0.97
+    # The same through the rule's own entry point.
+    assert torch.equal(voiced_mask(periodicity, "auto", levels), torch.from_numpy(auto))
+
+
+def test_scaling_the_input_changes_at_most_one_percent_of_decisions(
+    speech: Speech,
+) -> None:
+    base = auto_voicing(*speech.runs[1.0])
+    for gain in (0.1, 10.0):
+        scaled = auto_voicing(*speech.runs[gain])
+        # 1 %: the issue's bound; the network sees the same normalised frames at any gain.
+        assert (scaled != base).float().mean().item() <= 0.01
+
+
+@pytest.mark.parametrize("offset", [-40.0, -20.0, 20.0, 6.5])
+def test_decisions_depend_on_levels_only_relative_to_the_item(offset: float) -> None:
+    g = torch.Generator().manual_seed(1)
+    periodicity = torch.rand(3, 200, generator=g, dtype=torch.float64)
+    levels = -60 + 50 * torch.rand(3, 200, generator=g, dtype=torch.float64)
+    expected = auto_voicing(periodicity, levels)
+    assert expected.any()
+    assert not expected.all()
+    assert torch.equal(auto_voicing(periodicity, levels + offset), expected)
+
+
+def _random_item(frames: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pauses at -70 dB, words at -20 dB, periodicity to match, with noise."""
+    g = torch.Generator().manual_seed(seed)
+    word = (torch.arange(frames) // 17) % 2 == 1
+    level = torch.where(word, -20.0, -70.0) + 4 * torch.rand(frames, generator=g)
+    periodicity = torch.where(word, 0.8, 0.3) + 0.2 * torch.rand(frames, generator=g) - 0.1
+    return periodicity, level
+
+
+def test_padded_batch_decides_each_item_as_if_alone() -> None:
+    lengths = [50, 120, 7, 1]
+    items = [_random_item(n, seed) for seed, n in enumerate(lengths)]
+    periodicity = torch.rand(len(lengths), 130)  # padding: any value...
+    levels = torch.full((len(lengths), 130), math.nan)  # ...even NaN levels
+    for row, (p, lev) in enumerate(items):
+        periodicity[row, : len(p)] = p
+        levels[row, : len(lev)] = lev
+    batch = auto_voicing(periodicity, levels, torch.tensor(lengths))
+    # The unchecked inside that CrepePitch calls decides the same.
+    assert torch.equal(decide_voicing(periodicity, levels, torch.tensor(lengths)), batch)
+    for row, (p, lev) in enumerate(items):
+        assert torch.equal(batch[row, : len(p)], auto_voicing(p, lev))
+        assert not batch[row, len(p) :].any()
+    assert batch[1].any()
+
+
+def test_leading_dims_are_batch_dims() -> None:
+    items = [_random_item(90, seed) for seed in range(6)]
+    periodicity = torch.stack([p for p, _ in items]).reshape(2, 3, 90)
+    levels = torch.stack([lev for _, lev in items]).reshape(2, 3, 90)
+    out = auto_voicing(periodicity, levels)
+    assert out.shape == (2, 3, 90)
+    assert out.dtype == torch.bool
+    for i, (p, lev) in enumerate(items):
+        assert torch.equal(out.reshape(6, 90)[i], auto_voicing(p, lev))
+
+
+def test_is_deterministic_under_deterministic_algorithms() -> None:
+    periodicity, levels = _random_item(400, 3)
+    first = auto_voicing(periodicity, levels)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        for _ in range(3):
+            assert torch.equal(auto_voicing(periodicity, levels), first)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_any_device_and_float_dtype(device: str, dtype: torch.dtype) -> None:
+    periodicity, levels = _random_item(300, 4)
+    expected = auto_voicing(periodicity.double(), levels.double())
+    # bfloat16 rounds periodicity and dB by up to 0.4 %: compare with the rounded values.
+    rounded_p, rounded_l = periodicity.to(dtype), levels.to(dtype)
+    out = auto_voicing(rounded_p.to(device), rounded_l.to(device))
+    assert out.device.type == device
+    assert out.dtype == torch.bool
+    reference = auto_voicing(rounded_p.double(), rounded_l.double())
+    assert torch.equal(out.cpu(), reference)
+    if dtype != torch.bfloat16:
+        assert torch.equal(out.cpu(), expected)
+
+
+def test_frame_levels_read_db_re_full_scale_per_frame() -> None:
+    t = torch.arange(1024, dtype=torch.float64) / SR
+    sine = torch.sin(2 * torch.pi * 440 * t)
+    frames = torch.stack([sine, 0.1 * sine + 0.3, torch.zeros(1024)])  # DC is ignored
+    levels = frame_levels(frames)
+    assert levels.dtype == torch.float64
+    # 0.05 dB: 440 Hz is not a whole number of periods in the 32 ms window.
+    assert levels[:2].tolist() == pytest.approx([0.0, -20.0], abs=0.05)
+    assert levels[2].item() == LEVEL_FLOOR_DB
+    assert frame_levels(frames.to(torch.bfloat16)).dtype == torch.float32
+
+
+def test_frame_levels_block_by_block_equal_all_at_once() -> None:
+    audio, _ = speech_like()
+    audio_16k = torch.from_numpy(audio)[None]
+    centres = CF.frame_centers(241, 160, SR)
+    whole = frame_levels(CF.extract_frames(audio_16k, centres))
+    blocks = [
+        frame_levels(CF.extract_frames(audio_16k, centres[i : i + 64]))
+        for i in range(0, len(centres), 64)
+    ]
+    assert torch.equal(torch.cat(blocks, dim=-1), whole)
+    for block in (1, 7, 4096):
+        assert torch.equal(audio_levels(audio_16k, centres, block), whole)
+
+
+def test_noise_floor_is_the_quiet_end_but_never_the_whole_range() -> None:
+    levels = torch.tensor([-60.0] * 30 + [-10.0] * 70)
+    assert noise_floor(levels).item() == -60.0
+    # No pause (all within 10 dB): the floor stays MIN_RANGE_DB below the loud frames.
+    steady = torch.linspace(-20.0, -10.0, 100)
+    reference = torch.quantile(steady, 0.95).item()
+    assert noise_floor(steady).item() == pytest.approx(reference - MIN_RANGE_DB, abs=1e-4)
+    assert auto_voicing(torch.full((100,), 0.9), steady).all()
+    # Digital silence takes no part in the floor.
+    gated = torch.tensor([LEVEL_FLOOR_DB] * 40 + [-60.0] * 10 + [-10.0] * 50)
+    assert noise_floor(gated).item() == -60.0
+    two = torch.stack([levels, gated[:100]])
+    assert noise_floor(two).tolist() == [-60.0, -60.0]
+
+
+def test_a_floor_given_from_elsewhere_decides_pieces_like_the_whole() -> None:
+    periodicity, levels = _random_item(400, 5)
+    floor = noise_floor(levels)
+    whole = auto_voicing(periodicity, levels)
+    assert torch.equal(auto_voicing(periodicity, levels, floor_db=floor), whole)
+    # A piece decided against the whole item's floor: the same, except next to the cut, where
+    # the median filter (2 frames) and a run cut short may see differently. Here every word
+    # reaches `upper` within itself, so only the median's 2 frames (and 1 of slack) differ.
+    piece = auto_voicing(periodicity[:200], levels[:200], floor_db=floor)
+    assert torch.equal(piece[:197], whole[:197])
+
+
+def test_median_and_hysteresis_shape_runs() -> None:
+    level = torch.full((40,), -20.0)
+    level[:5] = -80.0  # a pause sets the floor
+    p = torch.full((40,), 0.1)
+    p[10:30] = 0.9
+    p[20] = 0.05  # a dip inside a word stays voiced
+    p[35] = 0.95  # a lone spike is removed by the median
+    out = auto_voicing(p, level)
+    assert out[10:30].all()
+    assert not out[30:].any()
+    assert not out[:10].any()
+    # A run that stays between lower and upper is not voiced.
+    weak = torch.full((40,), 0.1)
+    weak[10:30] = 0.4
+    assert not auto_voicing(weak, level).any()
+    assert auto_voicing(weak, level, lower=0.3, upper=0.35)[10:30].all()
+
+
+def test_digital_silence_and_tiny_inputs() -> None:
+    silent = torch.full((50,), LEVEL_FLOOR_DB)
+    assert not auto_voicing(torch.full((50,), 0.9), silent).any()
+    assert auto_voicing(torch.tensor([0.9]), torch.tensor([-20.0])).tolist() == [True]
+    assert auto_voicing(torch.zeros(2, 0), torch.zeros(2, 0)).shape == (2, 0)
+
+
+def test_threshold_rule_through_voiced_mask() -> None:
+    p = torch.tensor([[0.9, 0.1, 0.6], [0.7, 0.7, 0.7]])
+    assert voiced_mask(p, 0.5).tolist() == [[True, False, True], [True, True, True]]
+    masked = voiced_mask(p, "0.5", lengths=torch.tensor([3, 1]))
+    assert masked.tolist() == [[True, False, True], [True, False, False]]
+
+
+def test_rule_names() -> None:
+    assert check_voicing_rule("auto") == "auto"
+    assert check_voicing_rule(" AUTO ") == "auto"
+    assert check_voicing_rule("none") is None
+    assert check_voicing_rule(None) is None
+    assert check_voicing_rule("0.3") == 0.3
+    assert check_voicing(0.5) == 0.5
+
+
+# ----------------------------------------------------------------------------- bad input
+
+RULE = r"voicing must be None or a periodicity threshold in \[0, 1\], or \"auto\""
+
+
+@pytest.mark.parametrize("value", ["automatic", "yes", "", True, 1.5, -0.1, [0.5]])
+def test_unknown_voicing_rules_name_the_option_and_the_choices(value: object) -> None:
+    with pytest.raises(ParameterError, match=RULE):
+        check_voicing_rule(value)
+    with pytest.raises(ParameterError, match=RULE):
+        voiced_mask(torch.zeros(3), value)  # type: ignore[arg-type]
+
+
+def test_callers_without_levels_refuse_auto_with_the_fix() -> None:
+    with pytest.raises(ParameterError, match=r'got "auto".*Pass a threshold'):
+        check_voicing("auto")
+    with pytest.raises(ParameterError, match=r"needs level_db.*frame_levels"):
+        voiced_mask(torch.zeros(3), "auto")
+    with pytest.raises(ParameterError, match="needs a voicing rule"):
+        voiced_mask(torch.zeros(3), None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        (
+            torch.tensor([-20.0, math.nan, -30.0]),
+            r"level_db holds NaN on valid frames.*frame_levels",
+        ),
+        (
+            torch.tensor([-20.0, 250.0, -30.0]),
+            r"level_db must hold levels in dB re full scale within \[-200, 200\]",
+        ),
+        (torch.tensor([-20.0, -math.inf, -30.0]), r"got values in \[-inf, -20\].*not linear"),
+        (torch.tensor([-20.0, -400.0, -30.0]), r"within \[-200, 200\]"),
+        (torch.tensor([1, 2, 3]), r"level_db must be a floating-point torch\.Tensor.*frame_levels"),
+        ([-20.0, -20.0, -20.0], r"level_db must be a floating-point torch\.Tensor"),
+        (torch.zeros(4), r"level_db has shape \(4,\) but periodicity has \(3,\)"),
+    ],
+)
+def test_bad_levels_name_the_option_and_the_fix(levels: object, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        auto_voicing(torch.full((3,), 0.5), levels)  # type: ignore[arg-type]
+
+
+def test_levels_past_lengths_are_not_checked() -> None:
+    levels = torch.tensor([[-20.0, -60.0, math.nan], [-20.0, -60.0, -30.0]])
+    out = auto_voicing(torch.full((2, 3), 0.9), levels, torch.tensor([2, 3]))
+    assert out.shape == (2, 3)
+    assert not out[0, 2]
+    with pytest.raises(ParameterError, match="NaN"):
+        noise_floor(levels)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"periodicity": torch.tensor([0.5, 1.5, 0.2])}, r"periodicity must be in \[0, 1\]"),
+        ({"periodicity": torch.tensor([0.5, math.nan, 0.2])}, r"periodicity must be in \[0, 1\]"),
+        ({"periodicity": torch.tensor([1, 0, 1])}, "periodicity must be a floating-point"),
+        ({"periodicity": torch.tensor(0.5)}, "frames dimension"),
+        ({"lengths": torch.tensor(0)}, "lengths must be at least 1"),
+        ({"lengths": torch.tensor(4)}, r"lengths has a maximum of 4.*frames"),
+        ({"lengths": torch.tensor(2.0)}, r"lengths must be an integer tensor"),
+        ({"lower": 1.2}, r"lower must be a periodicity in \[0, 1\]"),
+        ({"lower": 0.6}, r"upper must be a periodicity in \[0.6, 1\]"),
+        ({"upper": "high"}, r"upper must be a periodicity"),
+        ({"floor_db": torch.zeros(2)}, r"floor_db must be a torch\.Tensor with one floor"),
+        ({"floor_db": torch.tensor(math.nan)}, "floor_db holds NaN"),
+    ],
+)
+def test_bad_arguments_name_the_option(kwargs: dict[str, object], message: str) -> None:
+    args: dict[str, object] = {
+        "periodicity": torch.tensor([0.5, 0.6, 0.7]),
+        "level_db": torch.tensor([-20.0, -30.0, -40.0]),
+    }
+    args.update(kwargs)
+    with pytest.raises(ParameterError, match=message):
+        auto_voicing(**args)  # type: ignore[arg-type]
+
+
+def test_bad_frames_for_levels() -> None:
+    with pytest.raises(ParameterError, match=r"frames must have 1024 samples in the last"):
+        frame_levels(torch.zeros(3, 512))
+    with pytest.raises(ParameterError, match=r"frames must be a floating-point.*extract_frames"):
+        frame_levels(torch.zeros(3, 1024, dtype=torch.int16))
