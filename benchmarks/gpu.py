@@ -159,8 +159,13 @@ def compiled_rows(
                 with torch.no_grad():
                     seconds = clock.best(run)
             except Exception as exc:  # a backend that fails on this device: report, go on
-                rows.append({"capacity": capacity, "path": f"direct {precision} {mode}",
-                             "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
+                rows.append(
+                    {
+                        "capacity": capacity,
+                        "path": f"direct {precision} {mode}",
+                        "error": f"{type(exc).__name__}: {str(exc)[:120]}",
+                    }
+                )
                 continue
             rows.append(
                 {
@@ -183,7 +188,11 @@ def end_to_end_rows(
         if clock.left < 0:
             return rows
         pitch = CrepePitch(
-            16000, capacity, decoder=decoder, chunk_size=chunk, precision=precision,
+            16000,
+            capacity,
+            decoder=decoder,
+            chunk_size=chunk,
+            precision=precision,
             algorithm="direct" if audio.device.type == "cuda" else "fft",
         ).to(audio.device)
         with peak_memory(audio.device) as memory:
@@ -235,7 +244,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
     def cell(value: Any) -> str:
         if isinstance(value, float):
-            return "n/a" if math.isnan(value) else (f"{value:.3g}" if value < 100 else f"{value:,.0f}")
+            return (
+                "n/a" if math.isnan(value) else (f"{value:.3g}" if value < 100 else f"{value:,.0f}")
+            )
         return str(value)
 
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
@@ -309,9 +320,7 @@ def main() -> None:
     best_chunk = chunks[-1]
     for capacity in args.capacities:
         for precision in ("fp32", "bf16"):
-            results["end_to_end"] += end_to_end_rows(
-                capacity, audio, clock, best_chunk, precision
-            )
+            results["end_to_end"] += end_to_end_rows(capacity, audio, clock, best_chunk, precision)
     results["viterbi"] = viterbi_rows(device, clock, 500 if args.quick else 6000)
     if device.type == "cuda" and not args.quick:
         for capacity in args.capacities:

@@ -16,8 +16,12 @@ sides see the same machine load:
 The raw results go to ``docs/performance.json`` next to the report; ``--render`` rewrites the
 report and plot from such a file without measuring again.
 
-    python benchmarks/speed.py              # ~10 min on 2 idle cores
+    python benchmarks/speed.py              # ~15 min on 2 idle cores
     python benchmarks/speed.py --quick      # smoke run: few frames, one repeat, no Viterbi table
+    python benchmarks/speed.py --contention # only the side by side, idle and one core busy
+
+``--contention`` (``speed_side.py``) keeps its own section of the report, which the full run
+leaves in place, as it does the streaming and GPU sections of their own scripts.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from speed_isolated import peak_memory, viterbi_table, wait_policies
-from speed_report import Row, machine, network_flops, write_report
+from speed_isolated import peak_memory, viterbi_table
+from speed_report import Row, machine, network_flops, replace_section, write_report
+from speed_side import render as render_side
+from speed_side import side_by_side
 
 from crepe_transforms import CrepeActivation, CrepePitch
 from crepe_transforms.functional import decode
@@ -231,7 +237,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--frames", type=int, default=1001, help="network-only frames")
     parser.add_argument("--seconds", type=float, default=10.0, help="end-to-end audio length")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 200 frames, 2 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 200 frames, 2 s, small peak products"
+    )
     parser.add_argument("--no-viterbi", action="store_true", help="skip viterbi_speed.py")
     parser.add_argument("--fixtures", type=Path, default=ROOT / ".." / "shared" / "fixtures")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
@@ -239,19 +247,19 @@ def main() -> None:
         "--render", type=Path, help="only rewrite the report from this results .json"
     )
     parser.add_argument(
-        "--wait-policy",
-        choices=["inherit", "passive"],
-        default="inherit",
-        help="passive: rerun with OMP_WAIT_POLICY=PASSIVE (both packages; for loaded machines)",
+        "--contention",
+        action="store_true",
+        help="only the side-by-side end-to-end run, idle and with one core kept busy by another "
+        "process; writes its section of --out (and a .json beside it)",
     )
+    parser.add_argument("--label", default="", help="a note for the side-by-side section")
     args = parser.parse_args()
     if args.render is not None:
         render(args.render, args.out)
         return
-    if args.wait_policy == "passive" and os.environ.get("OMP_WAIT_POLICY") != "PASSIVE":
-        # OpenMP reads it when torch loads: start over in a process that has it.
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        os.execv(sys.executable, [sys.executable, *sys.argv])
+    if args.contention:
+        contention(args)
+        return
     if args.quick:
         args.frames, args.seconds, args.repeats, args.no_viterbi = 200, 2.0, 1, True
     torch.set_num_threads(args.threads)
@@ -259,8 +267,14 @@ def main() -> None:
     info = machine(args.threads)
     info["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "unset")
     peaks = {"fp32": torch.float32, "bf16": torch.bfloat16, "complex64": torch.complex64}
+    # A smoke run measures the peaks on one small size: on CPUs without bf16 instructions a
+    # 4096² bf16 product alone takes minutes.
+    sizes = {name: (1024,) if args.quick else () for name in peaks}
+    if not args.quick:
+        sizes["complex64"] = (2048, 3072)
+    info["peak sizes"] = "1024³" if args.quick else "2048³-4096³"
     for name, dtype in peaks.items():
-        info[f"peak {name}"] = peak_gflops(dtype, sizes=(2048, 3072) if dtype.is_complex else ())
+        info[f"peak {name}"] = peak_gflops(dtype, sizes=sizes[name])
     print(json.dumps(info, indent=1))
 
     fixture = torch.from_numpy(np.load(args.fixtures / "frames-crepe.npy"))
@@ -290,10 +304,8 @@ def main() -> None:
             gpu["accuracy"][capacity] = pitch_accuracy(capacity, ["fp32", "bf16", "fp16"], "cuda")
             gpu["parity"][capacity] = fixture_parity(capacity, args.fixtures, "cuda")
     viterbi = "Skipped (`--no-viterbi`)." if args.no_viterbi else viterbi_table(args.threads)
-    print("wait policies", flush=True)
-    info["wait policies"] = wait_policies(args.threads, args.fixtures, args.capacities)
     for name, dtype in peaks.items():  # again at the end: the best of both (load changes)
-        again = peak_gflops(dtype, sizes=(2048, 3072) if dtype.is_complex else ())
+        again = peak_gflops(dtype, sizes=sizes[name])
         info[f"peak {name}"] = max(info[f"peak {name}"], again)
     info["load after"] = os.getloadavg()
     info["max rss MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -305,6 +317,31 @@ def main() -> None:
         results["gpu"] = {**gpu, "rows": [dataclasses.asdict(r) for r in gpu["rows"]]}
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     render(args.out.with_suffix(".json"), args.out)
+
+
+def contention(args: argparse.Namespace) -> None:
+    """The side by side of issue 11: idle, then one core busy; writes its section."""
+    import crepe_transforms
+
+    repeats = max(args.repeats, 3)
+    rows = side_by_side(args.capacities, args.threads, repeats, busy=False)
+    rows += side_by_side(args.capacities, args.threads, repeats, busy=True)
+    cpu = machine(args.threads)
+    info = (
+        f"crepe_transforms {crepe_transforms.__version__}{' ' + args.label if args.label else ''}, "
+        f"{cpu['cpu']}, {cpu['cores']} cores, {args.threads} torch threads, "
+        f"{cpu['date']}, load before {' '.join(f'{x:.2f}' for x in cpu['load before'])}"
+    )
+    command = "python benchmarks/speed.py " + " ".join(sys.argv[1:])
+    args.out.with_name(args.out.stem + "_side_by_side.json").write_text(
+        json.dumps({"command": command, "info": info, "rows": rows}, indent=1) + "\n"
+    )
+    text = render_side(rows, command, info)
+    print(text)
+    if args.out.is_file():
+        replace_section(args.out, "side-by-side", text)
+    else:
+        args.out.write_text(text)
 
 
 def render(source: Path, out: Path) -> None:

@@ -1,13 +1,11 @@
-"""Measurements of ``benchmarks/speed.py`` that need a fresh process each: peak memory, the
-OpenMP wait policy (read when torch loads) and ``benchmarks/viterbi_speed.py``."""
+"""Measurements of ``benchmarks/speed.py`` that need a fresh process each: peak memory and
+``benchmarks/viterbi_speed.py``."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,37 +75,3 @@ for capacity in sys.argv[4:]:
     out[capacity] = {k: len(frames) / v for k, v in best_of(fns, 2, "cpu", warm).items()}
 print(json.dumps(out))
 """
-
-
-def wait_policies(threads: int, fixtures: Path, capacities: list[str]) -> dict[str, dict]:
-    """Network-only frames/s with OpenMP threads spinning (libgomp's default) or sleeping
-    (``OMP_WAIT_POLICY=PASSIVE``) while they wait: fresh process each, 256 fixture frames."""
-    out = {}
-    for policy in ("unset", "PASSIVE"):
-        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-        if policy != "unset":
-            env["OMP_WAIT_POLICY"] = policy
-        args = [WAIT_CHILD, str(ROOT / "benchmarks"), str(threads)]
-        args += [str(fixtures / "frames-crepe.npy"), *capacities]
-        res = subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True, env=env)
-        if res.returncode == 0:
-            out[policy] = json.loads(res.stdout.strip().splitlines()[-1])
-        else:
-            print(f"wait policy {policy} failed:\n{res.stderr[-2000:]}", file=sys.stderr)
-    return out
-
-
-def viterbi_table(threads: int) -> str:
-    script = ROOT / "benchmarks" / "viterbi_speed.py"
-    if not script.is_file():
-        return "benchmarks/viterbi_speed.py not found: not measured."
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "viterbi.md"
-        res = subprocess.run(
-            [sys.executable, str(script), "--threads", str(threads), "--out", str(out)],
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode != 0:
-            return f"benchmarks/viterbi_speed.py failed:\n\n```\n{res.stderr[-1500:]}\n```"
-        return out.read_text()

@@ -195,6 +195,43 @@ def _plot(rows: list[Row], path: Path) -> bool:
     return True
 
 
+#: Sections of docs/performance.md written by other scripts, kept when the report is rewritten:
+#: name → (what fills it, the text until it is filled).
+SECTIONS = {
+    "side-by-side": "python benchmarks/speed.py --contention",
+    "streaming": "python benchmarks/stream_speed.py",
+    "gpu": "python benchmarks/gpu.py (on a CUDA machine)",
+}
+
+
+def kept_sections(path: Path) -> dict[str, str]:
+    """The text between each ``<!-- name:begin -->`` / ``<!-- name:end -->`` pair of ``path``."""
+    text = path.read_text() if path.is_file() else ""
+    out = {}
+    for name in SECTIONS:
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in text and end in text.split(begin, 1)[1]:
+            out[name] = text.split(begin, 1)[1].split(end, 1)[0].strip()
+    return out
+
+
+def section(name: str, kept: dict[str, str]) -> list[str]:
+    """A marked section: what an earlier run wrote there, or a note naming the command."""
+    body = kept.get(name) or f"Not measured yet: run `{SECTIONS[name]}`."
+    return [f"<!-- {name}:begin -->", body, f"<!-- {name}:end -->"]
+
+
+def replace_section(path: Path, name: str, body: str) -> None:
+    """Put ``body`` between the markers of section ``name`` of ``path`` (which must exist)."""
+    text = path.read_text()
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in text:
+        raise SystemExit(f"{path} has no {begin} section: run benchmarks/speed.py once first")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{begin}\n{body.strip()}\n{end}{tail}")
+
+
 def write_report(
     out: Path,
     command: str,
@@ -209,6 +246,7 @@ def write_report(
 ) -> None:
     cpu_rows = [r for r in rows if r.device == "cpu"]
     plotted = _plot(cpu_rows, out.with_suffix(".png"))
+    kept = kept_sections(out)
     lines = [
         "# Performance",
         "",
@@ -226,7 +264,7 @@ def write_report(
         f" / {' '.join(f'{x:.2f}' for x in info['load after'])} (the machine is shared; "
         "configurations are interleaved repeat by repeat and the best repeat is kept, so both "
         "packages see the same load). Measured matrix-product peak (torch.matmul, best of "
-        "2048³-4096³, start and end of the run): "
+        f"{info.get('peak sizes', '2048³-4096³')}, start and end of the run): "
         f"fp32 {info['peak fp32']:.0f} GFLOP/s, bf16 {info['peak bf16']:.0f} GFLOP/s, complex64 "
         f"{info['peak complex64']:.0f} GFLOP/s (real FLOPs).",
         "",
@@ -276,26 +314,17 @@ def write_report(
         "",
         viterbi.strip(),
         "",
-        "## Waiting threads on a shared machine",
+        "## Side by side, idle and with one core busy",
         "",
-        "By default OpenMP threads spin for a while when they wait for work. On an idle machine "
-        "that makes the next operation start sooner; on a machine whose cores are busy with "
-        "other processes the spinning steals the cores the work needs, and a network made of "
-        "many short operations (the fft path) suffers far more than one of a few long "
-        "convolutions (during development, at load average ≈ 5: tiny 0.9× and full 2.3× "
-        "torchcrepe spinning, 5.7× and 14.8× with `PASSIVE`). `OMP_WAIT_POLICY=PASSIVE` (set "
-        "before torch is imported) makes waiting threads sleep. Network only, 256 fixture "
-        "frames, a fresh process per policy, same threads, at the end of this run:",
+        "Written by `python benchmarks/speed.py --contention` (kept when the rest of this page "
+        "is rewritten). On the CPU, 0.2 spreads chunks of frames over worker threads with one "
+        "intra-op thread each (`crepe_transforms/model/_parallel.py`) instead of running every "
+        "operator on all threads: there is no barrier inside a chunk, so no thread spins while "
+        "another has lost its core, and a busy machine costs a share of a core, not the whole "
+        "run. (0.1 needed `OMP_WAIT_POLICY=PASSIVE` for that; 0.2 needs no environment "
+        "variable.)",
         "",
-        "| OMP_WAIT_POLICY | capacity | torchcrepe frames/s | crepe_transforms (fft fp32) "
-        "frames/s | × torchcrepe |",
-        "|---|---|---:|---:|---:|",
-        *[
-            f"| {policy} | {capacity} | {fps['torchcrepe']:.1f} | {fps['crepe_transforms']:.1f} | "
-            f"{fps['crepe_transforms'] / fps['torchcrepe']:.2f}× |"
-            for policy, by in info.get("wait policies", {}).items()
-            for capacity, fps in by.items()
-        ],
+        *section("side-by-side", kept),
         "",
         "## Peak memory (CPU, end to end)",
         "",
@@ -333,13 +362,10 @@ def write_report(
         lines += [
             f"| {capacity} | {p} | {mx:.2e} | {mean:.2e} |" for p, (mx, mean) in paths.items()
         ]
+    lines += ["", "## Streaming", "", *section("streaming", kept)]
     lines += ["", "## GPU", ""]
     if gpu is None:
-        lines.append(
-            "Not measured: no CUDA device on the machine of this run. The code paths are "
-            "device-agnostic torch (cuFFT / cuBLAS on CUDA); rerun this script on a GPU machine "
-            "to fill this section."
-        )
+        lines += section("gpu", kept)
     else:
         lines += [
             f"{gpu['name']}: peak fp32 {gpu['peak fp32']:.0f} GFLOP/s, bf16 "

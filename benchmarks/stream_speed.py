@@ -35,9 +35,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from crepe_transforms import CrepeDecode, CrepePitch, Pitch
+from crepe_transforms import CrepeDecode, CrepePitch, CrepeStream, Pitch
 from crepe_transforms.functional import bins_to_hz, log_emission, log_jump, viterbi_path
-from crepe_transforms import CrepeStream
 from crepe_transforms.transforms._stream_viterbi import FixedLagViterbi
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -448,8 +448,10 @@ def report(
         "",
         e2e,
         "",
-        "Run times on the shared 2-core development machine (network outputs cached after the "
-        "first run): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".",
+        "Run times of this run on the shared 2-core development machine (network outputs "
+        "cached by an earlier run are read, not computed): "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+        + ".",
     ]
     return "\n".join(lines)
 
@@ -484,6 +486,9 @@ def plot(
                         continue
                     curve = mat.roc(method)
                     color, label = styles[method]
+                    best = float(curve[1:, 0].max()) if len(curve) > 1 else 1.0
+                    if best < 0.9:  # every threshold above 0 loses most voiced frames
+                        label += f" (recall ≤ {100 * best:.0f} %: off the chart)"
                     ax.plot(100 * curve[:, 1], 100 * curve[:, 0], color=color, label=label)
                 for method, marker, style in (
                     ("auto", "o", "auto"),
@@ -502,9 +507,10 @@ def plot(
             ax.set_ylabel("recall (% of voiced frames)")
             ax.set_title(f"{kind}-like, {capacity}")
             ax.grid(alpha=0.3)
-    axes[0][0].legend(loc="lower right", fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     fig.suptitle("Voicing ROC (markers: default operating points; dashed: 98 % recall)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=90)
 
 

@@ -138,6 +138,11 @@ def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -
         )
     if waveform.dim() == 0:
         raise ParameterError(f"{name} is a scalar; expected shape (..., time).")
+    if waveform.shape[-1] == 0:
+        raise ParameterError(
+            f"{name} is empty or too short: its last (time) dimension has 0 samples, "
+            f"shape {tuple(waveform.shape)}. Pass at least one sample per item."
+        )
     if (
         waveform.dim() >= 2
         and waveform.shape[-1] <= _MAX_CHANNELS
@@ -148,11 +153,6 @@ def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -
             f"of {waveform.shape[-1]} sample(s) each, but it looks like (time, channels) audio "
             f"as soundfile.read returns it. Audio is (..., time): pass {name}.T (or "
             f"{name}.mean(-1) for mono)."
-        )
-    if waveform.shape[-1] == 0:
-        raise ParameterError(
-            f"{name} is empty or too short: its last (time) dimension has 0 samples, "
-            f"shape {tuple(waveform.shape)}. Pass at least one sample per item."
         )
     if finite and waveform.numel() and not _finite(waveform):
         n_bad = int((~torch.isfinite(waveform)).sum())

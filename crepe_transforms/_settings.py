@@ -123,6 +123,7 @@ def route(
     owner: str,
     options: Mapping[str, Any],
     parts: Sequence[tuple[str, Iterable[Setting]]],
+    own: Iterable[Setting] = (),
 ) -> dict[str, dict[str, Any]]:
     """Hand each keyword option to the part that declares it.
 
@@ -130,6 +131,7 @@ def route(
         owner: the composite's name, for messages.
         options: the keyword options it was given.
         parts: ``(part name, its settings)`` in order.
+        own: the composite's own settings (its named keywords), listed in messages.
 
     Returns:
         ``{part name: {option: value}}`` with an entry for every part.
@@ -149,14 +151,15 @@ def route(
         for setting in settings:
             owners.setdefault(setting.name, part)
     out: dict[str, dict[str, Any]] = {part: {} for part, _ in parts}
+    names = [*owners, *(s.name for s in own)]
     for name, value in options.items():
         if name not in owners:
-            close = [known for known in owners if name in known or known in name]
-            close = close or difflib.get_close_matches(name, list(owners), n=3)
+            close = [known for known in names if name in known or known in name]
+            close = close or difflib.get_close_matches(name, names, n=3)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise ParameterError(
                 f"{owner} has no option {name!r}.{hint} Its options are: "
-                f"{', '.join(sorted(owners))}."
+                f"{', '.join(sorted(names))}."
             )
         out[owners[name]][name] = value
     return out

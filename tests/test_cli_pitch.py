@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from _cli_audio import (
     cli,
@@ -42,9 +43,13 @@ def check_pitch_csv(path: Path, f0: float, sr: int, samples: int) -> None:
     table = read_csv(path)
     hop = sr // 100
     frames = 1 + samples // hop
-    assert list(table) == ["time", "f0", "periodicity"]
+    # voicing="auto" is the command line's default: every output carries the decision
+    assert list(table) == ["time", "f0", "periodicity", "voiced"]
     np.testing.assert_allclose(table["time"], np.arange(frames) * hop / sr, atol=5e-7)
-    cents = 1200 * np.abs(np.log2(table["f0"] / f0))
+    voiced = table["voiced"] == 1
+    assert voiced.mean() > 0.9  # a steady tone is voiced (edges may not be)
+    np.testing.assert_array_equal(np.isnan(table["f0"]), ~voiced)
+    cents = 1200 * np.abs(np.log2(table["f0"][voiced] / f0))
     assert float(np.median(cents)) < 50  # half a semitone; measured medians are below 7
 
 
@@ -306,7 +311,7 @@ def test_formats_channels_activation_and_embed(
     assert npz["f0"].shape == npz["voiced"].shape == (31,)
     assert json.loads(str(npz["settings"]))["voicing"] == 0.3  # --threshold is --voicing
     header = (tmp_path / "c" / "st.f0.csv").read_text().splitlines()[0]
-    assert header == "time,channel,f0,periodicity"
+    assert header == "time,channel,f0,periodicity,voiced"
     assert read_features(tmp_path / "c" / "st.f0.csv")["f0"].shape == (2, 31)
     act = torch.load(tmp_path / "a" / "st.activation.pt", weights_only=True)
     assert act["activation"].shape == (31, 360)
@@ -512,7 +517,7 @@ def test_each_command_describes_its_own_options(capsys: pytest.CaptureFixture[st
     for command in ("pitch", "activation", "embedding", "embed", "plot"):
         assert main([command, "--help"]) == 0
         helps[command] = " ".join(capsys.readouterr().out.split())
-    assert "a voiced column is added" in helps["pitch"]
+    assert "auto (default: pauses, breath and room tone come out unvoiced" in helps["pitch"]
     assert "splits the solid contour (at or above it) from the faint dots" in helps["plot"]
     assert "voiced column" not in helps["plot"]
     assert "--voicing" not in helps["activation"]
@@ -535,3 +540,21 @@ def test_precision_words_and_synonyms(tmp_path: Path, capsys: pytest.CaptureFixt
     record = torch.load(tmp_path / "a" / "a.activation.pt", weights_only=True)
     assert record["settings"]["precision"] == "bf16"
     assert record["activation"].dtype == torch.float32  # the network stays float32
+
+
+def test_silence_says_unvoiced_and_voicing_none_leaves_the_column_out(tmp_path: Path) -> None:
+    # issue 14: 0.1 wrote f0 ≈ 1965 Hz on every frame of a silent file, with no hint
+    source = tmp_path / "in"
+    source.mkdir()
+    sf.write(source / "quiet.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["pitch", str(source), "-o", str(tmp_path / "a"), *TINY, "-q"]) == 0
+    table = read_csv(tmp_path / "a" / "quiet.f0.csv")
+    assert not table["voiced"].any()
+    assert np.isnan(table["f0"]).all()
+    assert (
+        main(["pitch", str(source), "-o", str(tmp_path / "b"), *TINY, "-q", "--voicing", "none"])
+        == 0
+    )
+    table = read_csv(tmp_path / "b" / "quiet.f0.csv")
+    assert list(table) == ["time", "f0", "periodicity"]
+    assert np.isfinite(table["f0"]).all()

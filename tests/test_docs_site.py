@@ -65,7 +65,7 @@ needs_mkdocs = pytest.mark.skipif(
 )
 needs_chromium = pytest.mark.skipif(
     not IN_CI and CHROMIUM is None,
-    reason="no headless browser (CI installs it): apt-get install -y chromium"
+    reason="no headless browser (CI installs it): apt-get install -y chromium",
 )
 
 

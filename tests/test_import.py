@@ -167,6 +167,7 @@ PUBLIC = {
     "CrepeLoudness",
     "CrepePitch",
     "CrepeSoftDecode",
+    "CrepeStream",
     "Extractor",
     "FeatureCache",
     "MissingDependencyError",
@@ -193,6 +194,8 @@ FUNCTIONAL_INTERNALS = {
     "loudness_tables",
     "check_voicing",
     "compute_dtype",
+    "check_temperature",
+    "decide_voicing",
 }
 
 
@@ -249,12 +252,6 @@ def test_subpackage_all_resolves(package: str):
         assert hasattr(module, name), f"crepe_transforms.{package}.{name}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="functional's private modules offer names that crepe_transforms.functional.__all__ "
-    "lacks: _readout.check_temperature, _viterbi.resolve_hmm (and, while issue 14 is in "
-    "progress, _voicing.Voicing/check_voicing_rule/voiced_mask and _voicing_model's names)",
-)
 def test_functional_all_covers_every_public_function_of_its_modules():
     import importlib
     import inspect

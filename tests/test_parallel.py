@@ -68,12 +68,6 @@ def test_workers_run_with_one_thread_and_the_callers_count_is_kept(n_chunks: int
     assert torch.get_num_threads() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model/_parallel.map_chunks.run enters torch.inference_mode(False) after "
-    "torch.set_grad_enabled(grad): inference_mode(False) switches grad mode back on, so under "
-    "the caller's no_grad the workers record autograd history for chunks that require grad",
-)
 def test_gradient_mode_holds_inside_the_workers() -> None:
     torch.set_num_threads(2)
     x = [torch.randn(2, 3, requires_grad=True) for _ in range(4)]

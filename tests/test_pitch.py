@@ -304,12 +304,6 @@ def test_pitch_errors(kwargs: dict[str, object], match: str) -> None:
         CrepePitch(**{**args, **kwargs})  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transforms/_pitch.py and _embedding.py route unknown options over their parts' "
-    "SETTINGS only: the message neither suggests nor lists the composite's own options "
-    "(CrepePitch: voicing, block_frames; CrepeEmbedding: layout, block_frames)",
-)
 @pytest.mark.parametrize(
     ("build", "typo", "meant"),
     [

@@ -18,7 +18,14 @@ import pytest
 import torch
 from conftest import make_tone
 
-from crepe_transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepePitch, ParameterError
+from crepe_transforms import (
+    CrepeActivation,
+    CrepeDecode,
+    CrepeFrames,
+    CrepePitch,
+    CrepeStream,
+    ParameterError,
+)
 from crepe_transforms.functional import (
     CREPE_HMM,
     DEFAULT_HMM,
@@ -27,7 +34,6 @@ from crepe_transforms.functional import (
     viterbi_path,
 )
 from crepe_transforms.functional._viterbi import log_jump
-from crepe_transforms import CrepeStream
 from crepe_transforms.transforms._stream_viterbi import FixedLagViterbi
 
 RATES = (8000, 16000, 22050, 44100, 48000)

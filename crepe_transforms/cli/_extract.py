@@ -270,10 +270,12 @@ def add_pitch_command(subparsers: Subparsers) -> None:
     names = _model_flags(parser, (*_COMMON_OWN, "spill_dir"))
     names += _decoding_flags(
         parser,
-        "voicing rule: none (default: f0 on every frame) or a periodicity threshold in [0, 1]; "
-        "below it f0 is empty in CSV (NaN in NPZ/PT), and a voiced column is added",
+        "voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
+        "decided against each file's own noise floor), a periodicity threshold in [0, 1], or "
+        "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
+        "(NaN in NPZ/PT) and voiced 0",
     )
-    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser))
+    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser), voicing="auto")
 
 
 def add_activation_command(subparsers: Subparsers) -> None:
@@ -375,7 +377,7 @@ def add_plot_command(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--dpi",
-        type=usage(positive("--dpi")),
+        type=usage(positive("--dpi", 120)),
         default=120,
         metavar="N",
         help="resolution of the image (and of the spectrogram in PDF/SVG) (default 120)",

@@ -59,15 +59,15 @@ def usage(check: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def positive(name: str) -> Callable[[str], int]:
-    """A check of a positive integer flag value."""
+def positive(name: str, example: int) -> Callable[[str], int]:
+    """A check of a positive integer flag value; the message shows ``example``."""
 
     def check(value: str) -> int:
         try:
             number: object = int(value)
         except ValueError:
             number = value
-        return check_positive_int(number, name)
+        return check_positive_int(number, name, f" Give e.g. {name} {example}.")
 
     check.__name__ = name
     return check
@@ -112,7 +112,7 @@ def add_settings(
         elif setting.choices:
             kwargs["choices"] = setting.choices
         elif isinstance(setting.default, int) and not isinstance(setting.default, bool):
-            kwargs["type"] = usage(positive(setting.flag))
+            kwargs["type"] = usage(positive(setting.flag, setting.default))
             kwargs["metavar"] = setting.metavar or "N"
         else:
             kwargs["metavar"] = setting.metavar or setting.name.upper()

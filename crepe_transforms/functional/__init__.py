@@ -12,9 +12,12 @@ tables made once in ``__init__``. Grouped by what they do:
   :func:`local_average`, :func:`admitted_bins`, :class:`Pitch`, and the building blocks of a
   decoder of your own, :func:`prepare_activation` and :func:`finish_pitch`;
 - the Viterbi kernel: :class:`HMM`, :data:`DEFAULT_HMM`, :data:`CREPE_HMM`,
-  :func:`viterbi_path`, :func:`log_transition`, :func:`log_emission`, :func:`log_jump`;
+  :func:`viterbi_path`, :func:`log_transition`, :func:`log_emission`, :func:`log_jump`,
+  :func:`resolve_hmm`;
 - a differentiable readout for training: :func:`soft_decode`;
-- voicing and smoothing: :func:`threshold`, :func:`hysteresis`, :func:`silence`,
+- voicing and smoothing: :func:`auto_voicing` (the ``voicing="auto"`` decision) with
+  :func:`frame_levels`, :func:`audio_levels` and :func:`noise_floor`, :func:`voiced_mask`,
+  :func:`check_voicing_rule`, :func:`threshold`, :func:`hysteresis`, :func:`silence`,
   :func:`nan_median_filter`, :func:`nan_mean_filter`;
 - loudness: :func:`a_weighted_loudness`, :func:`a_weighting_db`;
 - units: :func:`bins_to_hz`, :func:`hz_to_bins`, :func:`bins_to_cents`, :func:`cents_to_bins`,
@@ -75,18 +78,23 @@ from ._viterbi import (
     log_emission,
     log_jump,
     log_transition,
+    resolve_hmm,
     viterbi_path,
 )
 from ._voicing import (
     HYSTERESIS_LOWER,
     HYSTERESIS_UPPER,
     SILENCE_DB,
+    Voicing,
+    check_voicing_rule,
     hysteresis,
     nan_mean_filter,
     nan_median_filter,
     silence,
     threshold,
+    voiced_mask,
 )
+from ._voicing_model import audio_levels, auto_voicing, frame_levels, noise_floor
 
 __all__ = [
     "BACKENDS",
@@ -104,20 +112,25 @@ __all__ = [
     "BlockResampler",
     "DecoderInput",
     "Pitch",
+    "Voicing",
     "a_weighted_loudness",
     "a_weighting_db",
     "admitted_bins",
     "argmax",
+    "audio_levels",
+    "auto_voicing",
     "bins_to_cents",
     "bins_to_hz",
     "cents_to_bins",
     "cents_to_hz",
+    "check_voicing_rule",
     "decode",
     "default_hop_length",
     "extract_frames",
     "finish_pitch",
     "frame",
     "frame_centers",
+    "frame_levels",
     "frame_times",
     "hysteresis",
     "hz_to_bins",
@@ -131,16 +144,19 @@ __all__ = [
     "midi_to_hz",
     "nan_mean_filter",
     "nan_median_filter",
+    "noise_floor",
     "normalize_frames",
     "num_frames",
     "prepare_activation",
     "resample",
     "resample_to",
     "resampled_length",
+    "resolve_hmm",
     "silence",
     "soft_decode",
     "threshold",
     "viterbi",
     "viterbi_path",
+    "voiced_mask",
     "weighted_argmax",
 ]

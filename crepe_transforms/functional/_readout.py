@@ -41,7 +41,7 @@ import torch
 from ..exceptions import ParameterError
 from ._decode import Pitch, finish_pitch, prepare_activation
 
-__all__ = ["DEFAULT_TEMPERATURE", "check_temperature", "soft_decode"]
+__all__ = ["DEFAULT_TEMPERATURE", "soft_decode"]
 
 #: Softmax temperature over the activations' logits (see the module docstring for the numbers).
 DEFAULT_TEMPERATURE = 0.2

@@ -27,7 +27,6 @@ __all__ = [
     "HYSTERESIS_UPPER",
     "SILENCE_DB",
     "Voicing",
-    "check_voicing",
     "check_voicing_rule",
     "hysteresis",
     "nan_mean_filter",

@@ -41,17 +41,6 @@ from ..exceptions import ParameterError
 from ._framing import extract_frames, length_mask
 
 __all__ = [
-    "AUDIBLE_RANGE_DB",
-    "FLOOR_PERCENTILE",
-    "GATE_DB",
-    "LEVEL_CEILING_DB",
-    "LEVEL_FLOOR_DB",
-    "LEVEL_WINDOW",
-    "LOWER",
-    "MEDIAN_FRAMES",
-    "MIN_RANGE_DB",
-    "REFERENCE_PERCENTILE",
-    "UPPER",
     "audio_levels",
     "auto_voicing",
     "decide_voicing",

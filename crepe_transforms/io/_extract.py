@@ -31,7 +31,8 @@ from .._settings import Setting, plain, route
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
 from ..functional import default_hop_length
-from ..functional._voicing import check_voicing
+from ..functional._voicing import Voicing, check_voicing_rule
+from ..functional._voicing_model import decide_voicing
 from ..transforms import (
     DEFAULT_BLOCK_FRAMES,
     CrepeActivation,
@@ -187,7 +188,8 @@ class Extractor:
         spill_dir: where Viterbi decoding of a long file parks the activations while the
             path is computed (:class:`~crepe_transforms.io._blocks.BlockDecoder`); default
             the system's temporary folder (``$TMPDIR``).
-        voicing: ``None`` (f0 on every frame) or a periodicity threshold in ``[0, 1]``: f0
+        voicing: ``None`` (f0 on every frame), ``"auto"`` (the level-invariant decision of
+            ``CrepePitch``) or a periodicity threshold in ``[0, 1]``: f0
             is ``NaN`` below it, and pitch results get a ``voiced`` array.
         block_frames: frames read, framed and computed per block (memory bound).
         layout: embedding layout (:class:`~crepe_transforms.CrepeEmbedding`).
@@ -258,7 +260,7 @@ class Extractor:
         mono: bool = True,
         device: str | torch.device = "cpu",
         spill_dir: str | os.PathLike[str] | None = None,
-        voicing: float | None = None,
+        voicing: Voicing = None,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         layout: str = "torchcrepe",
         **options: Any,
@@ -274,7 +276,7 @@ class Extractor:
             raise ParameterError(
                 "Extractor takes no sample_rate: each file brings its own (outputs record it)."
             )
-        parts = route(type(self).__name__, options, PARTS)
+        parts = route(type(self).__name__, options, PARTS, self.SETTINGS)
         # the cheap parts first: bad options fail before any weights are read
         decode = CrepeDecode(**parts["decode"])
         normalization = CrepeFrames(16000, **parts["frames"]).normalization
@@ -293,7 +295,7 @@ class Extractor:
         mono: bool = True,
         device: str | torch.device | None = None,
         spill_dir: str | os.PathLike[str] | None = None,
-        voicing: float | None = None,
+        voicing: Voicing = None,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         layout: str = "torchcrepe",
     ) -> Extractor:
@@ -342,7 +344,7 @@ class Extractor:
                 f"spill_dir must be a folder path or None, got {type(spill_dir).__name__}."
             )
         self.spill_dir = spill_dir
-        self.voicing = check_voicing(voicing)
+        self.voicing = check_voicing_rule(voicing)
         self.block_frames = check_block_frames(block_frames)
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
 
@@ -428,6 +430,7 @@ class Extractor:
         total: int,
         fn: Callable[[torch.Tensor], torch.Tensor],
         on_frames: Callable[[int], None] | None,
+        on_levels: Callable[[int, torch.Tensor], None] | None = None,
     ) -> Iterator[tuple[int, torch.Tensor]]:
         """``(first frame, fn output)`` per block, output ``(rows, n, ...)`` on the CPU (one
         row when downmixing). Each row meets the network in the chunks it would alone."""
@@ -442,6 +445,7 @@ class Extractor:
             self.block_frames,
             on_frames,
             dtype=self.activation.dtype,
+            on_levels=on_levels,
         )
         for start, value in blocks:
             yield start, value.cpu()
@@ -505,9 +509,15 @@ class Extractor:
         reader, framer, total = self._open(path)
         rows = 1 if self.mono else reader.info.channels
         decoder = BlockDecoder(self.decode, (rows,), total, self.spill_dir)
+        # voicing="auto" decides against each row's noise floor: keep every frame's level
+        # (one float a frame) and decide once all blocks are in, as the Viterbi path is.
+        levels: list[torch.Tensor] = []
+        keep = (lambda _, value: levels.append(value.cpu())) if self.voicing == "auto" else None
         try:
             with reader, torch.no_grad():
-                blocks = self._blocks(reader, framer, total, self.activation.network, on_frames)
+                blocks = self._blocks(
+                    reader, framer, total, self.activation.network, on_frames, keep
+                )
                 for start, value in blocks:
                     decoder.add(start, value)
                 f0, periodicity = decoder.finish()
@@ -515,7 +525,10 @@ class Extractor:
             decoder.close()
         arrays = {"f0": f0, "periodicity": periodicity}
         if self.voicing is not None:
-            voiced = periodicity >= self.voicing
+            if self.voicing == "auto":
+                voiced = decide_voicing(periodicity, torch.cat(levels, dim=-1))
+            else:
+                voiced = periodicity >= self.voicing
             arrays["f0"] = f0.masked_fill(~voiced, math.nan)
             arrays["voiced"] = voiced
         return self._features(path, "pitch", framer, total, arrays)

@@ -34,7 +34,14 @@ from ..constants import (
     channels,
 )
 from ..exceptions import WeightsFormatError
-from ._precision import PRECISIONS, REDUCED_DTYPES, check_precision, verify_reduced, warn_fallback
+from ._precision import (
+    PRECISIONS,
+    REDUCED_DTYPES,
+    check_precision,
+    cpu_has_bf16,
+    verify_reduced,
+    warn_fallback,
+)
 from ._spectral import SpectralWeights, build_spectral_weights, spectral_trunk
 
 __all__ = [
@@ -295,6 +302,11 @@ class Crepe(_FrozenModule):
         if algorithm == "direct" and self._fft_possible(frames):
             candidates.append(("fft", precision))
         finding = ""
+        if (algorithm, precision) == ("direct", "bf16") and frames.device.type == "cpu":
+            if not cpu_has_bf16():
+                # Emulated bf16 convolutions take ~70x the time of fp32: never worth it.
+                candidates = candidates[1:]
+                finding = "this CPU has no bf16 units, so its bf16 convolution is ~70x slower"
         for candidate in candidates:
             ok, found = verify_reduced(
                 (self.capacity, *candidate),
@@ -304,7 +316,7 @@ class Crepe(_FrozenModule):
                 frames.dtype,
             )
             if ok:
-                if candidate != candidates[0]:
+                if candidate != (algorithm, precision):
                     warn_fallback(
                         f"precision={precision!r} with algorithm={algorithm!r}",
                         frames.device,

@@ -89,7 +89,7 @@ def map_chunks(
     inference = torch.is_inference_mode_enabled()
 
     def run(chunk: torch.Tensor) -> torch.Tensor:
-        with torch.set_grad_enabled(grad), torch.inference_mode(inference):
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
             return fn(chunk)
 
     # One pool per process, sized by the thread count (not per call, so it is not rebuilt).

@@ -17,6 +17,7 @@ names the cause and that network runs fp32 on that device from then on. The prob
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -33,6 +34,7 @@ __all__ = [
     "PRECISIONS",
     "REDUCED_DTYPES",
     "check_precision",
+    "cpu_has_bf16",
     "forget_verdicts",
     "probe_frames",
     "verify_reduced",
@@ -154,25 +156,49 @@ def verify_reduced(
             with torch.no_grad(), torch.inference_mode(False):
                 ok, error, worst = _compare(reference(frames).float(), run(frames).float())
             finding = (
-                f"against fp32 on a fixed probe its activations move by up to {error:.3g} and "
-                f"confident pitches by up to {worst} bins"
+                f"its results are wrong (against fp32 on a fixed probe its activations move by "
+                f"up to {error:.3g} and confident pitches by up to {worst} bins: a reduced-"
+                f"precision kernel of this device is broken, e.g. oneDNN's bf16 convolution on "
+                f"some Intel AMX CPUs)"
             )
             verdict = _verdicts[full_key] = (ok, "" if ok else finding)
     return verdict
 
 
+_warned: set[tuple[str, str, str]] = set()
+
+
 def warn_fallback(path: str, device: torch.device, finding: str, instead: str) -> None:
-    """Warn once per call site that a reduced-precision path was replaced, and why."""
+    """Warn, once per process and path, that a reduced-precision path was replaced, and why."""
+    key = (path, str(device), instead)
+    with _lock:
+        if key in _warned:
+            return
+        _warned.add(key)
     warnings.warn(
-        f"{path} gives wrong results on this machine's {device} ({finding}; a reduced-precision "
-        f"kernel of this device is broken, e.g. oneDNN's bf16 convolution on some Intel AMX "
-        f"CPUs). Using {instead} instead; choose it explicitly to silence this warning.",
+        f"{path} is not used on this machine's {device}: {finding}. Using {instead} instead; "
+        f"choose it explicitly to silence this warning.",
         RuntimeWarning,
         stacklevel=5,
     )
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX-512 BF16 or AMX); True if unknown.
+
+    Without such units a bf16 convolution is emulated, ~70x slower than fp32.
+    """
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8").read()  # noqa: SIM115
+    except OSError:
+        return True
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return not flags or any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
 
 
 def forget_verdicts() -> None:
     """Forget every probe result (tests; after changing torch backend flags)."""
     with _lock:
         _verdicts.clear()
+        _warned.clear()

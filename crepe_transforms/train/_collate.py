@@ -11,7 +11,7 @@ from .._checks import check_choice
 from .._settings import Configurable, Setting, describe, route
 from ..exceptions import ParameterError
 from ..functional import num_frames
-from ..functional._voicing import check_voicing
+from ..functional._voicing import Voicing, check_voicing_rule
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepeLoudness, CrepePitch
 from ..transforms._pitch import PITCH_PARTS, check_block_frames
 from ._conditioner import CrepeConditioner, feature_keys, padding_values
@@ -149,11 +149,11 @@ class CrepeCollate(Configurable):
         **options: Any,
     ) -> None:
         # Every check here is cheap: a bad option fails now, not in the first worker.
-        parts = route(type(self).__name__, options, _CONDITIONER_PARTS)
+        parts = route(type(self).__name__, options, _CONDITIONER_PARTS, self.SETTINGS)
         frames = CrepeFrames(sample_rate, **parts["frames"])
         CrepeDecode(**parts["decode"])
         CrepeActivation.check_options(**parts["activation"])
-        voicing = check_voicing(parts["pitch"].get("voicing"))
+        voicing = check_voicing_rule(parts["pitch"].get("voicing"))
         if "block_frames" in parts["pitch"]:
             check_block_frames(parts["pitch"]["block_frames"])
         loudness = CrepeLoudness(frames.sample_rate, frames.hop_length, **parts["conditioner"])
@@ -243,7 +243,7 @@ class CrepeCollate(Configurable):
         policy: ItemPolicy,
         hop_length: int,
         floor_db: float,
-        voicing: float | None,
+        voicing: Voicing,
     ) -> None:
         self.features = check_choice(features, "features", FEATURE_MODES)
         self.policy = policy

@@ -11,7 +11,7 @@ key                       shape           content
 ``f0``                    ``(..., F)``    Hz, Viterbi (or chosen) decoder, never NaN
 ``periodicity``           ``(..., F)``    activation at the decoded bin, in [0, 1]
 ``loudness``              ``(..., F)``    A-weighted dB re full scale (:class:`CrepeLoudness`)
-``voiced``                ``(..., F)``    bool, only with a ``voicing`` rule: periodicity ≥ it
+``voiced``                ``(..., F)``    bool, only with a ``voicing`` rule (a threshold or "auto")
 ``frame_lengths``         ``(...)``       int64, valid frames per item, ``1 + length // hop``
 ``mask``                  ``(..., F)``    bool, True on valid frames
 ========================  ==============  ====================================================
@@ -40,6 +40,7 @@ from .._settings import Configurable, Setting, plain
 from ..exceptions import ParameterError
 from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
 from ..functional._loudness import check_floor_db
+from ..functional._voicing import Voicing
 from ..transforms import CrepeLoudness, CrepePitch
 from ._items import FEATURE_KEYS
 
@@ -77,7 +78,7 @@ FLOOR_DB = Setting(
 )
 
 
-def feature_keys(voicing: float | None) -> tuple[str, ...]:
+def feature_keys(voicing: Voicing) -> tuple[str, ...]:
     """The per-frame feature keys of a batch: ``voiced`` joins them with a voicing rule."""
     return FEATURE_KEYS if voicing is None else (*FEATURE_KEYS, "voiced")
 
@@ -210,7 +211,7 @@ class CrepeConditioner(Configurable, nn.Module):
         return self.loudness.floor_db
 
     @property
-    def voicing(self) -> float | None:
+    def voicing(self) -> Voicing:
         return self.pitch.voicing
 
     @property
@@ -274,8 +275,7 @@ class CrepeConditioner(Configurable, nn.Module):
             )
             if prepared.lengths is not None:
                 prepared = prepared._replace(lengths=prepared.lengths.to(audio.device))
-            activation, frame_lengths = pitch._activations(prepared)
-            f0, periodicity = pitch.decode.decode(activation, frame_lengths)
+            f0, periodicity, voiced, frame_lengths = pitch.decide(prepared)
         shape, frames = prepared.shape, f0.shape[-1]
         item_lengths = None if prepared.lengths is None else prepared.lengths.reshape(shape)
         loudness = self.loudness(audio, item_lengths)
@@ -290,7 +290,7 @@ class CrepeConditioner(Configurable, nn.Module):
             "periodicity": periodicity.reshape(*shape, frames),
             "loudness": loudness,
         }
-        if self.voicing is not None:
-            values["voiced"] = values["periodicity"] >= self.voicing
+        if voiced is not None:
+            values["voiced"] = voiced.reshape(*shape, frames)
         out = {key: values[key].masked_fill(~mask, fills[key]) for key in self.feature_keys}
         return {**out, "frame_lengths": frame_lengths, "mask": mask}

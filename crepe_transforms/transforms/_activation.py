@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -89,8 +90,10 @@ class CrepeActivation(Configurable, nn.Module):
             on a CPU, as exact as direct float32) or ``"direct"`` (the layers as written).
         precision: ``"fp32"`` (default, exact), ``"bf16"`` or ``"fp16"``: the precision of the
             matrix products (``"bfloat16"``, ``torch.bfloat16`` … are accepted too). Reduced
-            precision is checked against fp32 on its first use on a device and falls back to
-            fp32, with a warning, where a kernel is wrong (``docs/performance.md``).
+            precision is checked against fp32 on its first use on a device; where a kernel is
+            wrong it is routed around (the fft path in the same precision, else fp32) with a
+            warning, and on CPUs without bf16 units direct bf16 (emulated, ~70x slower) runs
+            the fft path (``docs/performance.md``).
 
     Shape:
         ``(..., frames, 1024)`` → ``(..., frames, 360)``
@@ -99,11 +102,8 @@ class CrepeActivation(Configurable, nn.Module):
         >>> act = CrepeActivation("tiny", pretrained=False)
         >>> act(torch.randn(2, 5, 1024)).shape
         torch.Size([2, 5, 360])
-        >>> act
-        CrepeActivation(
-          capacity='tiny', pretrained=False
-          (network): Crepe(capacity='tiny')
-        )
+        >>> act.extra_repr()
+        "capacity='tiny', pretrained=False"
     """
 
     SETTINGS = (
@@ -260,7 +260,7 @@ class CrepeActivation(Configurable, nn.Module):
         self, fn: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor
     ) -> torch.Tensor:
         shape = frames.shape[:-1]
-        rows = frames.reshape(-1, shape[-1], WINDOW_SIZE)
+        rows = frames.reshape(math.prod(shape[:-1]), shape[-1], WINDOW_SIZE)
         if rows.shape[0] * rows.shape[1] == 0:
             out = fn(rows.new_zeros((1, WINDOW_SIZE)))[:0]
             return out.reshape(*shape, *out.shape[1:])

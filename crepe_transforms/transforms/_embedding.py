@@ -80,7 +80,12 @@ class CrepeEmbedding(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        parts = route(type(self).__name__, options, [(n, c.SETTINGS) for n, c in EMBEDDING_PARTS])
+        parts = route(
+            type(self).__name__,
+            options,
+            [(n, c.SETTINGS) for n, c in EMBEDDING_PARTS],
+            self.SETTINGS,
+        )
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.block_frames = check_block_frames(block_frames)
         self.frames = CrepeFrames(sample_rate, **parts["frames"])

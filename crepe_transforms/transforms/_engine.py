@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from ..constants import WINDOW_SIZE
 from ..functional._framing import _centers, _normalize, extract_frames
+from ..functional._voicing_model import _levels as frame_levels
 from ..model import map_chunks
 
 __all__ = [
@@ -85,12 +86,24 @@ class TensorSignal:
         return part
 
 
-def cut_frames(signal: Signal, plan: FramePlan, start: int, count: int) -> torch.Tensor:
-    """Normalised frames ``start … start + count − 1`` of every row: ``(rows, count, 1024)``."""
+def cut_frames(
+    signal: Signal,
+    plan: FramePlan,
+    start: int,
+    count: int,
+    on_raw: Callable[[torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """Normalised frames ``start … start + count − 1`` of every row: ``(rows, count, 1024)``.
+
+    ``on_raw`` sees the frames as cut, before normalisation (for their levels).
+    """
     centers = _centers(start, count, plan.hop_length, plan.sample_rate)
     first = int(centers[0]) - _HALF
     audio = signal.segment(first, int(centers[-1]) + _HALF)
-    return _normalize(extract_frames(audio, centers - first), plan.normalization)
+    raw = extract_frames(audio, centers - first)
+    if on_raw is not None:
+        on_raw(raw)
+    return _normalize(raw, plan.normalization)
 
 
 def block_rows(rows: int, block_frames: int, chunk_size: int) -> int:
@@ -125,6 +138,7 @@ def run_blocks(
     block_frames: int = DEFAULT_BLOCK_FRAMES,
     on_frames: Callable[[int], None] | None = None,
     dtype: torch.dtype | None = None,
+    on_levels: Callable[[int, torch.Tensor], None] | None = None,
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """``fn`` over every valid frame of ``signal``, one time-major block at a time.
 
@@ -138,6 +152,8 @@ def run_blocks(
         block_frames: frames per block over all rows (memory bound).
         on_frames: called with the number of frames computed after each block.
         dtype: the dtype frames are given to ``fn`` in (default: the signal's).
+        on_levels: called with ``(start, levels)`` for each block: every row's frame levels in
+            dB before normalisation, ``(rows, count)`` (what ``voicing="auto"`` decides from).
 
     Yields:
         ``(start, outputs)``: outputs ``(rows, count, ...)`` of frames ``start …`` (zeros on
@@ -146,7 +162,13 @@ def run_blocks(
     step = block_rows(signal.rows, block_frames, chunk_size)
     for start in range(0, total, step):
         count = min(step, total - start)
-        frames = cut_frames(signal, plan, start, count)
+        on_raw = None
+        if on_levels is not None:
+
+            def on_raw(raw: torch.Tensor, start: int = start) -> None:
+                on_levels(start, frame_levels(raw))
+
+        frames = cut_frames(signal, plan, start, count, on_raw)
         if dtype is not None:
             frames = frames.to(dtype)
         pieces = chunk_rows(valid, start, count, chunk_size)

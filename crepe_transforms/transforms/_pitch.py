@@ -14,7 +14,9 @@ from .._settings import Configurable, Setting, route
 from ..constants import N_BINS
 from ..functional._decode import Pitch
 from ..functional._framing import num_frames
-from ..functional._voicing import check_voicing
+from ..functional._framing import length_mask
+from ..functional._voicing import Voicing, check_voicing_rule
+from ..functional._voicing_model import decide_voicing
 from ._activation import CrepeActivation
 from ._decode import CrepeDecode
 from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
@@ -68,8 +70,10 @@ class CrepePitch(Configurable, nn.Module):
     Args:
         sample_rate: rate of the input audio in Hz (:class:`CrepeFrames`).
         capacity: CREPE model size, ``"tiny"`` … ``"full"`` (:class:`CrepeActivation`).
-        voicing: ``None`` (default: f0 on every frame) or a periodicity threshold in
-            ``[0, 1]`` below which f0 becomes ``NaN``.
+        voicing: ``None`` (default: f0 on every frame), ``"auto"`` (frames that are not
+            periodic enough, or not above the item's own noise floor, get f0 ``NaN``: pauses,
+            breath and room tone; level-invariant; see ``docs/voicing.md``) or a periodicity
+            threshold in ``[0, 1]`` below which f0 becomes ``NaN``.
         block_frames: frames computed per block (memory bound).
         **options: any option of :class:`CrepeFrames` (``hop_length``, ``resample``,
             ``normalization``), :class:`CrepeActivation` (``chunk_size``, ``weights``,
@@ -93,8 +97,9 @@ class CrepePitch(Configurable, nn.Module):
         Setting(
             "voicing",
             None,
-            "voicing rule: none (f0 on every frame) or a periodicity threshold in [0, 1]",
-            parse=check_voicing,
+            "voicing rule: none (f0 on every frame), auto (periodicity and level against each "
+            "item's noise floor; recommended for speech) or a periodicity threshold in [0, 1]",
+            parse=check_voicing_rule,
             metavar="RULE",
         ),
         BLOCK_FRAMES,
@@ -109,17 +114,22 @@ class CrepePitch(Configurable, nn.Module):
         sample_rate: int,
         capacity: str = "full",
         *,
-        voicing: float | None = None,
+        voicing: Voicing = None,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         **options: Any,
     ) -> None:
         super().__init__()
-        parts = route(type(self).__name__, options, [(n, c.SETTINGS) for n, c in PITCH_PARTS])
+        parts = route(
+            type(self).__name__,
+            options,
+            [(n, c.SETTINGS) for n, c in PITCH_PARTS],
+            self.SETTINGS,
+        )
         # the cheap parts first: bad options fail before any weights are read
         decode = CrepeDecode(**parts["decode"])
         frames = CrepeFrames(sample_rate, **parts["frames"])
         self._assemble(frames, CrepeActivation(capacity, **parts["activation"]), decode)
-        self.voicing = check_voicing(voicing)
+        self.voicing = check_voicing_rule(voicing)
         self.block_frames = check_block_frames(block_frames)
 
     @classmethod
@@ -129,7 +139,7 @@ class CrepePitch(Configurable, nn.Module):
         activation: CrepeActivation,
         decode: CrepeDecode | None = None,
         *,
-        voicing: float | None = None,
+        voicing: Voicing = None,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
     ) -> CrepePitch:
         """A ``CrepePitch`` of parts you built (they are used, not copied).
@@ -144,7 +154,7 @@ class CrepePitch(Configurable, nn.Module):
         self = cls.__new__(cls)
         nn.Module.__init__(self)
         self._assemble(frames, activation, CrepeDecode() if decode is None else decode)
-        self.voicing = check_voicing(voicing)
+        self.voicing = check_voicing_rule(voicing)
         self.block_frames = check_block_frames(block_frames)
         return self
 
@@ -175,8 +185,11 @@ class CrepePitch(Configurable, nn.Module):
             **super().settings(),
         }
 
-    def _activations(self, prepared: PreparedAudio) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Activations of every row, ``(rows, frames, 360)``, and the rows' valid frames."""
+    def _activations(
+        self, prepared: PreparedAudio, levels: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Activations of every row, ``(rows, frames, 360)``, the rows' valid frames, and (with
+        ``levels``) every frame's level in dB before normalisation, ``(rows, frames)``."""
         rows = prepared.audio_16k.shape[0]
         total = int(num_frames(prepared.time, self.frames.hop_length))
         if prepared.lengths is None:
@@ -186,6 +199,7 @@ class CrepePitch(Configurable, nn.Module):
             frame_lengths = num_frames(prepared.lengths, self.frames.hop_length)
             valid = frame_lengths.tolist()
         dtype = self.activation.dtype
+        level_parts: list[torch.Tensor] = []
         blocks = run_blocks(
             TensorSignal(prepared.audio_16k),
             self.frames.plan,
@@ -195,17 +209,40 @@ class CrepePitch(Configurable, nn.Module):
             self.activation.chunk_size,
             self.block_frames,
             dtype=dtype,
+            on_levels=(lambda _, value: level_parts.append(value)) if levels else None,
         )
         out: torch.Tensor | None = None
         for start, value in blocks:
             if start == 0 and value.shape[1] == total:
-                return value, frame_lengths  # one block: nothing to gather
+                out = value  # one block: nothing to gather
+                break
             if out is None:  # filled in place: no second copy of all activations
                 out = value.new_zeros((rows, total, N_BINS))
             out[:, start : start + value.shape[1]] = value
         if out is None:  # a batch without rows
             out = prepared.audio_16k.new_zeros((rows, total, N_BINS), dtype=dtype)
-        return out, frame_lengths
+        level = torch.cat(level_parts, dim=-1) if level_parts else None
+        return out, frame_lengths, level
+
+    def decide(
+        self, prepared: PreparedAudio
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Decode a prepared batch: ``(f0, periodicity, voiced, frame_lengths)`` as rows.
+
+        ``voiced`` is the voicing rule's decision (``None`` without a rule); f0 is not masked
+        here. The inside of ``forward``, shared with the conditioner.
+        """
+        auto = self.voicing == "auto"
+        activation, frame_lengths, level = self._activations(prepared, levels=auto)
+        f0, periodicity = self.decode.decode(activation, frame_lengths)
+        voiced: torch.Tensor | None = None
+        if auto and level is not None:
+            voiced = decide_voicing(periodicity, level, frame_lengths)
+        elif isinstance(self.voicing, float):
+            voiced = periodicity >= self.voicing
+            if frame_lengths is not None:
+                voiced &= length_mask(frame_lengths.to(voiced.device), voiced.shape[-1])
+        return f0, periodicity, voiced, frame_lengths
 
     @eager
     def activations(
@@ -220,7 +257,7 @@ class CrepePitch(Configurable, nn.Module):
         """
         with torch.no_grad():
             prepared = self.frames.prepare(waveform.detach(), lengths)
-            out, _ = self._activations(prepared)
+            out, _, _ = self._activations(prepared)
         return out.reshape(*prepared.shape, *out.shape[1:])
 
     @eager
@@ -229,10 +266,9 @@ class CrepePitch(Configurable, nn.Module):
             prepared = self.frames.prepare(
                 waveform.detach() if isinstance(waveform, torch.Tensor) else waveform, lengths
             )
-            activation, frame_lengths = self._activations(prepared)
-            f0, periodicity = self.decode.decode(activation, frame_lengths)
-            if self.voicing is not None:
-                f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
+            f0, periodicity, voiced, _ = self.decide(prepared)
+            if voiced is not None:
+                f0 = f0.masked_fill(~voiced, math.nan)
         frames = f0.shape[-1]
         return Pitch(
             f0.reshape(*prepared.shape, frames), periodicity.reshape(*prepared.shape, frames)

@@ -178,7 +178,12 @@ class CrepeStream(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        parts = route(type(self).__name__, options, [(n, c.SETTINGS) for n, c in PITCH_PARTS])
+        parts = route(
+            type(self).__name__,
+            options,
+            [(n, c.SETTINGS) for n, c in PITCH_PARTS],
+            self.SETTINGS,
+        )
         decode = CrepeDecode(**parts["decode"])
         frames = CrepeFrames(sample_rate, **parts["frames"])
         self._setup(frames, None, decode, voicing, lag, block_frames)
@@ -235,6 +240,12 @@ class CrepeStream(Configurable, nn.Module):
                     f"CrepeStream carries resampy's filter state between pushes; "
                     f"resample={frames.resample!r} cannot stream. Use resample='resampy' "
                     f"(the default) or push {SAMPLE_RATE} Hz audio."
+                )
+            if isinstance(voicing, str) and voicing.strip().lower() == "auto":
+                raise ParameterError(
+                    'CrepeStream does not take voicing="auto": it decides against each item\'s '
+                    "noise floor, which a stream only knows at its end. Pass a periodicity "
+                    "threshold (e.g. voicing=0.5), or None and decide on the offline result."
                 )
             self.voicing = check_voicing(voicing)
             self.lag = check_lag(lag)
