@@ -371,3 +371,56 @@ def test_bad_frames_for_levels() -> None:
         frame_levels(torch.zeros(3, 512))
     with pytest.raises(ParameterError, match=r"frames must be a floating-point.*extract_frames"):
         frame_levels(torch.zeros(3, 1024, dtype=torch.int16))
+
+
+# --------------------------------------------------------------------------- wired end to end
+
+
+def _speech_like(seconds: float, sr: int, gain: float) -> torch.Tensor:
+    """Two 'words' (harmonic tones with vibrato) between pauses of low room tone."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 140 * 2 ** (0.3 * np.sin(2 * np.pi * 3 * t))
+    voice = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / sr) / k for k in range(1, 8))
+    words = ((t > 0.2) & (t < 0.6)) | ((t > 0.9) & (t < 1.3))
+    audio = 0.3 * voice * words + 10 ** (-65 / 20) * rng.standard_normal(len(t))
+    return torch.from_numpy((gain * audio).astype(np.float32))
+
+
+def test_crepe_pitch_auto_marks_pauses_unvoiced_padded_and_block_wise() -> None:
+    sr = 22050
+    audio = _speech_like(1.5, sr, 1.0)
+    model = CrepePitch(sr, "tiny", voicing="auto")
+    alone = model(audio)
+    voiced = ~alone.f0.isnan()
+    t = model.frames.frame_times(alone.f0.shape[-1])
+    inside = ((t > 0.25) & (t < 0.55)) | ((t > 0.95) & (t < 1.25))
+    pause = (t > 0.7) & (t < 0.8)
+    assert voiced[inside].float().mean() > 0.95
+    assert not voiced[pause].any()  # periodicity alone calls room tone voiced (test above)
+    # the same decisions in a padded batch (each item against its own floor) ...
+    other = _speech_like(1.5, sr, 0.05)[:sr]
+    batch = torch.stack([audio, torch.nn.functional.pad(other, (0, audio.shape[-1] - sr))])
+    padded = model(batch, lengths=torch.tensor([audio.shape[-1], sr]))
+    assert torch.equal(padded.f0[0].isnan(), alone.f0.isnan())
+    alone_other = model(other)
+    n = alone_other.f0.shape[-1]
+    assert torch.equal(padded.f0[1, :n].isnan(), alone_other.f0.isnan())
+    assert padded.f0[1, n:].isnan().all()
+    # ... and block by block on a long input (levels are gathered across blocks)
+    small = CrepePitch.from_parts(model.frames, model.activation, voicing="auto", block_frames=32)
+    assert torch.equal(small(audio).f0.isnan(), alone.f0.isnan())
+
+
+def test_extractor_auto_equals_crepe_pitch(tmp_path: object) -> None:
+    import soundfile
+
+    from crepe_transforms import Extractor
+
+    sr = 16000
+    audio = _speech_like(1.5, sr, 1.0)
+    path = tmp_path / "speech.wav"  # type: ignore[operator]
+    soundfile.write(path, audio.numpy(), sr, subtype="FLOAT")
+    result = Extractor("tiny", voicing="auto", block_frames=64).pitch(path)
+    expected = CrepePitch(sr, "tiny", voicing="auto")(audio)
+    assert torch.equal(result["voiced"], ~expected.f0.isnan())

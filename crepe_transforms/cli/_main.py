@@ -23,6 +23,7 @@ import argparse
 from collections.abc import Callable
 
 from ..exceptions import CrepeError
+from ._export import add_export_command
 from ._extract import (
     add_activation_command,
     add_embedding_command,
@@ -30,7 +31,6 @@ from ._extract import (
     add_plot_command,
 )
 from ._options import PROG, error
-from ._export import add_export_command
 from ._weights import add_weights_command
 
 __all__ = ["COMMANDS", "PROG", "build_parser", "main"]

@@ -23,9 +23,9 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -279,16 +279,38 @@ def viterbi_path(
     if kernel is None:
         return _scan_torch(log_emission, transition, jump, lengths.to(device))
     path = torch.empty((batch, frames), dtype=torch.int64)
-    init = torch.full((n_states,), math.log(1.0 / n_states), dtype=torch.float64)
     kernel(
         log_emission.detach().contiguous().numpy(),
         transition.detach().to(torch.float64).contiguous().numpy(),
         float(jump),
-        init.numpy(),
+        math.log(1.0 / n_states),
         lengths.detach().to(torch.int64).cpu().contiguous().numpy(),
         path.numpy(),
     )
     return path
+
+
+def _max_plus_step(
+    score: torch.Tensor, table: torch.Tensor, offset: torch.Tensor, jump: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the recursion in torch: the best score of arriving in each state and the
+    state it comes from, ties towards the lowest (the numba kernels' rule).
+
+    Shape:
+        score ``(rows, states)`` float64, table ``(states, width)``, offset ``(states,)``
+        (``arange(states) - band``) → two ``(rows, states)``
+    """
+    band = table.shape[1] // 2
+    window = F.pad(score, (band, band), value=-math.inf).unfold(1, table.shape[1], 1)
+    best, arg = (window + table).max(dim=-1)  # first maximum: lowest source state
+    arg = arg + offset
+    if jump > -math.inf:
+        top, top_arg = score.max(dim=-1, keepdim=True)
+        leap = top + jump
+        take = (leap > best) | ((leap == best) & (top_arg < arg))
+        best = torch.where(take, leap, best)
+        arg = torch.where(take, top_arg, arg)
+    return best, arg
 
 
 def _scan_torch(
@@ -306,15 +328,7 @@ def _scan_torch(
     pointers = torch.empty((frames, batch, n_states), dtype=torch.int16, device=device)
     score = log_emission[:, 0].to(torch.float64) + math.log(1.0 / n_states)
     for t in range(1, frames):
-        window = F.pad(score, (band, band), value=-math.inf).unfold(1, width, 1)
-        best, arg = (window + table).max(dim=-1)  # first maximum: lowest source state
-        arg = arg + offset
-        if jump > -math.inf:
-            top, top_arg = score.max(dim=-1, keepdim=True)
-            leap = top + jump
-            take = (leap > best) | ((leap == best) & (top_arg < arg))
-            best = torch.where(take, leap, best)
-            arg = torch.where(take, top_arg, arg)
+        best, arg = _max_plus_step(score, table, offset, jump)
         # Finished items keep the score of their last valid frame for the final argmax.
         active = (lengths > t)[:, None]
         score = torch.where(active, best + log_emission[:, t].to(torch.float64), score)
@@ -330,83 +344,24 @@ def _scan_torch(
     return path.T.contiguous()
 
 
-def _scan_numba_py(
-    log_emission: Any,
-    transition: Any,
-    jump: float,
-    init: Any,
-    lengths: Any,
-    path: Any,
-) -> None:
-    # Plain Python source compiled by numba on first use; mirrors _scan_torch operation for
-    # operation (same float64 additions, same tie-breaking) so both give the same path.
-    batch, _, n_states = log_emission.shape
-    width = transition.shape[0]
-    band = width // 2
-    use_jump = jump > -np.inf
-    padded = np.full(n_states + 2 * band, -np.inf)
-    best = np.empty(n_states)
-    arg = np.empty(n_states, dtype=np.int64)
-    for b in range(batch):
-        length = lengths[b]
-        pointers = np.empty((length, n_states), dtype=np.int16)
-        for j in range(n_states):
-            padded[band + j] = log_emission[b, 0, j] + init[j]
-        for t in range(1, length):
-            for j in range(n_states):
-                best[j] = -np.inf
-                arg[j] = 0
-            for k in range(width):
-                row = transition[k]
-                for j in range(n_states):
-                    cand = padded[j + k] + row[j]
-                    better = cand > best[j]
-                    best[j] = cand if better else best[j]
-                    arg[j] = j + k - band if better else arg[j]
-            if use_jump:
-                top_arg = 0
-                top = padded[band]
-                for i in range(1, n_states):
-                    if padded[band + i] > top:
-                        top = padded[band + i]
-                        top_arg = i
-                leap = top + jump
-                for j in range(n_states):
-                    if leap > best[j] or (leap == best[j] and top_arg < arg[j]):
-                        best[j] = leap
-                        arg[j] = top_arg
-            for j in range(n_states):
-                padded[band + j] = best[j] + log_emission[b, t, j]
-                pointers[t, j] = arg[j]
-        state = 0
-        top = padded[band]
-        for i in range(1, n_states):
-            if padded[band + i] > top:
-                top = padded[band + i]
-                state = i
-        path[b, length - 1] = state
-        for t in range(length - 1, 0, -1):
-            state = pointers[t, state]
-            path[b, t - 1] = state
-        for t in range(length, path.shape[1]):
-            path[b, t] = path[b, length - 1]
-
-
 @functools.cache
-def _compiled() -> Callable[..., None] | None:
+def _compiled() -> ModuleType | None:
+    """The numba kernels (:mod:`._viterbi_numba`), or None without numba."""
     try:
-        import numba
+        import numba  # noqa: F401  (its absence is the one import error expected here)
     except ImportError:
         return None
-    return numba.njit(cache=True, nogil=True)(_scan_numba_py)
+    from . import _viterbi_numba
+
+    return _viterbi_numba
 
 
 def _numba_kernel(required: bool) -> Callable[..., None] | None:
-    kernel = _compiled()
-    if kernel is None and required:
+    kernels = _compiled()
+    if kernels is None and required:
         raise MissingDependencyError(
             "backend='numba' needs numba, a dependency of crepe-transforms (and of resampy) "
             "that failed to import. Reinstall the package (pip install --force-reinstall "
             "crepe-transforms) or pass backend='torch' (same path, slower on the CPU)."
         )
-    return kernel
+    return None if kernels is None else cast(Callable[..., None], kernels.scan)

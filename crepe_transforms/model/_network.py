@@ -302,11 +302,12 @@ class Crepe(_FrozenModule):
         if algorithm == "direct" and self._fft_possible(frames):
             candidates.append(("fft", precision))
         finding = ""
-        if (algorithm, precision) == ("direct", "bf16") and frames.device.type == "cpu":
-            if not cpu_has_bf16():
-                # Emulated bf16 convolutions take ~70x the time of fp32: never worth it.
-                candidates = candidates[1:]
-                finding = "this CPU has no bf16 units, so its bf16 convolution is ~70x slower"
+        on_cpu = frames.device.type == "cpu"
+        direct_bf16_cpu = (algorithm, precision) == ("direct", "bf16") and on_cpu
+        if direct_bf16_cpu and not cpu_has_bf16():
+            # Emulated bf16 convolutions take ~70x the time of fp32: never worth it.
+            candidates = candidates[1:]
+            finding = "this CPU has no bf16 units, so its bf16 convolution is ~70x slower"
         for candidate in candidates:
             ok, found = verify_reduced(
                 (self.capacity, *candidate),

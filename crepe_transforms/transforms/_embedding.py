@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._checks import check_choice
 from .._eager import eager
-from .._settings import Configurable, Setting, route
+from .._settings import Configurable, Setting
 from ..constants import EMBEDDING_ROWS
 from ..functional._framing import num_frames
 from ._activation import CrepeActivation
+from ._composite import Composite
 from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
 from ._frames import CrepeFrames
 from ._pitch import BLOCK_FRAMES, check_block_frames
@@ -28,7 +28,7 @@ EMBEDDING_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
 )
 
 
-class CrepeEmbedding(Configurable, nn.Module):
+class CrepeEmbedding(Composite):
     """Audio → CREPE block-5 embeddings, a frozen feature layer.
 
     Built from a :class:`CrepeFrames` and a :class:`CrepeActivation` (``.frames``,
@@ -67,6 +67,7 @@ class CrepeEmbedding(Configurable, nn.Module):
         BLOCK_FRAMES,
     )
 
+    PARTS = EMBEDDING_PARTS
     frames: CrepeFrames
     activation: CrepeActivation
 
@@ -80,16 +81,9 @@ class CrepeEmbedding(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        parts = route(
-            type(self).__name__,
-            options,
-            [(n, c.SETTINGS) for n, c in EMBEDDING_PARTS],
-            self.SETTINGS,
-        )
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.block_frames = check_block_frames(block_frames)
-        self.frames = CrepeFrames(sample_rate, **parts["frames"])
-        self.activation = CrepeActivation(capacity, **parts["activation"])
+        self._build_parts({"sample_rate": sample_rate, "capacity": capacity, **options})
 
     @classmethod
     def from_parts(
@@ -101,16 +95,11 @@ class CrepeEmbedding(Configurable, nn.Module):
         block_frames: int = DEFAULT_BLOCK_FRAMES,
     ) -> CrepeEmbedding:
         """A ``CrepeEmbedding`` of parts you built (they are used, not copied)."""
-        self = cls.__new__(cls)
-        nn.Module.__init__(self)
+        self = cls._bare()
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.block_frames = check_block_frames(block_frames)
-        self.frames = frames
-        self.activation = activation
+        self._use_parts({"frames": frames, "activation": activation})
         return self
-
-    def settings(self) -> dict[str, Any]:
-        return {**self.frames.settings(), **self.activation.settings(), **super().settings()}
 
     @eager
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:

@@ -6,23 +6,22 @@ import math
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._checks import check_positive_int
 from .._eager import eager
-from .._settings import Configurable, Setting, route
+from .._settings import Configurable, Setting
 from ..constants import N_BINS
 from ..functional._decode import Pitch
-from ..functional._framing import num_frames
-from ..functional._framing import length_mask
+from ..functional._framing import length_mask, num_frames
 from ..functional._voicing import Voicing, check_voicing_rule
 from ..functional._voicing_model import decide_voicing
 from ._activation import CrepeActivation
+from ._composite import Composite
 from ._decode import CrepeDecode
 from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
 from ._frames import CrepeFrames, PreparedAudio
 
-__all__ = ["CrepePitch", "check_block_frames"]
+__all__ = ["CrepePitch", "PitchComposite", "check_block_frames"]
 
 #: The parts of a ``CrepePitch``, in pipeline order: every option belongs to one of them.
 PITCH_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
@@ -46,9 +45,34 @@ BLOCK_FRAMES = Setting(
     "frames computed per block of a long input (memory bound)",
     metavar="N",
 )
+VOICING = Setting(
+    "voicing",
+    None,
+    "voicing rule: none (f0 on every frame), auto (periodicity and level against each "
+    "item's noise floor; recommended for speech) or a periodicity threshold in [0, 1]",
+    parse=check_voicing_rule,
+    metavar="RULE",
+)
 
 
-class CrepePitch(Configurable, nn.Module):
+class PitchComposite(Composite):
+    """A composite of :class:`CrepeFrames` → :class:`CrepeActivation` → :class:`CrepeDecode`
+    (``CrepePitch``, ``CrepeStream``)."""
+
+    PARTS = PITCH_PARTS
+    frames: CrepeFrames
+    activation: CrepeActivation
+    decode: CrepeDecode
+
+    def _use_pitch_parts(
+        self, frames: CrepeFrames, activation: CrepeActivation, decode: CrepeDecode | None
+    ) -> None:
+        """Attach parts built by the caller; no decoder means the default ``CrepeDecode()``."""
+        decode = CrepeDecode() if decode is None else decode
+        self._use_parts({"frames": frames, "activation": activation, "decode": decode})
+
+
+class CrepePitch(PitchComposite):
     """Audio → pitch: :class:`CrepeFrames` → :class:`CrepeActivation` → :class:`CrepeDecode`.
 
     Built from its three parts, which own every option: ``CrepePitch(16000, "tiny", fmin=50,
@@ -93,21 +117,7 @@ class CrepePitch(Configurable, nn.Module):
         torch.Size([3, 26])
     """
 
-    SETTINGS = (
-        Setting(
-            "voicing",
-            None,
-            "voicing rule: none (f0 on every frame), auto (periodicity and level against each "
-            "item's noise floor; recommended for speech) or a periodicity threshold in [0, 1]",
-            parse=check_voicing_rule,
-            metavar="RULE",
-        ),
-        BLOCK_FRAMES,
-    )
-
-    frames: CrepeFrames
-    activation: CrepeActivation
-    decode: CrepeDecode
+    SETTINGS = (VOICING, BLOCK_FRAMES)
 
     def __init__(
         self,
@@ -119,18 +129,8 @@ class CrepePitch(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        parts = route(
-            type(self).__name__,
-            options,
-            [(n, c.SETTINGS) for n, c in PITCH_PARTS],
-            self.SETTINGS,
-        )
-        # the cheap parts first: bad options fail before any weights are read
-        decode = CrepeDecode(**parts["decode"])
-        frames = CrepeFrames(sample_rate, **parts["frames"])
-        self._assemble(frames, CrepeActivation(capacity, **parts["activation"]), decode)
-        self.voicing = check_voicing_rule(voicing)
-        self.block_frames = check_block_frames(block_frames)
+        self._configure(voicing, block_frames)
+        self._build_parts({"sample_rate": sample_rate, "capacity": capacity, **options})
 
     @classmethod
     def from_parts(
@@ -151,39 +151,14 @@ class CrepePitch(Configurable, nn.Module):
             >>> pitch.decode
             CrepeDecode()
         """
-        self = cls.__new__(cls)
-        nn.Module.__init__(self)
-        self._assemble(frames, activation, CrepeDecode() if decode is None else decode)
-        self.voicing = check_voicing_rule(voicing)
-        self.block_frames = check_block_frames(block_frames)
+        self = cls._bare()
+        self._use_pitch_parts(frames, activation, decode)
+        self._configure(voicing, block_frames)
         return self
 
-    def _assemble(
-        self, frames: CrepeFrames, activation: CrepeActivation, decode: CrepeDecode
-    ) -> None:
-        for name, part, kind in (
-            ("frames", frames, CrepeFrames),
-            ("activation", activation, CrepeActivation),
-            ("decode", decode, CrepeDecode),
-        ):
-            if not isinstance(part, kind):
-                from ..exceptions import ParameterError
-
-                raise ParameterError(
-                    f"{name} must be a {kind.__name__}, got {type(part).__name__}."
-                )
-        self.frames = frames
-        self.activation = activation
-        self.decode = decode
-
-    def settings(self) -> dict[str, Any]:
-        """Every setting of the parts and of this module; ``CrepePitch(**settings)`` rebuilds it."""
-        return {
-            **self.frames.settings(),
-            **self.activation.settings(),
-            **self.decode.settings(),
-            **super().settings(),
-        }
+    def _configure(self, voicing: object, block_frames: object) -> None:
+        self.voicing = check_voicing_rule(voicing)
+        self.block_frames = check_block_frames(block_frames)
 
     def _activations(
         self, prepared: PreparedAudio, levels: bool = False

@@ -26,10 +26,8 @@ from typing import Any, cast
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .._checks import check_audio
-from .._settings import Configurable, Setting, route
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
 from ..functional._decode import DecoderInput, Pitch, finish_pitch, local_average, pack, run_decoder
@@ -40,8 +38,8 @@ from ._activation import CrepeActivation
 from ._decode import CrepeDecode
 from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, assemble, block_rows, chunk_rows, cut_frames
 from ._frames import CrepeFrames
-from ._pitch import BLOCK_FRAMES, PITCH_PARTS, CrepePitch, check_block_frames
-from ._stream_viterbi import DEFAULT_LAG, FixedLagViterbi, check_lag
+from ._pitch import BLOCK_FRAMES, VOICING, PitchComposite, check_block_frames
+from ._stream_viterbi import DEFAULT_LAG, LAG, FixedLagViterbi, check_lag
 
 __all__ = ["CrepeStream"]
 
@@ -104,7 +102,16 @@ class _Buffer:
         return F.pad(part, (lo - start, stop - hi)) if lo > start or hi < stop else part
 
 
-class CrepeStream(Configurable, nn.Module):
+def _check_streamable(frames: CrepeFrames) -> None:
+    if frames.resample != "resampy" and frames.sample_rate != SAMPLE_RATE:
+        raise ParameterError(
+            f"CrepeStream carries resampy's filter state between pushes; "
+            f"resample={frames.resample!r} cannot stream. Use resample='resampy' "
+            f"(the default) or push {SAMPLE_RATE} Hz audio."
+        )
+
+
+class CrepeStream(PitchComposite):
     """Streaming :class:`CrepePitch`: :meth:`push` audio as it arrives, get the pitch of every
     frame whose 64 ms window became complete; :meth:`flush` at the end.
 
@@ -151,21 +158,7 @@ class CrepeStream(Configurable, nn.Module):
         (26, 4000)
     """
 
-    SETTINGS = (
-        CrepePitch.SETTINGS[0],  # voicing
-        Setting(
-            "lag",
-            DEFAULT_LAG,
-            "frames a streamed Viterbi waits before deciding a frame (latency: lag x hop)",
-            parse=check_lag,
-            metavar="FRAMES",
-        ),
-        BLOCK_FRAMES,
-    )
-
-    frames: CrepeFrames
-    activation: CrepeActivation
-    decode: CrepeDecode
+    SETTINGS = (VOICING, LAG, BLOCK_FRAMES)
 
     def __init__(
         self,
@@ -178,16 +171,10 @@ class CrepeStream(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        parts = route(
-            type(self).__name__,
-            options,
-            [(n, c.SETTINGS) for n, c in PITCH_PARTS],
-            self.SETTINGS,
-        )
-        decode = CrepeDecode(**parts["decode"])
-        frames = CrepeFrames(sample_rate, **parts["frames"])
-        self._setup(frames, None, decode, voicing, lag, block_frames)
-        self._setup(frames, CrepeActivation(capacity, **parts["activation"]), decode)
+        self._configure(voicing, lag, block_frames)
+        options = {"sample_rate": sample_rate, "capacity": capacity, **options}
+        self._build_parts(options, lambda parts: _check_streamable(parts["frames"]))
+        self._start_over()
 
     @classmethod
     def from_parts(
@@ -209,66 +196,29 @@ class CrepeStream(Configurable, nn.Module):
             >>> stream.extra_repr()
             'lag=8'
         """
-        self = cls.__new__(cls)
-        nn.Module.__init__(self)
-        decode = CrepeDecode() if decode is None else decode
-        self._setup(frames, None, decode, voicing, lag, block_frames)
-        self._setup(frames, activation, decode)
+        self = cls._bare()
+        self._configure(voicing, lag, block_frames)
+        self._use_pitch_parts(frames, activation, decode)
+        _check_streamable(self.frames)
+        self._start_over()
         return self
 
-    def _setup(
-        self,
-        frames: CrepeFrames,
-        activation: CrepeActivation | None,
-        decode: CrepeDecode,
-        voicing: float | None = None,
-        lag: int = DEFAULT_LAG,
-        block_frames: int = DEFAULT_BLOCK_FRAMES,
-    ) -> None:
-        if activation is None:  # first call: check the cheap settings before weights load
-            if not isinstance(frames, CrepeFrames) or not isinstance(decode, CrepeDecode):
-                bad = (
-                    ("frames", frames)
-                    if not isinstance(frames, CrepeFrames)
-                    else ("decode", decode)
-                )
-                raise ParameterError(
-                    f"{bad[0]} must be a Crepe{bad[0].title()}, got {type(bad[1]).__name__}."
-                )
-            if frames.resample != "resampy" and frames.sample_rate != SAMPLE_RATE:
-                raise ParameterError(
-                    f"CrepeStream carries resampy's filter state between pushes; "
-                    f"resample={frames.resample!r} cannot stream. Use resample='resampy' "
-                    f"(the default) or push {SAMPLE_RATE} Hz audio."
-                )
-            if isinstance(voicing, str) and voicing.strip().lower() == "auto":
-                raise ParameterError(
-                    'CrepeStream does not take voicing="auto": it decides against each item\'s '
-                    "noise floor, which a stream only knows at its end. Pass a periodicity "
-                    "threshold (e.g. voicing=0.5), or None and decide on the offline result."
-                )
-            self.voicing = check_voicing(voicing)
-            self.lag = check_lag(lag)
-            self.block_frames = check_block_frames(block_frames)
-            return
-        if not isinstance(activation, CrepeActivation):
+    def _configure(self, voicing: object, lag: object, block_frames: object) -> None:
+        if isinstance(voicing, str) and voicing.strip().lower() == "auto":
             raise ParameterError(
-                f"activation must be a CrepeActivation, got {type(activation).__name__}."
+                'CrepeStream does not take voicing="auto": it decides against each item\'s '
+                "noise floor, which a stream only knows at its end. Pass a periodicity "
+                "threshold (e.g. voicing=0.5), or None and decide on the offline result."
             )
-        self.frames, self.activation, self.decode = frames, activation, decode
-        rate = frames.sample_rate
+        self.voicing = check_voicing(voicing)
+        self.lag = check_lag(lag)
+        self.block_frames = check_block_frames(block_frames)
+
+    def _start_over(self) -> None:
+        """No state yet; the resampler of the input rate (none at 16 kHz)."""
+        rate = self.frames.sample_rate
         self._resampler = None if rate == SAMPLE_RATE else BlockResampler(rate, None)
         self._state: _State | None = None
-
-    def settings(self) -> dict[str, Any]:
-        """Every setting of the parts and of this module; ``CrepeStream(**settings)`` rebuilds
-        it."""
-        return {
-            **self.frames.settings(),
-            **self.activation.settings(),
-            **self.decode.settings(),
-            **super().settings(),
-        }
 
     # -- public state ------------------------------------------------------------------------
 

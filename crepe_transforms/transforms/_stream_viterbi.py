@@ -7,27 +7,25 @@ tie-breaking (towards the lowest state), so deciding nothing early and tracing b
 last frame (:meth:`FixedLagViterbi.finish`) gives the offline path exactly. How often an early
 decision agrees with the offline one, by ``lag``, is measured in ``docs/streaming.md``.
 
-Two kernels compute the same numbers: a numba kernel for CPU tensors (a stream's step is a
-few frames, where torch's per-operator cost would dominate) and torch operators for other
-devices.
+The kernels are the offline decoder's: its numba forward recursion and traceback for CPU
+tensors (``functional._viterbi_numba``; a stream's step is a few frames, where torch's
+per-operator cost would dominate) and its torch step for other devices.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
-from typing import Any, cast
+from types import ModuleType
+from typing import cast
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .._checks import check_choice
+from .._settings import Setting
 from ..exceptions import ParameterError
-from ..functional._viterbi import BACKENDS, HMM, log_emission, log_jump
+from ..functional._viterbi import BACKENDS, HMM, _compiled, _max_plus_step, log_emission, log_jump
 
-__all__ = ["DEFAULT_LAG", "FixedLagViterbi", "check_lag"]
+__all__ = ["DEFAULT_LAG", "LAG", "FixedLagViterbi", "check_lag"]
 
 #: Frames a streamed Viterbi waits before deciding a frame (0.16 s at a 10 ms hop): from 16
 #: on, every decided f0 was within 50 cents of the offline Viterbi's on the accuracy corpus,
@@ -50,6 +48,15 @@ def check_lag(value: object) -> int:
             f"decided once frame t + lag has arrived, e.g. lag={DEFAULT_LAG} (0 decides at once)."
         )
     return value
+
+
+LAG = Setting(
+    "lag",
+    DEFAULT_LAG,
+    "frames a streamed Viterbi waits before deciding a frame (latency: lag x hop)",
+    parse=check_lag,
+    metavar="FRAMES",
+)
 
 
 class FixedLagViterbi:
@@ -105,7 +112,8 @@ class FixedLagViterbi:
         if self.score is not None and self.pointers is not None:
             self.score, self.pointers = self.score.to(device), self.pointers.to(device)
 
-    def _kernels(self, device: torch.device) -> _Kernels | None:
+    def _kernels(self, device: torch.device) -> ModuleType | None:
+        """The numba kernels (``functional._viterbi_numba``) for ``device``, or None: torch."""
         if self.backend == "torch" or (self.backend == "auto" and device.type != "cpu"):
             return None
         kernels = _compiled()
@@ -135,7 +143,7 @@ class FixedLagViterbi:
                 score.copy_(self.score)
             pointers = torch.zeros((rows, count, n_states), dtype=torch.int16)
             ends = torch.empty((rows, count), dtype=torch.int64)
-            kernels[0](
+            kernels.forward(
                 emission.contiguous().numpy(),
                 self.transition.contiguous().numpy(),
                 self.jump,
@@ -172,7 +180,9 @@ class FixedLagViterbi:
         kernels = self._kernels(score.device)
         if kernels is not None:
             path = torch.empty((score.shape[0], self.seen - self.decided), dtype=torch.int64)
-            kernels[2](pointers.numpy(), base, score.numpy(), self.decided, self.seen, path.numpy())
+            kernels.finish(
+                pointers.numpy(), base, score.numpy(), self.decided, self.seen, path.numpy()
+            )
         else:
             state = score.argmax(dim=-1)
             states = [state]
@@ -186,13 +196,11 @@ class FixedLagViterbi:
     def _forward_torch(
         self, emission: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        # as functional._viterbi._scan_torch: the same sums in the same order, same ties
+        # the offline torch scan's step (functional._viterbi), from the carried score
         rows, count, n_states = emission.shape
         device = emission.device
         table = self.transition.T.contiguous()  # (states, width)
-        band = table.shape[1] // 2
-        width = 2 * band + 1
-        offset = torch.arange(n_states, device=device) - band
+        offset = torch.arange(n_states, device=device) - table.shape[1] // 2
         pointers = torch.zeros((rows, count, n_states), dtype=torch.int16, device=device)
         ends = torch.empty((rows, count), dtype=torch.int64, device=device)
         score = self.score
@@ -201,22 +209,14 @@ class FixedLagViterbi:
             if score is None:
                 score = frame + math.log(1.0 / n_states)
             else:
-                window = F.pad(score, (band, band), value=-math.inf).unfold(1, width, 1)
-                best, arg = (window + table).max(dim=-1)
-                arg = arg + offset
-                if self.jump > -math.inf:
-                    top, top_arg = score.max(dim=-1, keepdim=True)
-                    leap = top + self.jump
-                    take = (leap > best) | ((leap == best) & (top_arg < arg))
-                    best = torch.where(take, leap, best)
-                    arg = torch.where(take, top_arg, arg)
+                best, arg = _max_plus_step(score, table, offset, self.jump)
                 score = best + frame
                 pointers[:, t] = arg.to(torch.int16)
             ends[:, t] = score.argmax(dim=-1)
         return cast(torch.Tensor, score), pointers, ends
 
     def _back(
-        self, states: torch.Tensor, first_end: int, steps: int, kernels: _Kernels | None
+        self, states: torch.Tensor, first_end: int, steps: int, kernels: ModuleType | None
     ) -> torch.Tensor:
         """Trace ``steps`` frames back from ``states`` of frames ``first_end …`` at once."""
         if states.shape[1] == 0 or steps == 0 or self.pointers is None:
@@ -224,7 +224,7 @@ class FixedLagViterbi:
         base = self.seen - self.pointers.shape[1]
         if kernels is not None:
             out = torch.empty_like(states)
-            kernels[1](self.pointers.numpy(), base, states.numpy(), first_end, steps, out.numpy())
+            kernels.back(self.pointers.numpy(), base, states.numpy(), first_end, steps, out.numpy())
             return out
         rows, n_states = states.shape[0], self.n_states
         flat = self.pointers.reshape(rows, -1)
@@ -240,105 +240,3 @@ class FixedLagViterbi:
             base = self.seen - self.pointers.shape[1]
             self.pointers = self.pointers[:, decided - base :]
         self.decided = decided
-
-
-# -- numba kernels: plain Python compiled on first use ---------------------------------------
-
-
-def _forward_py(
-    emission: Any,
-    transition: Any,
-    jump: float,
-    init: float,
-    score: Any,
-    started: bool,
-    pointers: Any,
-    ends: Any,
-) -> None:
-    # Mirrors functional._viterbi._scan_numba_py operation for operation, from a carried score.
-    rows, count, n_states = emission.shape
-    width = transition.shape[0]
-    band = width // 2
-    use_jump = jump > -np.inf
-    padded = np.full(n_states + 2 * band, -np.inf)
-    best = np.empty(n_states)
-    arg = np.empty(n_states, dtype=np.int64)
-    for b in range(rows):
-        if started:
-            for j in range(n_states):
-                padded[band + j] = score[b, j]
-        for t in range(count):
-            if t == 0 and not started:
-                for j in range(n_states):
-                    padded[band + j] = emission[b, 0, j] + init
-            else:
-                for j in range(n_states):
-                    best[j] = -np.inf
-                    arg[j] = 0
-                for k in range(width):
-                    row = transition[k]
-                    for j in range(n_states):
-                        cand = padded[j + k] + row[j]
-                        better = cand > best[j]
-                        best[j] = cand if better else best[j]
-                        arg[j] = j + k - band if better else arg[j]
-                if use_jump:
-                    top_arg = 0
-                    top = padded[band]
-                    for i in range(1, n_states):
-                        if padded[band + i] > top:
-                            top = padded[band + i]
-                            top_arg = i
-                    leap = top + jump
-                    for j in range(n_states):
-                        if leap > best[j] or (leap == best[j] and top_arg < arg[j]):
-                            best[j] = leap
-                            arg[j] = top_arg
-                for j in range(n_states):
-                    padded[band + j] = best[j] + emission[b, t, j]
-                    pointers[b, t, j] = arg[j]
-            state = 0  # the first maximum, as torch's argmax
-            for i in range(1, n_states):
-                if padded[band + i] > padded[band + state]:
-                    state = i
-            ends[b, t] = state
-        for j in range(n_states):
-            score[b, j] = padded[band + j]
-
-
-def _back_py(pointers: Any, base: int, ends: Any, first_end: int, steps: int, out: Any) -> None:
-    rows, count = ends.shape
-    for b in range(rows):
-        for i in range(count):
-            state = ends[b, i]
-            frame = first_end + i - base
-            for _ in range(steps):
-                state = pointers[b, frame, state]
-                frame -= 1
-            out[b, i] = state
-
-
-def _finish_py(pointers: Any, base: int, score: Any, decided: int, seen: int, out: Any) -> None:
-    rows, n_states = score.shape
-    for b in range(rows):
-        state = 0
-        for i in range(1, n_states):
-            if score[b, i] > score[b, state]:
-                state = i
-        out[b, seen - 1 - decided] = state
-        for t in range(seen - 1, decided, -1):
-            state = pointers[b, t - base, state]
-            out[b, t - 1 - decided] = state
-
-
-_Kernels = tuple[Callable[..., None], Callable[..., None], Callable[..., None]]
-
-
-@functools.cache
-def _compiled() -> _Kernels | None:
-    try:
-        import numba
-    except ImportError:
-        return None
-    jit = numba.njit(cache=True, nogil=True)
-    return jit(_forward_py), jit(_back_py), jit(_finish_py)

