@@ -199,6 +199,7 @@ def _plot(rows: list[Row], path: Path) -> bool:
 #: name → (what fills it, the text until it is filled).
 SECTIONS = {
     "side-by-side": "python benchmarks/speed.py --contention",
+    "before-after": "python benchmarks/before_after.py --before <0.1 checkout>",
     "streaming": "python benchmarks/stream_speed.py",
     "gpu": "python benchmarks/gpu.py (on a CUDA machine)",
 }
@@ -325,6 +326,10 @@ def write_report(
         "variable.)",
         "",
         *section("side-by-side", kept),
+        "",
+        "### Before and after the 0.2 renovation",
+        "",
+        *section("before-after", kept),
         "",
         "## Peak memory (CPU, end to end)",
         "",

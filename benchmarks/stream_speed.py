@@ -3,11 +3,11 @@
 Three parts (``--part speed``, ``pushes``, ``agreement``; default all):
 
 - **speed**: a synthetic melody is pushed in 10 ms chunks, as a microphone delivers it, per
-  capacity, thread count, input rate and decoder. Real-time factor = seconds of audio per
-  second of wall time (and per second of process CPU time, which a busy shared machine
-  inflates less); per-push compute time (median, 95th percentile); the algorithmic latency
-  (``CrepeStream.latency``) and the total (algorithmic + p95 compute + the 10 ms of a chunk).
-  The offline ``CrepePitch`` on the same audio is measured side by side.
+  capacity, thread count, input rate, decoder and ``step_frames``. Real-time factor = seconds
+  of audio per second of wall time (and per second of process CPU time, which a busy shared
+  machine inflates less); per-push compute time (median, 95th percentile); the algorithmic
+  latency (``CrepeStream.latency``) and the total (algorithmic + p95 compute + the 10 ms of a
+  chunk). The offline ``CrepePitch`` on the same audio is measured side by side.
 - **pushes**: the same at 16 kHz with ``weighted_argmax`` for pushes of 10, 40 and 100 ms
   (bigger pushes share network calls: throughput for latency).
 - **agreement**: how often the fixed-lag Viterbi decision equals the offline Viterbi as the
@@ -74,21 +74,28 @@ def stream_run(
 
 def speed(seconds: float) -> str:
     rows = [
-        "| capacity | threads | input rate | decoder | RTF wall | RTF CPU | push median | "
-        "push p95 | algorithmic latency | total latency | offline RTF wall |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| capacity | threads | input rate | decoder | step_frames | RTF wall | RTF CPU | "
+        "push median | push p95 | algorithmic latency | total latency | offline RTF wall |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     configs = [
-        (capacity, threads, sr, decoder)
+        (capacity, threads, sr, decoder, step)
         for capacity in ("tiny", "full")
         for threads in (1, 2)
-        for sr, decoder in ((16000, "weighted_argmax"), (16000, "viterbi"), (44100, "viterbi"))
+        for sr, decoder, step in (
+            (16000, "weighted_argmax", 1),
+            (16000, "weighted_argmax", 4),
+            (16000, "weighted_argmax", 10),
+            (16000, "viterbi", 1),
+            (16000, "viterbi", 4),
+            (44100, "viterbi", 1),
+        )
     ]
-    for capacity, threads, sr, decoder in configs:
+    for capacity, threads, sr, decoder, step in configs:
         torch.set_num_threads(threads)
         length = seconds if capacity == "tiny" else seconds / 2
         audio = melody(length, sr)
-        stream = CrepeStream(sr, capacity, decoder=decoder)
+        stream = CrepeStream(sr, capacity, decoder=decoder, step_frames=step)
         chunk = sr // 100
         stream_run(stream, melody(0.5, sr), chunk)  # warm-up: weights, kernels, numba
         wall, cpu, pushes = stream_run(stream, audio, chunk)
@@ -101,7 +108,7 @@ def speed(seconds: float) -> str:
         p95 = float(np.percentile(pushes, 95))
         total = stream.latency + p95 + chunk / sr
         rows.append(
-            f"| {capacity} | {threads} | {sr} | {decoder} | {length / wall:.1f}× | "
+            f"| {capacity} | {threads} | {sr} | {decoder} | {step} | {length / wall:.1f}× | "
             f"{length / cpu:.1f}× | {statistics.median(pushes) * 1e3:.2f} ms | "
             f"{p95 * 1e3:.2f} ms | {stream.latency * 1e3:.1f} ms | {total * 1e3:.1f} ms | "
             f"{length / offline_wall:.1f}× |"
@@ -113,7 +120,8 @@ def speed(seconds: float) -> str:
         f"`torch.set_num_threads(threads)`, inference mode; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}; load average after: {load}. "
-        f"Viterbi with the default lag (16 frames). RTF CPU counts process CPU time "
+        f"Viterbi with the default lag (16 frames); step_frames N runs the network once N "
+        f"frames are complete ((N - 1) hops more latency). RTF CPU counts process CPU time "
         f"(with 2 threads it adds both threads' time, so it is below RTF wall).\n\n"
     )
     return head + "\n".join(rows) + "\n"

@@ -1,7 +1,7 @@
 """Real-time pitch: feed a file to CrepeStream in 10 ms chunks, as a microphone would.
 
     python examples/realtime.py [FILE] [--capacity tiny] [--decoder viterbi] [--lag 8] [--pace]
-                                [--threads 1]
+                                [--threads 1] [--step-frames 1]
 
 Each chunk is pushed the moment it "arrives"; the frames whose 64 ms window it completed come
 back at once and are printed (time, f0, periodicity; ``-`` where the periodicity is below the
@@ -34,6 +34,12 @@ def main() -> None:
     parser.add_argument("--decoder", default="viterbi")
     parser.add_argument("--lag", type=int, default=8, help="Viterbi look-ahead in frames")
     parser.add_argument("--voicing", type=float, default=0.5)
+    parser.add_argument(
+        "--step-frames",
+        type=int,
+        default=1,
+        help="frames collected per network call: more is faster, (N - 1) x 10 ms later",
+    )
     parser.add_argument("--pace", action="store_true", help="deliver chunks in real time")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (one frame a push: 1 is best)"
@@ -44,7 +50,12 @@ def main() -> None:
     info = sf.info(str(args.file))
     rate = info.samplerate
     stream = CrepeStream(
-        rate, args.capacity, decoder=args.decoder, lag=args.lag, voicing=args.voicing
+        rate,
+        args.capacity,
+        decoder=args.decoder,
+        lag=args.lag,
+        voicing=args.voicing,
+        step_frames=args.step_frames,
     )
     hop_s = stream.frames.hop_length / rate
     chunk = rate // 100  # 10 ms, a typical sound-card block

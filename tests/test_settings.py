@@ -122,6 +122,22 @@ def test_from_parts_uses_the_parts_given() -> None:
         CrepePitch.from_parts(frames, activation, frames)  # type: ignore[arg-type]
 
 
+def test_from_parts_refuses_what_it_cannot_place() -> None:
+    frames, activation = CrepeFrames(8000), CrepeActivation("tiny", pretrained=False)
+    with pytest.raises(ParameterError, match=r"at most 3 parts \(frames, activation, decode\)"):
+        CrepePitch.from_parts(frames, activation, CrepeDecode(), CrepeDecode())
+    with pytest.raises(ParameterError, match="needs its activation part"):
+        CrepePitch.from_parts(frames)
+    with pytest.raises(ParameterError, match=r"unknown setting\(s\) fmin.*voicing, block_frames"):
+        CrepePitch.from_parts(frames, activation, fmin=50.0)
+    with pytest.raises(ParameterError, match="block_frames"):
+        CrepeEmbedding.from_parts(frames, activation, block_frames=0)
+    # A left-out decoder is the default one; the module's own settings are checked as in __init__.
+    pitch = CrepePitch.from_parts(frames, activation, block_frames=7)
+    assert pitch.decode.settings() == CrepeDecode().settings()
+    assert pitch.block_frames == 7
+
+
 def test_extra_repr_shows_only_what_differs() -> None:
     assert CrepeFrames(16000).extra_repr() == "sample_rate=16000"
     assert CrepeFrames(16000, hop_length=160).extra_repr() == "sample_rate=16000"

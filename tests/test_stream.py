@@ -236,9 +236,50 @@ def test_viterbi_lag_holds_frames_back(lag: int, tiny: CrepeActivation) -> None:
     assert stream.flush().f0.shape[-1] == 1 + 4000 // 160 - pushed.f0.shape[-1]
 
 
-@pytest.mark.parametrize(("sr", "decoder"), [(16000, "argmax"), (44100, "viterbi")])
-def test_latency_is_when_frames_come_out(sr: int, decoder: str) -> None:
-    stream = CrepeStream(sr, "tiny", decoder=decoder, lag=3, pretrained=False)
+@pytest.mark.parametrize("decoder", ["weighted_argmax", "viterbi"])
+def test_step_frames_trades_latency_not_values(decoder: str, tiny: CrepeActivation) -> None:
+    sr = 22050
+    audio = two_rows(sr)
+    decode = CrepeDecode(decoder)
+
+    def ten_ms_pushes(stream: CrepeStream) -> tuple[tuple[torch.Tensor, ...], int]:
+        calls = record(stream.activation.network, "in")
+        parts = [stream.push(chunk) for chunk in audio.split(sr // 100, dim=-1)]
+        parts.append(stream.flush())
+        joined = tuple(torch.cat([p[i] for p in parts], dim=-1) for i in range(2))
+        return joined, len(calls)
+
+    every, calls_every = ten_ms_pushes(
+        CrepeStream.from_parts(CrepeFrames(sr), copy.deepcopy(tiny), decode, lag=3)
+    )
+    stepped = CrepeStream.from_parts(
+        CrepeFrames(sr), copy.deepcopy(tiny), decode, lag=3, step_frames=5
+    )
+    grouped, calls_stepped = ten_ms_pushes(stepped)
+    # the same frames; the network met them in other groups, so values agree to rounding
+    assert grouped[0].shape == every[0].shape
+    torch.testing.assert_close(grouped[0], every[0], rtol=1e-5, atol=0.0, equal_nan=True)
+    torch.testing.assert_close(grouped[1], every[1], rtol=0.0, atol=1e-5)
+    # a 10 ms push completes one frame: five network calls become one (per row)
+    assert calls_stepped <= calls_every / 5 + 2
+    assert stepped.latency == pytest.approx(
+        CrepeStream.from_parts(CrepeFrames(sr), tiny, decode, lag=3).latency + 4 * 220 / sr
+    )
+
+
+def test_step_frames_holds_frames_back(tiny: CrepeActivation) -> None:
+    stream = CrepeStream.from_parts(CrepeFrames(16000), tiny, CrepeDecode("argmax"), step_frames=8)
+    audio = two_rows(16000)
+    assert stream.push(audio[:, :1600]).f0.shape[-1] == 0  # frames 0 … 6 complete: 7 < 8
+    assert stream.push(audio[:, 1600:1700]).f0.shape[-1] == 8  # frame 7 completes the step
+    assert stream.flush().f0.shape[-1] == 1 + 1700 // 160 - 8
+
+
+@pytest.mark.parametrize(
+    ("sr", "decoder", "step"), [(16000, "argmax", 1), (44100, "viterbi", 1), (16000, "argmax", 4)]
+)
+def test_latency_is_when_frames_come_out(sr: int, decoder: str, step: int) -> None:
+    stream = CrepeStream(sr, "tiny", decoder=decoder, lag=3, step_frames=step, pretrained=False)
     hop = sr // 100
     audio = two_rows(sr, 0.1)[0]
     delays = []
@@ -251,7 +292,8 @@ def test_latency_is_when_frames_come_out(sr: int, decoder: str) -> None:
     # (half a 16 kHz sample), the resampler's reach (one input sample) and the window's end
     assert max(delays) <= stream.latency + 1e-9
     slack = (0 if sr == 16000 else 1.5 / 16000 + 1 / sr) + 1e-9
-    assert min(delays) >= stream.latency - slack
+    # the last frame of a step waits least: (step_frames - 1) hops less than the first
+    assert min(delays) >= stream.latency - (step - 1) * hop / sr - slack
 
 
 def test_options_route_to_the_parts_and_settings_rebuild() -> None:
@@ -284,6 +326,7 @@ def test_options_route_to_the_parts_and_settings_rebuild() -> None:
         ({"hop": 10}, "no option 'hop'"),
         ({"lag": -1}, "lag must be a non-negative integer"),
         ({"lag": 2.5}, "lag must be a non-negative integer"),
+        ({"step_frames": 0}, "step_frames must be a positive integer"),
         ({"resample": "torchaudio"}, "resample='torchaudio' cannot stream"),
         ({"voicing": 2.0}, "voicing must be None or a periodicity"),
     ],

@@ -18,7 +18,7 @@ from .._settings import Setting
 from ..export import EXPORT_DECODERS, FORMATS, GRAPHS, export_network, export_pitch
 from ..functional import admitted_bins
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
-from ._options import add_settings, emit_line, given
+from ._options import CommandText, add_command, add_settings, emit_line, given
 
 __all__ = ["add_export_command"]
 
@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 
 _NETWORK = ("capacity", "weights", "sha256")
 _PITCH_ONLY = ("hop_length", "normalization", "decoder", "fmin", "fmax")
+
+#: What ``--help`` says of the command.
+_TEXT = CommandText(
+    "write the CREPE network or the whole 16 kHz pitch path as ONNX or torch.export",
+    "Write a deployable graph: --graph network (frames (N, 1024) float32 -> salience (N, 360), "
+    "any N) or --graph pitch (16 kHz audio (B, T) -> f0 and periodicity (B, 1 + T // hop), any "
+    "B and T). Beside FILE come FILE.sha256 and FILE.json, which describes the inputs, outputs, "
+    "framing rule and weights. ONNX needs the export extra: "
+    'pip install "crepe-transforms[export]".',
+)
 
 
 def _network_settings() -> list[Setting]:
@@ -85,15 +95,7 @@ def _check(parser: argparse.ArgumentParser) -> None:
 
 def add_export_command(subparsers: Subparsers) -> None:
     """Register ``export``."""
-    parser = subparsers.add_parser(
-        "export",
-        help="write the CREPE network or the whole 16 kHz pitch path as ONNX or torch.export",
-        description="Write a deployable graph: --graph network (frames (N, 1024) float32 -> "
-        "salience (N, 360), any N) or --graph pitch (16 kHz audio (B, T) -> f0 and periodicity "
-        "(B, 1 + T // hop), any B and T). Beside FILE come FILE.sha256 and FILE.json, which "
-        "describes the inputs, outputs, framing rule and weights. ONNX needs the export extra: "
-        'pip install "crepe-transforms[export]".',
-    )
+    parser = add_command(subparsers, "export", _TEXT)
     parser.add_argument(
         "-o", "--output", type=Path, required=True, metavar="FILE", help="the file to write"
     )

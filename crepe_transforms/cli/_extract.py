@@ -31,7 +31,17 @@ from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, 
 from ..io._outputs import FORMATS, check_output_dir
 from ..io._plot import check_image_path
 from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames, CrepePitch
-from ._options import PROG, add_settings, emit_line, error, given, positive, usage
+from ._options import (
+    PROG,
+    CommandText,
+    add_command,
+    add_settings,
+    emit_line,
+    error,
+    given,
+    positive,
+    usage,
+)
 
 __all__ = [
     "add_activation_command",
@@ -48,6 +58,37 @@ ALIASES = {
     "chunk_size": ["--batch-size"],
     "hop_length": ["--hop"],
     "voicing": ["--threshold"],
+}
+
+#: What ``--help`` says of each command.
+_TEXTS: dict[str, CommandText] = {
+    "pitch": CommandText(
+        "track the pitch of audio files and write CSV/NPZ/PT files",
+        "Track f0 and periodicity of every frame of every file (one output file per input, "
+        "recording the settings that made it). Resumable: outputs made before with the same "
+        "settings are skipped, and one made with other settings stops the run before anything "
+        "is computed. Atomic (a killed run leaves no half file), sharded under torchrun or "
+        "--shard. A bad file is reported and skipped; exit status 1 if any failed.",
+    ),
+    "activation": CommandText(
+        "save the 360-bin CREPE salience of audio files (NPZ/PT)",
+        "Save the network's salience of every frame (frames x 360, 20 cents a bin, bin 0 = "
+        "31.7 Hz) per file, with the settings that made it. Resumable, atomic and sharded like "
+        "pitch.",
+    ),
+    "embedding": CommandText(
+        "save CREPE block-5 embeddings of audio files (NPZ/PT)",
+        "Save the block-5 embeddings of every frame per file: (frames, 32, E), E = 64 full, 8 "
+        "tiny (or (frames, C5, 8) with --layout channels), with the settings that made them. "
+        "Resumable, atomic and sharded like pitch.",
+    ),
+    "plot": CommandText(
+        "draw a spectrogram with the pitch contour and periodicity (needs matplotlib)",
+        "Draw one file (or a part of it): a spectrogram with the f0 contour of every frame, "
+        "solid where the periodicity reaches --voicing and faint elsewhere, and the periodicity "
+        "below. The format follows the image's suffix. Needs matplotlib: pip install "
+        '"crepe-transforms[plot]".',
+    ),
 }
 
 
@@ -255,19 +296,18 @@ def _io_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
 _COMMON_OWN = ("hop_length", "device", "block_frames")
 
 
+def _file_command(
+    subparsers: Subparsers, kind: str, own: Sequence[str], aliases: Sequence[str] = ()
+) -> tuple[argparse.ArgumentParser, list[str]]:
+    """The parser of a file command with its input, output and model flags, and their names."""
+    parser = add_command(subparsers, kind, _TEXTS[kind], aliases)
+    _io_flags(parser, kind, f"{kind} files")
+    return parser, _model_flags(parser, own)
+
+
 def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
-    parser = subparsers.add_parser(
-        "pitch",
-        help="track the pitch of audio files and write CSV/NPZ/PT files",
-        description="Track f0 and periodicity of every frame of every file (one output file "
-        "per input, recording the settings that made it). Resumable: outputs made before with "
-        "the same settings are skipped, and one made with other settings stops the run before "
-        "anything is computed. Atomic (a killed run leaves no half file), sharded under "
-        "torchrun or --shard. A bad file is reported and skipped; exit status 1 if any failed.",
-    )
-    _io_flags(parser, "pitch", "pitch files")
-    names = _model_flags(parser, (*_COMMON_OWN, "spill_dir"))
+    parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"))
     names += _decoding_flags(
         parser,
         "voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
@@ -280,34 +320,15 @@ def add_pitch_command(subparsers: Subparsers) -> None:
 
 def add_activation_command(subparsers: Subparsers) -> None:
     """Register ``activation``."""
-    parser = subparsers.add_parser(
-        "activation",
-        help="save the 360-bin CREPE salience of audio files (NPZ/PT)",
-        description="Save the network's salience of every frame (frames x 360, 20 cents a "
-        "bin, bin 0 = 31.7 Hz) per file, with the settings that made it. Resumable, atomic "
-        "and sharded like pitch.",
-    )
-    _io_flags(parser, "activation", "activation files")
-    names = _model_flags(parser, _COMMON_OWN)
+    parser, names = _file_command(subparsers, "activation", _COMMON_OWN)
     parser.set_defaults(handler=_run("activation", names))
 
 
 def add_embedding_command(subparsers: Subparsers) -> None:
     """Register ``embedding`` (alias ``embed``)."""
-    parser = subparsers.add_parser(
-        "embedding",
-        aliases=["embed"],
-        help="save CREPE block-5 embeddings of audio files (NPZ/PT)",
-        description="Save the block-5 embeddings of every frame per file: (frames, 32, E), "
-        "E = 64 full, 8 tiny (or (frames, C5, 8) with --layout channels), with the settings "
-        "that made them. Resumable, atomic and sharded like pitch.",
-    )
-    _io_flags(parser, "embedding", "embedding files")
-    names = _model_flags(parser, _COMMON_OWN)
-    names += add_settings(
-        parser.add_argument_group("embedding"),
-        [s for s in CrepeEmbedding.SETTINGS if s.name == "layout"],
-    )
+    parser, names = _file_command(subparsers, "embedding", _COMMON_OWN, aliases=["embed"])
+    layout = [s for s in CrepeEmbedding.SETTINGS if s.name == "layout"]
+    names += add_settings(parser.add_argument_group("embedding"), layout)
     parser.set_defaults(handler=_run("embedding", names))
 
 
@@ -344,14 +365,7 @@ def _seconds(name: str, low_ok: bool) -> Callable[[str], float]:
 
 def add_plot_command(subparsers: Subparsers) -> None:
     """Register ``plot``."""
-    parser = subparsers.add_parser(
-        "plot",
-        help="draw a spectrogram with the pitch contour and periodicity (needs matplotlib)",
-        description="Draw one file (or a part of it): a spectrogram with the f0 contour of "
-        "every frame, solid where the periodicity reaches --voicing and faint elsewhere, and "
-        "the periodicity below. The format follows the image's suffix. Needs matplotlib: "
-        'pip install "crepe-transforms[plot]".',
-    )
+    parser = add_command(subparsers, "plot", _TEXTS["plot"])
     parser.add_argument("file", type=Path, metavar="FILE", help="audio file")
     parser.add_argument(
         "-o",
@@ -382,10 +396,7 @@ def add_plot_command(subparsers: Subparsers) -> None:
         metavar="N",
         help="resolution of the image (and of the spectrogram in PDF/SVG) (default 120)",
     )
-    group = parser.add_argument_group("model")
-    names = add_settings(group, CrepeActivation.SETTINGS, aliases=ALIASES)
-    names += add_settings(group, CrepeFrames.SETTINGS, aliases=ALIASES)
-    names += add_settings(group, _own("hop_length", "block_frames"), aliases=ALIASES)
+    names = _model_flags(parser, ("hop_length", "block_frames"))
     names += _decoding_flags(
         parser,
         "periodicity that splits the solid contour (at or above it) from the faint dots "

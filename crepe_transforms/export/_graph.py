@@ -20,6 +20,7 @@ holds them to the bars of issue 15.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -41,8 +42,10 @@ from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
 
 __all__ = [
     "EXPORT_DECODERS",
+    "NORMALIZATION_RULES",
     "NetworkGraph",
     "PitchGraph",
+    "bins_rule",
     "check_pitch_parts",
     "decode_bins",
     "frame_audio",
@@ -54,6 +57,13 @@ __all__ = [
 EXPORT_DECODERS = ("weighted_argmax", "argmax")
 
 _RADIUS = 4  # the original CREPE local average: argmax − 4 … argmax + 4
+
+#: What :func:`normalize_rows` does under each ``normalization``, in words (for sidecars).
+NORMALIZATION_RULES: dict[str, str] = {
+    "crepe": f"zero mean, population std (divide by 1024), floor {CREPE_STD_FLOOR:g}",
+    "torchcrepe": f"zero mean, unbiased std (divide by 1023), floor {TORCHCREPE_STD_FLOOR:g}",
+    "none": "none (frames as cut)",
+}
 
 
 def frame_audio(audio: torch.Tensor, hop_length: int) -> torch.Tensor:
@@ -122,6 +132,16 @@ def decode_bins(
         bins = bins + torch.where(total > 0, shift / total.clamp_min(tiny), torch.zeros_like(shift))
     cents = CENTS_PER_BIN * (bins + low) + CENTS_OFFSET
     return CENTS_REFERENCE_HZ * torch.exp2(cents / 1200.0), periodicity
+
+
+def bins_rule() -> dict[str, Any]:
+    """How :func:`decode_bins` turns a bin into Hz, in words (for sidecars)."""
+    reference = f"{CENTS_REFERENCE_HZ:g}"
+    return {
+        "count": N_BINS,
+        "cents": f"{CENTS_PER_BIN:g} * bin + {CENTS_OFFSET!r} (relative to {reference} Hz)",
+        "hz": f"{reference} * 2 ** (cents / 1200)",
+    }
 
 
 def check_pitch_parts(frames: object, decode: object) -> None:

@@ -29,18 +29,10 @@ import torch
 
 from .._checks import check_choice
 from .._settings import route
-from ..constants import (
-    CENTS_OFFSET,
-    CENTS_PER_BIN,
-    CREPE_STD_FLOOR,
-    N_BINS,
-    SAMPLE_RATE,
-    TORCHCREPE_STD_FLOOR,
-    WINDOW_SIZE,
-)
+from ..constants import N_BINS, SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import MissingDependencyError, ParameterError
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
-from ._graph import NetworkGraph, PitchGraph, check_pitch_parts
+from ._graph import NORMALIZATION_RULES, NetworkGraph, PitchGraph, bins_rule, check_pitch_parts
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -59,12 +51,6 @@ FORMATS = ("onnx", "pt2")
 GRAPHS = ("network", "pitch")
 #: ONNX operator set written by default (onnxruntime ≥ 1.18 runs it).
 DEFAULT_OPSET = 18
-
-_NORMALIZATION_RULES = {
-    "crepe": f"zero mean, population std (divide by 1024), floor {CREPE_STD_FLOOR:g}",
-    "torchcrepe": f"zero mean, unbiased std (divide by 1023), floor {TORCHCREPE_STD_FLOOR:g}",
-    "none": "none (frames as cut)",
-}
 
 
 @dataclass(frozen=True)
@@ -102,15 +88,7 @@ def _framing(hop_length: int, normalization: str) -> dict[str, Any]:
         "frames": "1 + T // hop_length",
         "frame_i": "audio[i * hop_length - 512 : i * hop_length + 512], zeros outside the audio",
         "normalization": normalization,
-        "normalization_rule": _NORMALIZATION_RULES[normalization],
-    }
-
-
-def _bins() -> dict[str, Any]:
-    return {
-        "count": N_BINS,
-        "cents": f"{CENTS_PER_BIN:g} * bin + {CENTS_OFFSET!r} (relative to 10 Hz)",
-        "hz": "10 * 2 ** (cents / 1200)",
+        "normalization_rule": NORMALIZATION_RULES[normalization],
     }
 
 
@@ -182,7 +160,7 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
         "inputs": inputs,
         "outputs": outputs,
         "framing": framing,
-        "bins": _bins(),
+        "bins": bins_rule(),
         **extra,
         "weights": _weights(activation),
         "producer": {"crepe_transforms": __version__, "torch": torch.__version__},
@@ -314,11 +292,7 @@ def export_graph(
 
 
 def export_network(
-    path: str | os.PathLike[str],
-    capacity: str = "full",
-    *,
-    format: str = "onnx",
-    **options: Any,
+    path: str | os.PathLike[str], capacity: str = "full", *, format: str = "onnx", **options: Any
 ) -> ExportRecord:
     """Export the CREPE network: frames ``(N, 1024)`` float32 → salience ``(N, 360)``, any N.
 
@@ -343,18 +317,12 @@ def export_network(
 
 
 def export_pitch(
-    path: str | os.PathLike[str],
-    capacity: str = "full",
-    *,
-    format: str = "onnx",
-    **options: Any,
+    path: str | os.PathLike[str], capacity: str = "full", *, format: str = "onnx", **options: Any
 ) -> ExportRecord:
     """Export 16 kHz audio ``(B, T)`` → f0 and periodicity ``(B, 1 + T // hop)``, any B, T.
 
     Args:
-        path: the file to write.
-        capacity: the model size.
-        format: ``"onnx"`` or ``"pt2"``.
+        path, capacity, format: as for :func:`export_network`.
         **options: options of :class:`~crepe_transforms.CrepeFrames` (``hop_length`` in
             16 kHz samples, ``normalization``), :class:`~crepe_transforms.CrepeActivation`
             and :class:`~crepe_transforms.CrepeDecode` (``decoder``: ``"weighted_argmax"``,

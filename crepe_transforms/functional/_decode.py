@@ -26,18 +26,10 @@ import torch
 from .._checks import check_choice, check_last_dim, check_lengths
 from ..constants import FMAX_HZ, FMIN_HZ, N_BINS
 from ..exceptions import ParameterError
+from . import _viterbi as kernel
 from ._framing import length_mask
 from ._units import bins_to_hz
-from ._viterbi import (
-    BACKENDS,
-    DEFAULT_HMM,
-    HMM,
-    log_emission,
-    log_jump,
-    log_transition,
-    resolve_hmm,
-    viterbi_path,
-)
+from ._viterbi import BACKENDS, DEFAULT_HMM, HMM, resolve_hmm
 
 __all__ = [
     "DECODERS",
@@ -255,11 +247,11 @@ def _weighted_argmax(batch: DecoderInput) -> Pitch:
 def _viterbi(batch: DecoderInput, hmm: HMM, backend: str, transition: torch.Tensor | None) -> Pitch:
     n_states = batch.activation.shape[-1]
     if transition is None:
-        transition = log_transition(n_states, hmm, batch.activation.device)
-    path = viterbi_path(
-        log_emission(batch.activation, hmm),
+        transition = kernel.log_transition(n_states, hmm, batch.activation.device)
+    path = kernel.viterbi_path(
+        kernel.log_emission(batch.activation, hmm),
         transition,
-        log_jump(n_states, hmm),
+        kernel.log_jump(n_states, hmm),
         batch.lengths,
         backend,
     ).to(batch.activation.device)
@@ -292,14 +284,7 @@ def argmax(
 ) -> Pitch:
     """Centre frequency of the most salient admitted bin (ties: the lowest bin).
 
-    Args:
-        activation: raw CREPE activations.
-        fmin, fmax: admitted range in Hz (see :func:`admitted_bins`).
-        lengths: valid frames per item (shape = leading dims).
-
-    Shape:
-        - activation: ``(..., frames, 360)``; lengths: ``(...)``
-        - Output: two tensors ``(..., frames)``
+    Arguments and shapes as :func:`decode`.
 
     Example:
         >>> act = torch.zeros(2, 3, 360)
@@ -308,7 +293,7 @@ def argmax(
         tensor([[100.6412, 100.6412, 100.6412],
                 [100.6412, 100.6412, 100.6412]])
     """
-    return run_decoder("argmax", prepare_activation(activation, fmin, fmax, lengths))
+    return decode(activation, "argmax", fmin, fmax, lengths)
 
 
 def weighted_argmax(
@@ -319,16 +304,8 @@ def weighted_argmax(
 ) -> Pitch:
     """Original CREPE local average around the argmax (:func:`local_average`).
 
-    Periodicity is the activation at the argmax bin (CREPE's confidence).
-
-    Args:
-        activation: raw CREPE activations.
-        fmin, fmax: admitted range in Hz (see :func:`admitted_bins`).
-        lengths: valid frames per item (shape = leading dims).
-
-    Shape:
-        - activation: ``(..., frames, 360)``; lengths: ``(...)``
-        - Output: two tensors ``(..., frames)``
+    Periodicity is the activation at the argmax bin (CREPE's confidence). Arguments and shapes
+    as :func:`decode`.
 
     Example:
         >>> act = torch.zeros(1, 360)
@@ -336,7 +313,7 @@ def weighted_argmax(
         >>> weighted_argmax(act)
         Pitch(f0=tensor([101.2242]), periodicity=tensor([0.6000]))
     """
-    return run_decoder("weighted_argmax", prepare_activation(activation, fmin, fmax, lengths))
+    return decode(activation, "weighted_argmax", fmin, fmax, lengths)
 
 
 def viterbi(
@@ -352,18 +329,8 @@ def viterbi(
     The HMM's states are the admitted bins only (its transition rows are normalised over
     them). ``hmm="crepe"`` is the original CREPE decoder (:data:`CREPE_HMM`); ``"default"``
     (:data:`DEFAULT_HMM`) never collapses on silence (see ``docs/decoding.md``). Periodicity is
-    the activation at the path bin.
-
-    Args:
-        activation: raw CREPE activations.
-        fmin, fmax: admitted range in Hz (see :func:`admitted_bins`).
-        lengths: valid frames per item; each item's path ends at its own last valid frame.
-        hmm: ``"default"``, ``"crepe"`` or an :class:`HMM`.
-        backend: ``"auto"``, ``"numba"`` (CPU) or ``"torch"`` (any device); same path.
-
-    Shape:
-        - activation: ``(..., frames, 360)``; lengths: ``(...)``
-        - Output: two tensors ``(..., frames)``
+    the activation at the path bin; each item's path ends at its own last valid frame.
+    Arguments and shapes as :func:`decode`.
 
     Example:
         >>> act = torch.full((5, 360), 0.01)
@@ -372,10 +339,7 @@ def viterbi(
         >>> viterbi(act).f0
         tensor([126.8000, 126.8000, 126.8000, 126.8000, 126.8000])
     """
-    config = resolve_hmm(hmm)
-    check_choice(backend, "backend", BACKENDS)
-    batch = prepare_activation(activation, fmin, fmax, lengths)
-    return run_decoder("viterbi", batch, config, backend)
+    return decode(activation, "viterbi", fmin, fmax, lengths, hmm, backend)
 
 
 def decode(
@@ -389,7 +353,16 @@ def decode(
 ) -> Pitch:
     """Decode activations with the decoder named ``decoder`` (one of :data:`DECODERS`).
 
-    ``hmm`` and ``backend`` apply to ``decoder="viterbi"`` only.
+    Args:
+        activation: raw CREPE activations.
+        decoder: ``"argmax"`` (:func:`argmax`), ``"weighted_argmax"``
+            (:func:`weighted_argmax`) or ``"viterbi"`` (:func:`viterbi`).
+        fmin, fmax: admitted range in Hz (see :func:`admitted_bins`).
+        lengths: valid frames per item (shape = leading dims); frames past an item's length
+            decode to ``NaN`` f0 and zero periodicity.
+        hmm: ``"default"``, ``"crepe"`` or an :class:`HMM` (``decoder="viterbi"`` only).
+        backend: ``"auto"``, ``"numba"`` (CPU) or ``"torch"`` (any device); the same path
+            either way (``decoder="viterbi"`` only).
 
     Shape:
         - activation: ``(..., frames, 360)``; lengths: ``(...)``

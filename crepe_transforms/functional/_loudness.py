@@ -24,8 +24,6 @@ __all__ = [
     "DEFAULT_FLOOR_DB",
     "a_weighted_loudness",
     "a_weighting_db",
-    "check_floor_db",
-    "loudness_tables",
 ]
 
 #: Loudness of digital silence (and the lowest value ever returned), dB re full scale.

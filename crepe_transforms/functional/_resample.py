@@ -28,7 +28,6 @@ from ..exceptions import MissingDependencyError, ParameterError
 __all__ = [
     "RESAMPLERS",
     "BlockResampler",
-    "compute_dtype",
     "resample",
     "resample_to",
     "resampled_length",

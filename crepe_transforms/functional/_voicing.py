@@ -210,13 +210,7 @@ def nan_median_filter(x: torch.Tensor, window: int) -> torch.Tensor:
 def nan_mean_filter(x: torch.Tensor, window: int) -> torch.Tensor:
     """Centred running mean that ignores ``NaN`` frames; ``NaN`` frames stay ``NaN``.
 
-    Args:
-        x: e.g. f0 in Hz with ``NaN`` for unvoiced frames.
-        window: odd number of frames.
-
-    Shape:
-        - x: ``(..., frames)``
-        - Output: ``(..., frames)``, same dtype
+    Arguments and shapes as :func:`nan_median_filter`.
 
     Example:
         >>> nan_mean_filter(torch.tensor([100.0, 200.0, float("nan"), 300.0]), 3)

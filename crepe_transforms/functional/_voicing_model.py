@@ -43,7 +43,6 @@ from ._framing import extract_frames, length_mask
 __all__ = [
     "audio_levels",
     "auto_voicing",
-    "decide_voicing",
     "frame_levels",
     "noise_floor",
 ]

@@ -15,11 +15,10 @@ from ..functional._voicing import Voicing, check_voicing_rule
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepeLoudness, CrepePitch
 from ..transforms._pitch import PITCH_PARTS, check_block_frames
 from ._conditioner import CrepeConditioner, feature_keys, padding_values
+from ._forward import Forward
 from ._items import (
-    CHANNEL_POLICIES,
-    RESAMPLE_POLICIES,
+    ITEM_OPTIONS,
     ItemPolicy,
-    check_tuple_rate,
     collate_fields,
     frame_mask,
     pad_audio,
@@ -34,12 +33,20 @@ FEATURE_MODES = ("compute", "cached", "none")
 #: Keys a batch may hold before the items' own fields (which must not reuse them).
 BATCH_KEYS = ("audio", "lengths", *feature_keys(0.0), "frame_lengths", "mask")
 
+_FEATURES = Setting(
+    "features",
+    "compute",
+    "compute (run CREPE), cached (FeatureCache items) or none (pad only)",
+    choices=FEATURE_MODES,
+)
 #: Every option of the conditioner a collate builds, by the part that declares it.
 _CONDITIONER_PARTS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
     ("conditioner", CrepeConditioner.SETTINGS),
     ("pitch", CrepePitch.SETTINGS),
     *((name, part.SETTINGS) for name, part in PITCH_PARTS),
 )
+#: What a collate's keyword options route to: the item policy, then the conditioner's parts.
+_PARTS = (("items", ITEM_OPTIONS), *_CONDITIONER_PARTS)
 # For the repr: the rate and the capacity first, as the conditioner's signature has them.
 _FIRST = ("sample_rate", "capacity")
 _CONDITIONER_SETTINGS = tuple(
@@ -79,15 +86,22 @@ class CrepeCollate(Configurable):
             :class:`CrepeConditioner` in the training step, e.g. on the GPU: batches then hold
             ``audio``, ``lengths``, ``frame_lengths`` and ``mask``); ``"cached"`` pads the
             features that :class:`~crepe_transforms.FeatureCache` items carry.
-        resample_policy: ``"error"`` (default) or ``"resample"`` items at other rates.
-        channels: ``"error"`` (default), ``"mean"`` or ``"first"`` for multi-channel items.
-        audio_key, sample_rate_key: keys of mapping items.
-        tuple_rate: whether element 1 of a tuple item is its sample rate: ``"auto"`` (when it
-            is an integer in 1000..768000 Hz), ``True`` or ``False``.
-        **options: the :class:`CrepeConditioner`'s options: ``capacity``, ``floor_db`` and
-            every :class:`~crepe_transforms.CrepePitch` option (``hop_length``, ``decoder``,
-            ``voicing``, …). ``pretrained=False`` gives every process its own random network:
-            doctests only. Names and values are checked here, without reading weights.
+        **options: the item options below, which make the collate's
+            :class:`~crepe_transforms.train.ItemPolicy`, and the :class:`CrepeConditioner`'s
+            options: ``capacity``, ``floor_db`` and every :class:`~crepe_transforms.CrepePitch`
+            option (``hop_length``, ``decoder``, ``voicing``, …). ``pretrained=False`` gives
+            every process its own random network: doctests only. Names and values are checked
+            here, without reading weights; an unknown name raises ``ParameterError`` naming the
+            closest options.
+
+    Keyword Args:
+        resample_policy (str): ``"error"`` (default) or ``"resample"`` items at other rates.
+        channels (str): ``"error"`` (default), ``"mean"`` or ``"first"`` for multi-channel items.
+        audio_key (str): key of the audio in mapping items (default ``"audio"``).
+        sample_rate_key (str): key of the rate in mapping items (default ``"sample_rate"``).
+        tuple_rate (str | bool): whether element 1 of a tuple item is its sample rate:
+            ``"auto"`` (default: when it is an integer in 1000..768000 Hz), ``True`` or
+            ``False``.
 
     Returns (per call):
         dict with ``audio`` ``(B, T)``, ``lengths`` ``(B,)``, ``f0``, ``periodicity``,
@@ -108,48 +122,11 @@ class CrepeCollate(Configurable):
         CrepeCollate(sample_rate=16000, capacity='tiny', pretrained=False)
     """
 
-    SETTINGS = (
-        Setting(
-            "features",
-            "compute",
-            "compute (run CREPE), cached (FeatureCache items) or none (pad only)",
-            choices=FEATURE_MODES,
-        ),
-        Setting(
-            "resample_policy",
-            "error",
-            "items at another rate: error or resample",
-            choices=RESAMPLE_POLICIES,
-        ),
-        Setting(
-            "channels",
-            "error",
-            "multi-channel items: error, mean or first",
-            choices=CHANNEL_POLICIES,
-        ),
-        Setting("audio_key", "audio", "key of the audio in mapping items"),
-        Setting("sample_rate_key", "sample_rate", "key of the rate in mapping items"),
-        Setting(
-            "tuple_rate",
-            "auto",
-            "element 1 of tuple items is a rate: auto (an integer in 1000..768000), True, False",
-        ),
-    )
+    SETTINGS = (_FEATURES, *ITEM_OPTIONS)
 
-    def __init__(
-        self,
-        sample_rate: int,
-        *,
-        features: str = "compute",
-        resample_policy: str = "error",
-        channels: str = "error",
-        audio_key: str = "audio",
-        sample_rate_key: str = "sample_rate",
-        tuple_rate: str | bool = "auto",
-        **options: Any,
-    ) -> None:
+    def __init__(self, sample_rate: int, *, features: str = "compute", **options: Any) -> None:
         # Every check here is cheap: a bad option fails now, not in the first worker.
-        parts = route(type(self).__name__, options, _CONDITIONER_PARTS, self.SETTINGS)
+        parts = route(type(self).__name__, options, _PARTS, (_FEATURES,))
         frames = CrepeFrames(sample_rate, **parts["frames"])
         CrepeDecode(**parts["decode"])
         CrepeActivation.check_options(**parts["activation"])
@@ -157,19 +134,15 @@ class CrepeCollate(Configurable):
         if "block_frames" in parts["pitch"]:
             check_block_frames(parts["pitch"]["block_frames"])
         loudness = CrepeLoudness(frames.sample_rate, frames.hop_length, **parts["conditioner"])
+        items = parts["items"]
         #: Keyword arguments of the :class:`CrepeConditioner` this collate builds.
-        self.conditioner_options: dict[str, Any] = {"sample_rate": frames.sample_rate, **options}
+        self.conditioner_options: dict[str, Any] = {
+            "sample_rate": frames.sample_rate,
+            **{k: v for k, v in options.items() if k not in items},
+        }
         self._setup(
             features,
-            ItemPolicy(
-                frames.sample_rate,
-                resample_policy,
-                channels,
-                audio_key,
-                sample_rate_key,
-                frames.resample,
-                check_tuple_rate(tuple_rate),
-            ),
+            ItemPolicy.from_options(frames.sample_rate, frames.resample, **items),
             frames.hop_length,
             loudness.floor_db,
             voicing,
@@ -182,11 +155,7 @@ class CrepeCollate(Configurable):
         conditioner: CrepeConditioner,
         *,
         features: str = "compute",
-        resample_policy: str = "error",
-        channels: str = "error",
-        audio_key: str = "audio",
-        sample_rate_key: str = "sample_rate",
-        tuple_rate: str | bool = "auto",
+        **item_options: Any,
     ) -> CrepeCollate:
         """A collate for ``conditioner``: its rate, hop, floor and voicing rule.
 
@@ -194,6 +163,18 @@ class CrepeCollate(Configurable):
         CPU), in this process and in forked workers; a spawned worker receives it pickled,
         weights included. With ``"none"`` or ``"cached"`` only its settings are kept, so the
         batches' ``mask`` matches what the conditioner returns in the training step.
+
+        Args:
+            conditioner: a :class:`CrepeConditioner` (on the CPU for ``features="compute"``).
+            features: ``"compute"`` (default), ``"none"`` or ``"cached"``, as in the
+                constructor.
+            **item_options: the constructor's item options (``resample_policy``, ``channels``,
+                ``audio_key``, ``sample_rate_key``, ``tuple_rate``); the conditioner's own
+                options come from ``conditioner``.
+
+        Raises:
+            ParameterError: ``conditioner`` is not a ``CrepeConditioner``, an option is unknown
+                or has a bad value, or ``features="compute"`` with a conditioner off the CPU.
 
         Example:
             >>> conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
@@ -212,14 +193,11 @@ class CrepeCollate(Configurable):
         self.conditioner_options = settings
         self._setup(
             features,
-            ItemPolicy(
+            ItemPolicy.from_options(
                 conditioner.sample_rate,
-                resample_policy,
-                channels,
-                audio_key,
-                sample_rate_key,
                 settings["resample"],
-                check_tuple_rate(tuple_rate),
+                owner=f"{cls.__name__}.from_conditioner",
+                **item_options,
             ),
             conditioner.hop_length,
             conditioner.floor_db,
@@ -255,26 +233,17 @@ class CrepeCollate(Configurable):
         self.feature_keys = feature_keys(voicing)
         self._conditioner: CrepeConditioner | None = None
 
-    # The item policy's settings, read where Configurable looks for them.
-    @property
-    def resample_policy(self) -> str:
-        return self.policy.resample_policy
-
-    @property
-    def channels(self) -> str:
-        return self.policy.channels
-
-    @property
-    def audio_key(self) -> str:
-        return self.policy.audio_key
-
-    @property
-    def sample_rate_key(self) -> str:
-        return self.policy.sample_rate_key
-
-    @property
-    def tuple_rate(self) -> str | bool:
-        return self.policy.tuple_rate
+    # The item options, read from the policy where Configurable looks for them.
+    resample_policy = Forward[str]("policy.resample_policy")
+    """Items at another rate: ``"error"`` or ``"resample"``."""
+    channels = Forward[str]("policy.channels")
+    """Multi-channel items: ``"error"``, ``"mean"`` or ``"first"``."""
+    audio_key = Forward[str]("policy.audio_key")
+    """Key of the audio in mapping items."""
+    sample_rate_key = Forward[str]("policy.sample_rate_key")
+    """Key of the rate in mapping items."""
+    tuple_rate = Forward[str | bool]("policy.tuple_rate")
+    """Whether element 1 of a tuple item is its rate: ``"auto"``, ``True`` or ``False``."""
 
     def settings(self) -> dict[str, Any]:
         """The conditioner's options and this collate's: ``CrepeCollate(**settings)`` rebuilds

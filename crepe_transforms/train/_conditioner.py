@@ -42,6 +42,7 @@ from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
 from ..functional._loudness import check_floor_db
 from ..functional._voicing import Voicing
 from ..transforms import CrepeLoudness, CrepePitch
+from ._forward import Forward
 from ._items import FEATURE_KEYS
 
 __all__ = [
@@ -198,21 +199,14 @@ class CrepeConditioner(Configurable, nn.Module):
         self.pitch = pitch
         self.loudness = CrepeLoudness(pitch.frames.sample_rate, pitch.frames.hop_length, floor_db)
 
-    @property
-    def sample_rate(self) -> int:
-        return self.pitch.frames.sample_rate
-
-    @property
-    def hop_length(self) -> int:
-        return self.pitch.frames.hop_length
-
-    @property
-    def floor_db(self) -> float:
-        return self.loudness.floor_db
-
-    @property
-    def voicing(self) -> Voicing:
-        return self.pitch.voicing
+    sample_rate = Forward[int]("pitch.frames.sample_rate")
+    """The input rate in Hz."""
+    hop_length = Forward[int]("pitch.frames.hop_length")
+    """Samples between frames: ``frame_lengths`` and ``mask`` count these frames."""
+    floor_db = Forward[float]("loudness.floor_db")
+    """Loudness of digital silence and of padded frames, dB re full scale."""
+    voicing = Forward[Voicing]("pitch.voicing")
+    """The voicing rule (None, a periodicity threshold or ``"auto"``): ``voiced`` with one."""
 
     @property
     def feature_keys(self) -> tuple[str, ...]:

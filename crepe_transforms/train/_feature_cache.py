@@ -77,8 +77,10 @@ class FeatureCache(Dataset[dict[str, Any]]):
             key, and rebuilt lazily in each spawned worker, which then reads the weights once.
             Or a CPU ``CrepeConditioner`` instance, used as is and pickled along with the
             dataset (for random-init or custom weights).
-        resample_policy, channels, audio_key, sample_rate_key, tuple_rate: as
-            ``CrepeCollate``.
+        **item_options: the item options, as ``CrepeCollate`` takes them
+            (:class:`~crepe_transforms.train.ItemPolicy`): ``resample_policy``, ``channels``,
+            ``audio_key``, ``sample_rate_key`` and ``tuple_rate``. An unknown name raises
+            ``ParameterError``.
 
     ``__getitem__`` returns a dict: ``audio`` (prepared, ``(time,)``), the item's own fields
     (tuple fields as ``extra_0``, …), ``f0``, ``periodicity``, ``loudness`` (and ``voiced``
@@ -104,12 +106,7 @@ class FeatureCache(Dataset[dict[str, Any]]):
         dataset: Any,
         root: str | Path,
         conditioner: CrepeConditioner | Mapping[str, Any],
-        *,
-        resample_policy: str = "error",
-        channels: str = "error",
-        audio_key: str = "audio",
-        sample_rate_key: str = "sample_rate",
-        tuple_rate: str | bool = "auto",
+        **item_options: Any,
     ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise ParameterError(
@@ -148,14 +145,8 @@ class FeatureCache(Dataset[dict[str, Any]]):
         #: sha256 of :attr:`config`: the name of this configuration's entry folder.
         self.key = hashlib.sha256(text.encode()).hexdigest()
         self.directory = self.root / self.key
-        self.policy = ItemPolicy(
-            built.sample_rate,
-            resample_policy,
-            channels,
-            audio_key,
-            sample_rate_key,
-            built.pitch.frames.resample,
-            tuple_rate,
+        self.policy = ItemPolicy.from_options(
+            built.sample_rate, built.pitch.frames.resample, owner="FeatureCache", **item_options
         )
         self.hop_length = built.hop_length
         if not (self.directory / "config.json").is_file():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,12 +28,14 @@ import torch
 from torch.utils.data import default_collate
 
 from .._checks import check_choice, check_sample_rate
+from .._settings import Setting, route
 from ..exceptions import ParameterError
 from ..functional import RESAMPLERS, length_mask, resample_to
 
 __all__ = [
     "CHANNEL_POLICIES",
     "FEATURE_KEYS",
+    "ITEM_OPTIONS",
     "PLAUSIBLE_RATES",
     "RESAMPLE_POLICIES",
     "TUPLE_RATES",
@@ -110,6 +112,11 @@ def _mapping_rate(value: object, index: int, key: str) -> int:
     return number
 
 
+def _option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A field of :class:`ItemPolicy` that callers set by keyword: its one declaration."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass(frozen=True)
 class ItemPolicy:
     """How items are read, checked and converted to mono audio at ``sample_rate``.
@@ -131,6 +138,10 @@ class ItemPolicy:
             raises); ``False``: never, tuples are ``(waveform, *fields)`` (for integer labels
             that could pass for a rate, such as a speaker id 8000).
 
+    Every field but ``sample_rate`` and ``resample`` is an *item option* (:data:`ITEM_OPTIONS`):
+    :class:`~crepe_transforms.CrepeCollate` and :class:`~crepe_transforms.FeatureCache` take
+    them by keyword and build their policy with :meth:`from_options`.
+
     Example:
         >>> policy = ItemPolicy(16000, channels="mean")
         >>> item = policy.prepare((torch.ones(2, 800), 16000, "yes"), index=0)
@@ -141,12 +152,47 @@ class ItemPolicy:
     """
 
     sample_rate: int
-    resample_policy: str = "error"
-    channels: str = "error"
-    audio_key: str = "audio"
-    sample_rate_key: str = "sample_rate"
+    resample_policy: str = _option(
+        "error", "items at another rate: error or resample", RESAMPLE_POLICIES
+    )
+    channels: str = _option("error", "multi-channel items: error, mean or first", CHANNEL_POLICIES)
+    audio_key: str = _option("audio", "key of the audio in mapping items")
+    sample_rate_key: str = _option("sample_rate", "key of the rate in mapping items")
     resample: str = "resampy"
-    tuple_rate: str | bool = "auto"
+    tuple_rate: str | bool = _option(
+        "auto",
+        "element 1 of tuple items is a rate: auto (an integer in 1000..768000), True, False",
+    )
+
+    @classmethod
+    def from_options(
+        cls,
+        sample_rate: int,
+        resample: str = "resampy",
+        *,
+        owner: str = "ItemPolicy",
+        **options: Any,
+    ) -> ItemPolicy:
+        """The policy that keyword options describe, as ``CrepeCollate`` and ``FeatureCache``
+        build theirs: every item option is declared once, here (:data:`ITEM_OPTIONS`).
+
+        Args:
+            sample_rate: the batch's rate in Hz.
+            resample: the resampler (a conditioner's ``resample`` setting).
+            owner: the class or method named in the message about an unknown option.
+            **options: any of the item options ``resample_policy``, ``channels``,
+                ``audio_key``, ``sample_rate_key`` and ``tuple_rate``; the others keep their
+                defaults.
+
+        Raises:
+            ParameterError: an option that is not an item option (the message names the
+                closest ones and lists them all), or a value the option does not accept.
+
+        Example:
+            >>> ItemPolicy.from_options(16000, channels="mean").channels
+            'mean'
+        """
+        return cls(sample_rate, resample=resample, **route(owner, options, _ITEM_PART)["items"])
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sample_rate", check_sample_rate(self.sample_rate))
@@ -280,6 +326,17 @@ class ItemPolicy:
             f"mono. Pass channels='mean' to downmix or channels='first' to keep the first "
             f"channel (audio is read as (channels, time): transpose (time, channels) arrays)."
         )
+
+
+#: The item options (:class:`ItemPolicy`'s fields set by keyword) as settings: what
+#: ``CrepeCollate``, ``CrepeCollate.from_conditioner`` and ``FeatureCache`` accept besides the
+#: conditioner's options, and what ``CrepeCollate.settings()`` and its repr list.
+ITEM_OPTIONS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], choices=f.metadata["choices"])
+    for f in fields(ItemPolicy)
+    if "help" in f.metadata
+)
+_ITEM_PART = (("items", ITEM_OPTIONS),)
 
 
 def pad_audio(items: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -72,6 +72,11 @@ class Composite(Configurable, nn.Module):
     """
 
     PARTS: ClassVar[Parts] = ()
+    #: Parts that ``from_parts`` may be given without: built with their own defaults.
+    OPTIONAL_PARTS: ClassVar[tuple[str, ...]] = ()
+    #: Checks and keeps this module's own settings, one keyword per ``SETTINGS`` entry
+    #: (each composite defines it; ``__init__`` and :meth:`from_parts` both call it).
+    _configure: Callable[..., None]
 
     @classmethod
     def _bare(cls: type[_C]) -> _C:
@@ -79,6 +84,55 @@ class Composite(Configurable, nn.Module):
         self = cls.__new__(cls)
         nn.Module.__init__(self)
         return self
+
+    @classmethod
+    def from_parts(cls: type[_C], *parts: nn.Module, **settings: Any) -> _C:
+        """A module of parts you built, in pipeline order; they are used, not copied.
+
+        Args:
+            *parts: the parts in the order of ``PARTS`` (``frames``, ``activation``, then
+                ``decode`` where there is one). A trailing part of ``OPTIONAL_PARTS``
+                (``decode``) may be left out: it is built with its defaults.
+            **settings: this module's own settings (``voicing``, ``block_frames``, …), as in
+                its constructor; the parts' options are already in the parts.
+
+        Example:
+            >>> from crepe_transforms import CrepeActivation, CrepeFrames, CrepePitch
+            >>> pitch = CrepePitch.from_parts(
+            ...     CrepeFrames(22050), CrepeActivation("tiny", pretrained=False), voicing=0.5
+            ... )
+            >>> pitch.decode, pitch.voicing
+            (CrepeDecode(), 0.5)
+        """
+        names = [name for name, _ in cls.PARTS]
+        if len(parts) > len(names):
+            raise ParameterError(
+                f"{cls.__name__}.from_parts takes at most {len(names)} parts "
+                f"({', '.join(names)}), got {len(parts)}."
+            )
+        given: dict[str, Any] = dict(zip(names, parts, strict=False))
+        for name, kind in cls.PARTS[len(parts) :]:
+            if name not in cls.OPTIONAL_PARTS:
+                raise ParameterError(
+                    f"{cls.__name__}.from_parts needs its {name} part (a {kind.__name__}); "
+                    f"pass the parts in order: {', '.join(names)}."
+                )
+            given[name] = kind()
+        own = {s.name: s.default for s in cls.SETTINGS}
+        unknown = sorted(set(settings) - set(own))
+        if unknown:
+            raise ParameterError(
+                f"{cls.__name__}.from_parts got unknown setting(s) {', '.join(unknown)}; its own "
+                f"settings are {', '.join(own)} (the parts' options belong in the parts)."
+            )
+        self = cls._bare()
+        self._configure(**{**own, **settings})
+        self._use_parts(given)
+        self._ready()
+        return self
+
+    def _ready(self) -> None:
+        """Called once the parts are attached (e.g. to check that they fit together)."""
 
     def _build_parts(
         self,

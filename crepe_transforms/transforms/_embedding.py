@@ -81,25 +81,12 @@ class CrepeEmbedding(Composite):
         **options: Any,
     ) -> None:
         super().__init__()
-        self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
-        self.block_frames = check_block_frames(block_frames)
+        self._configure(layout=layout, block_frames=block_frames)
         self._build_parts({"sample_rate": sample_rate, "capacity": capacity, **options})
 
-    @classmethod
-    def from_parts(
-        cls,
-        frames: CrepeFrames,
-        activation: CrepeActivation,
-        *,
-        layout: str = "torchcrepe",
-        block_frames: int = DEFAULT_BLOCK_FRAMES,
-    ) -> CrepeEmbedding:
-        """A ``CrepeEmbedding`` of parts you built (they are used, not copied)."""
-        self = cls._bare()
+    def _configure(self, *, layout: object, block_frames: object) -> None:
         self.layout = check_choice(layout, "layout", EMBEDDING_LAYOUTS)
         self.block_frames = check_block_frames(block_frames)
-        self._use_parts({"frames": frames, "activation": activation})
-        return self
 
     @eager
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:

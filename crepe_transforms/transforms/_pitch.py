@@ -63,13 +63,7 @@ class PitchComposite(Composite):
     frames: CrepeFrames
     activation: CrepeActivation
     decode: CrepeDecode
-
-    def _use_pitch_parts(
-        self, frames: CrepeFrames, activation: CrepeActivation, decode: CrepeDecode | None
-    ) -> None:
-        """Attach parts built by the caller; no decoder means the default ``CrepeDecode()``."""
-        decode = CrepeDecode() if decode is None else decode
-        self._use_parts({"frames": frames, "activation": activation, "decode": decode})
+    OPTIONAL_PARTS = ("decode",)
 
 
 class CrepePitch(PitchComposite):
@@ -129,34 +123,10 @@ class CrepePitch(PitchComposite):
         **options: Any,
     ) -> None:
         super().__init__()
-        self._configure(voicing, block_frames)
+        self._configure(voicing=voicing, block_frames=block_frames)
         self._build_parts({"sample_rate": sample_rate, "capacity": capacity, **options})
 
-    @classmethod
-    def from_parts(
-        cls,
-        frames: CrepeFrames,
-        activation: CrepeActivation,
-        decode: CrepeDecode | None = None,
-        *,
-        voicing: Voicing = None,
-        block_frames: int = DEFAULT_BLOCK_FRAMES,
-    ) -> CrepePitch:
-        """A ``CrepePitch`` of parts you built (they are used, not copied).
-
-        Example:
-            >>> pitch = CrepePitch.from_parts(
-            ...     CrepeFrames(22050), CrepeActivation("tiny", pretrained=False)
-            ... )
-            >>> pitch.decode
-            CrepeDecode()
-        """
-        self = cls._bare()
-        self._use_pitch_parts(frames, activation, decode)
-        self._configure(voicing, block_frames)
-        return self
-
-    def _configure(self, voicing: object, block_frames: object) -> None:
+    def _configure(self, *, voicing: object, block_frames: object) -> None:
         self.voicing = check_voicing_rule(voicing)
         self.block_frames = check_block_frames(block_frames)
 
