@@ -122,6 +122,7 @@ def test_decode_module_derives_nothing_per_call(monkeypatch: pytest.MonkeyPatch)
 
     for target in (decode_impl, decode_module):
         monkeypatch.setattr(target, "admitted_bins", spy("admitted_bins"))
+    for target in (decode_impl.kernel, decode_module):  # the Viterbi kernel module, as used
         monkeypatch.setattr(target, "log_transition", spy("log_transition"))
     again = module(act)
     inside = module.decode(act, torch.tensor([30, 12]))
