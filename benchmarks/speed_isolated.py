@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,3 +76,19 @@ for capacity in sys.argv[4:]:
     out[capacity] = {k: len(frames) / v for k, v in best_of(fns, 2, "cpu", warm).items()}
 print(json.dumps(out))
 """
+
+
+def viterbi_table(threads: int) -> str:
+    """The table of ``benchmarks/viterbi_speed.py``, run in a fresh process."""
+    script = ROOT / "benchmarks" / "viterbi_speed.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "viterbi.md"
+        res = subprocess.run(
+            [sys.executable, str(script), "--threads", str(threads), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if res.returncode != 0:
+            return f"benchmarks/viterbi_speed.py failed:\n\n```\n{res.stderr[-1500:]}\n```"
+        return out.read_text()

@@ -1,0 +1,34 @@
+"""The benchmark scripts stay runnable: each one imports and answers ``--help``.
+
+They are not run in CI (they take minutes and need a quiet machine), so without this a
+refactor can break them unnoticed until the next measurement.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p for p in (ROOT / "benchmarks").glob("*.py") if "if __name__ ==" in p.read_text())
+
+
+def test_there_are_scripts() -> None:
+    assert {"speed.py", "stream_speed.py", "before_after.py"} <= {p.name for p in SCRIPTS}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_answers_help(script: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(script), "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout
