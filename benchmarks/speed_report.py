@@ -139,15 +139,16 @@ def _row(target: str, measured: str, ok: bool) -> str:
     return f"| {target} | {measured} | {'yes' if ok else '**no**'} |"
 
 
-def _summary(rows: list[Row], accuracy: dict, parity: dict) -> list[str]:
-    out = ["| target (issue 6) | measured | met |", "|---|---|---|"]
-    targets = [("full", "fp32", 3.0), ("tiny", "fp32", 3.0), ("full", "bf16", 4.0)]
-    for capacity, precision, bar in targets:
+def _summary(rows: list[Row], accuracy: dict, parity: dict, bf16_units: bool) -> list[str]:
+    out = ["| target (issue 11) | measured | met |", "|---|---|---|"]
+    # bf16 speed is a target only where the CPU multiplies bf16 (elsewhere it is emulated).
+    targets = [("full", "fp32", 20.0), ("tiny", "fp32", 12.0)]
+    for capacity, precision, bar in targets + ([("full", "bf16", 20.0)] if bf16_units else []):
         ratios = _e2e_ratios(rows, capacity, precision, "tiny" if capacity == "tiny" else "full")
         if ratios:
             text = ", ".join(f"{x:.1f}× ({d})" for d, x in ratios)
             against = "torchcrepe full fp32" if capacity == "full" else "torchcrepe tiny"
-            target = f"{capacity} {precision} end to end ≥ {bar:.0f}× {against}"
+            target = f"{capacity} {precision} end to end ≥ {bar:.0f}× {against} (idle)"
             out.append(_row(target, text, min(x for _, x in ratios) >= bar))
     for capacity, scores in accuracy.items():
         if "bf16" in scores:
@@ -159,6 +160,9 @@ def _summary(rows: list[Row], accuracy: dict, parity: dict) -> list[str]:
         mx, mean = paths["fft fp32"]
         target = f"{capacity} fp32 (default fft path) parity max < 1e-5, mean < 1e-7"
         out.append(_row(target, f"{mx:.1e} / {mean:.1e}", mx < 1e-5 and mean < 1e-7))
+        worst = max(v[0] for k, v in paths.items() if "bf16" in k)
+        target = f"{capacity} bf16 (every path) max abs Δ < 3e-2 on the fixture frames"
+        out.append(_row(target, f"{worst:.1e}", worst < 3e-2))
     return out
 
 
@@ -271,7 +275,7 @@ def write_report(
         "",
         "## Summary",
         "",
-        *_summary(rows, accuracy, parity),
+        *_summary(rows, accuracy, parity, bool(info["avx512_bf16"])),
         "",
     ]
     if plotted:
@@ -349,7 +353,8 @@ def write_report(
         "decoder='weighted_argmax')` on 96 synthetic harmonic tones (48 pitches 50-1500 Hz with "
         "vibrato, at 20 dB and at 0 dB SNR, 1 s each), and how far each reduced precision moves "
         "the pitch from fp32's on the same frames. `benchmarks/accuracy.py` is the full "
-        "accuracy benchmark (fp32).",
+        "accuracy benchmark (fp32). On a CPU without bf16 units (bf16 products emulated, "
+        "~40× slower) every 4th tone is scored (24 tones).",
         "",
         *_accuracy_table(accuracy),
     ]
