@@ -34,11 +34,11 @@ import math
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from timing import best_of
 
 from crepe_transforms._fileio import atomic_write
 from crepe_transforms.train import CrepeCollate
@@ -63,19 +63,6 @@ def clips(seed: int = 0) -> list[torch.Tensor]:
         noise = 0.01 * torch.randn(t.shape, generator=gen, dtype=torch.float64)
         out.append((0.4 * torch.as_tensor(tone) + noise).float())
     return out
-
-
-def best_of(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best wall time of each function after one warm-up call each, calls interleaved."""
-    best = dict.fromkeys(fns, math.inf)
-    for fn in fns.values():
-        fn()
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

@@ -32,7 +32,6 @@ import json
 import os
 import resource
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from speed_isolated import peak_memory, viterbi_table
 from speed_report import Row, machine, network_flops, replace_section, write_report
 from speed_side import render as render_side
 from speed_side import side_by_side
+from timing import best_of
 
 from crepe_transforms import CrepeActivation, CrepePitch
 from crepe_transforms.functional import decode
@@ -53,32 +53,6 @@ HOP = 160  # 10 ms at 16 kHz for both packages
 #: (algorithm, precision) rows of this package, first the default; CUDA adds fp16.
 PATHS = [("fft", "fp32"), ("direct", "fp32"), ("fft", "bf16"), ("direct", "bf16")]
 CUDA_PATHS = [*PATHS, ("fft", "fp16"), ("direct", "fp16")]
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def best_of(
-    fns: dict[str, Callable[[], object]],
-    repeats: int,
-    device: str = "cpu",
-    warmup: dict[str, Callable[[], object]] | None = None,
-) -> dict[str, float]:
-    """Best wall time of each function, calls interleaved repeat by repeat, after one warm-up
-    call each (``warmup[name]`` when given: a short input loads weights, JITs and caches)."""
-    best = dict.fromkeys(fns, float("inf"))
-    for name, fn in fns.items():
-        (warmup or {}).get(name, fn)()
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            sync(device)
-            start = time.perf_counter()
-            fn()
-            sync(device)
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def peak_gflops(dtype: torch.dtype, device: str = "cpu", sizes: tuple[int, ...] = ()) -> float:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from timing import best_of
 
 SECONDS = {"tiny": 10.0, "full": 3.0}
 HOP = 160
@@ -57,18 +58,6 @@ def one_core_busy() -> Iterator[None]:
             process.terminate()
 
 
-def _best(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    for fn in fns.values():
-        fn()  # warm-up: weights, caches, JIT
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
-
-
 def side_by_side(
     capacities: list[str], threads: int, repeats: int, busy: bool
 ) -> list[dict[str, Any]]:
@@ -100,7 +89,7 @@ def side_by_side(
 
         fns = {"crepe_transforms": crepe_transforms_call, "torchcrepe": torchcrepe_call}
         with one_core_busy() if busy else contextlib.nullcontext():
-            best = _best(fns, repeats)
+            best = best_of(fns, repeats)
         frames = 1 + audio.shape[-1] // HOP
         rows.append(
             {
