@@ -126,7 +126,18 @@ def test_settings_rebuild_with_the_word() -> None:
 # ------------------------------------------------------------------ the probe
 
 
-def test_working_reduced_path_passes_the_probe_silently(fresh_verdicts: None) -> None:
+def test_working_reduced_path_passes_the_probe_silently(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdicts: None
+) -> None:
+    # A working reduced kernel by construction (fp32 with bf16-sized rounding), so the test
+    # means the same on every CPU: real bf16 kernels are broken on some (Intel AMX, issue 11).
+    original = Crepe._trunk
+
+    def rounded(self: Crepe, x: torch.Tensor, blocks: int, path: tuple[str, str]) -> torch.Tensor:
+        exact = original(self, x, blocks, (path[0], "fp32"))
+        return exact if path[1] == "fp32" else exact * (1.0 + 2.0**-8)
+
+    monkeypatch.setattr(Crepe, "_trunk", rounded)
     net = Crepe("tiny", precision="bf16")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning fails the test
