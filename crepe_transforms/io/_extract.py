@@ -441,7 +441,7 @@ class Extractor:
             [total] * signal.rows,
             total,
             fn,
-            self.activation.chunk_size,
+            self.activation.frames_per_call(),
             self.block_frames,
             on_frames,
             dtype=self.activation.dtype,

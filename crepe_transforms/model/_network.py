@@ -42,7 +42,7 @@ from ._precision import (
     verify_reduced,
     warn_fallback,
 )
-from ._spectral import SpectralWeights, build_spectral_weights, spectral_trunk
+from ._spectral import SpectralWeights, build_spectral_weights, fast_fft_size, spectral_trunk
 
 __all__ = [
     "ALGORITHMS",
@@ -56,6 +56,13 @@ __all__ = [
 ALGORITHMS = ("fft", "direct")
 #: Devices whose FFT and complex matrix products the fft path relies on; others run direct.
 _FFT_DEVICES = ("cpu", "cuda")
+
+#: Largest buffer of one network call on the CPU: block 2's spectra (81 bins × C1 channels of
+#: complex64 a frame: 0.66 MB for ``full``). glibc hands out larger blocks as fresh pages from
+#: the OS on every call, and faulting in ~85 MB of them for a 128-frame ``full`` call cost
+#: more than a quarter of its time (21 000 page faults a call, measured in a worker thread).
+CPU_CALL_BYTES = 32 * 2**20
+_BLOCK2_BINS = fast_fft_size(WINDOW_SIZE // STRIDES[0] // 2 + KERNEL_SIZES[1] // 2) // 2 + 1
 
 
 def _same_padding(kernel: int, stride: int) -> tuple[int, int]:
@@ -238,6 +245,14 @@ class Crepe(_FrozenModule):
             snapshot = [t.detach().clone() for t in buffers]
         cache[precision] = (fixed, buffer_key, snapshot, built)
         return built
+
+    def cpu_frames_per_call(self) -> int:
+        """Most frames per network call on the CPU: block 2's spectra stay within
+        :data:`CPU_CALL_BYTES` (a multiple of 16 frames: ``full`` 48, ``large`` 64, ``medium``
+        96, ``small`` 192, ``tiny`` 400). Smaller calls also share the CPU worker threads
+        more evenly."""
+        per_frame = _BLOCK2_BINS * channels(self.capacity)[0] * 8
+        return max(16, CPU_CALL_BYTES // per_frame // 16 * 16)
 
     def _fft_possible(self, frames: torch.Tensor) -> bool:
         return (

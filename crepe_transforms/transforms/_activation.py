@@ -29,7 +29,8 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "CrepeActivation", "chunks_of"]
 #: Frames per network call. Peak extra memory for ``full`` in fp32 on the CPU is about 1.2 MB
 #: per frame on the default FFT path and 2.1 MB on ``algorithm="direct"``, so 128 frames ≈
 #: 0.15–0.28 GB; ``tiny`` about 0.4 MB per frame (``benchmarks/chunk_memory.py``). On a GPU,
-#: larger chunks (1024 and up) keep the device busy.
+#: larger chunks (1024 and up) keep the device busy. On the CPU calls are smaller still for
+#: the larger capacities (:meth:`CrepeActivation.frames_per_call`: ``full`` 48).
 DEFAULT_CHUNK_SIZE = 128
 
 
@@ -80,7 +81,8 @@ class CrepeActivation(Configurable, nn.Module):
 
     Args:
         capacity: ``"tiny"``, ``"small"``, ``"medium"``, ``"large"`` or ``"full"``.
-        chunk_size: frames per network call (memory bound; see :data:`DEFAULT_CHUNK_SIZE`).
+        chunk_size: frames per network call (memory bound; see :data:`DEFAULT_CHUNK_SIZE`). On
+            the CPU a call takes at most :meth:`frames_per_call` frames (``full``: 48).
         weights: explicit weight file; default: the registry's search order.
         sha256: hash to trust for an explicit file no manifest knows.
         pretrained: ``False`` for a random-init network (no files needed; for tests/doctests).
@@ -244,6 +246,15 @@ class CrepeActivation(Configurable, nn.Module):
             )
         return frames.to(self.dtype)
 
+    def frames_per_call(self) -> int:
+        """Frames per network call: ``chunk_size``, at most
+        :meth:`~crepe_transforms.model.Crepe.cpu_frames_per_call` on the CPU (``full``: 48,
+        ``tiny``: all 128), where larger calls cost more in fresh memory than they save."""
+        chunk_size = int(self.chunk_size)
+        if self.network.classifier.weight.device.type == "cpu":
+            return min(chunk_size, self.network.cpu_frames_per_call())
+        return chunk_size
+
     def needs_grad(self, frames: torch.Tensor) -> bool:
         """Whether a forward pass on ``frames`` must record autograd history."""
         return torch.is_grad_enabled() and (
@@ -267,7 +278,7 @@ class CrepeActivation(Configurable, nn.Module):
         with torch.set_grad_enabled(self.needs_grad(frames)):
             # Skip autograd bookkeeping when nothing needs a gradient (no_grad rather than
             # inference_mode: its outputs stay ordinary tensors callers may use in autograd).
-            results = map_chunks(fn, chunks_of(rows, self.chunk_size))
+            results = map_chunks(fn, chunks_of(rows, self.frames_per_call()))
         out = torch.cat(results)
         return out.reshape(*shape, *out.shape[1:])
 

@@ -108,7 +108,7 @@ class CrepeEmbedding(Composite):
                     valid,
                     total,
                     self.activation.network.embed,
-                    self.activation.chunk_size,
+                    self.activation.frames_per_call(),
                     self.block_frames,
                     dtype=self.activation.dtype,
                 )

@@ -151,7 +151,7 @@ class CrepePitch(PitchComposite):
             valid,
             total,
             self.activation.network,
-            self.activation.chunk_size,
+            self.activation.frames_per_call(),
             self.block_frames,
             dtype=dtype,
             on_levels=(lambda _, value: level_parts.append(value)) if levels else None,

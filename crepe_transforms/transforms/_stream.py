@@ -442,18 +442,19 @@ class CrepeStream(PitchComposite):
         plan: FramePlan = self.frames.plan
         if stop <= start:
             return signal.audio.new_zeros((rows, 0, 360), dtype=dtype)
-        step = block_rows(rows, self.block_frames, activation.chunk_size)
+        per_call = activation.frames_per_call()
+        step = block_rows(rows, self.block_frames, per_call)
         out = []
         for first in range(start, stop, step):
             count = min(step, stop - first)
             frames = cut_frames(signal, plan, first, count).to(dtype)
-            if count <= activation.chunk_size:
+            if count <= per_call:
                 # A push completes a frame or a few: each row in one call in the caller's thread,
                 # whose intra-op threads share the work. With so few frames, reading the weights
                 # is most of it (full reads ~90 MB a call), which one pool thread would do alone.
                 out.append(torch.stack([activation.network(frames[r]) for r in range(rows)]))
                 continue
-            pieces = chunk_rows([first + count] * rows, first, count, activation.chunk_size)
+            pieces = chunk_rows([first + count] * rows, first, count, per_call)
             results = map_chunks(activation.network, [frames[r, a:b] for r, a, b in pieces])
             out.append(assemble(frames, pieces, results, count))
         return out[0] if len(out) == 1 else torch.cat(out, dim=1)
