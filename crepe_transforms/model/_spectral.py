@@ -40,9 +40,10 @@ __all__ = [
 ]
 
 
-#: Frame-channels per block-1 pass (4 frames of ``tiny``, 1 of ``full``): its 320-point
-#: spectra (1.3 kB per frame-channel) and outputs stay in the core's 512 kB L2 cache. 4096
-#: (32 ``tiny`` frames) made ``tiny`` 1.5x slower on the 2-core AMD EPYC CPU of the reports.
+#: Frame-channels per block-1 pass (8 frames of ``tiny``, 1 of ``full``): its 320-point
+#: spectra (1.3 kB per frame-channel) and outputs stay in cache. Measured on the 2-core AMD
+#: EPYC CPU of the reports: 512-2048 within 10 % of each other, 4096 (32 ``tiny`` frames, the
+#: 0.1 value) 1.5x slower for ``tiny``; ``full`` flat from 1 to 8 frames.
 BLOCK1_FRAME_CHANNELS = 1024
 
 
