@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from _random_weights import random_state
 
 from crepe_transforms import CrepeActivation
 from crepe_transforms.constants import BN_EPS, CREPE_STD_FLOOR, TORCHCREPE_STD_FLOOR
@@ -21,7 +22,6 @@ from crepe_transforms.functional._framing import _normalize, extract_frames
 from crepe_transforms.model import Crepe
 from crepe_transforms.model import _kernels as kernels
 from crepe_transforms.model import _spectral as spectral
-from tests._random_weights import random_state
 
 DTYPES = [torch.float32, torch.float64]
 COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
