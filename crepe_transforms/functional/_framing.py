@@ -163,15 +163,16 @@ def extract_frames(audio_16k: torch.Tensor, centers: torch.Tensor) -> torch.Tens
     left = max(0, half - first)
     right = max(0, last + half - n)
     padded = F.pad(audio_16k, (left, right)) if left or right else audio_16k
-    starts = centers.to(audio_16k.device) + (left - half)
-    if starts.numel() > 1:
-        step = int(starts[1] - starts[0])
-        if step > 0 and bool((starts.diff() == step).all()):
+    if centers.numel() > 1:
+        # Checked on the centres where they are (the CPU for the engine), not on the audio's
+        # device, so a CUDA batch does not synchronise here.
+        step = int(centers[1] - centers[0])
+        if step > 0 and bool((centers.diff() == step).all()):
             # Evenly spaced (any hop that is a whole number of 16 kHz samples): a strided view
             # copied row by row, ~10x faster than the gather below, the same values.
-            first = int(starts[0])
-            windows = padded[..., first:].unfold(-1, WINDOW_SIZE, step)
-            return windows[..., : starts.numel(), :].contiguous()
+            windows = padded[..., first + left - half :].unfold(-1, WINDOW_SIZE, step)
+            return windows[..., : centers.numel(), :].contiguous()
+    starts = centers.to(audio_16k.device) + (left - half)
     index = starts.unsqueeze(-1) + torch.arange(WINDOW_SIZE, device=audio_16k.device)
     return padded[..., index]
 
