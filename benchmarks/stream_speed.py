@@ -36,8 +36,13 @@ import numpy as np
 import torch
 
 from crepe_transforms import CrepeDecode, CrepePitch, CrepeStream, Pitch
-from crepe_transforms.functional import bins_to_hz, log_emission, log_jump, viterbi_path
-from crepe_transforms.transforms._stream_viterbi import FixedLagViterbi
+from crepe_transforms.functional import (
+    FixedLagViterbi,
+    bins_to_hz,
+    log_emission,
+    log_jump,
+    viterbi_path,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -214,6 +214,18 @@ def test_block_resampler_equals_resampy_bit_for_bit(sr: int, block: int) -> None
     np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
+@pytest.mark.parametrize("sr", [8000, 22050, 44100])
+def test_block_resampler_rows_equal_resampy_row_by_row(sr: int) -> None:
+    # One kernel call for a batch of rows (a batch of streams): each row's bits are resampy's.
+    x = np.random.default_rng(sr).standard_normal((5, sr // 8)).astype(np.float32)
+    whole = resampy.resample(x, sr, 16000, filter="kaiser_best", axis=-1)
+    resampler = BlockResampler(sr, None)
+    lo, _ = resampler.input_range(200, 700)
+    part = resampler.rows(x[:, lo:], lo, 200, 700)
+    assert part.shape == (5, 500)
+    np.testing.assert_array_equal(part, whole[:, 200:700])
+
+
 def test_block_resampler_needs_its_context() -> None:
     resampler = BlockResampler(44100, 44100)
     lo, hi = resampler.input_range(1000, 2000)

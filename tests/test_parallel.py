@@ -16,7 +16,7 @@ import torch
 from _workers import CHUNK_SIZES, ChunkDataset, chunk_inputs, map_chunks_in_child
 from torch.utils.data import DataLoader
 
-from crepe_transforms.model import Crepe, map_chunks
+from crepe_transforms.model import Crepe, map_chunks, share_frames
 from crepe_transforms.model._parallel import worker_count
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # restores the thread count
@@ -125,3 +125,35 @@ def test_dataloader_workers_get_the_same_bits() -> None:
         assert item["workers"] == 2  # each DataLoader worker ran the chunks on its own pool
         for got, ref in zip(item["outputs"], want, strict=True):
             assert torch.equal(got, ref)
+
+
+@pytest.mark.parametrize(
+    ("threads", "n", "per_call", "sizes"),
+    [
+        (1, 40, 16, [16, 16, 8]),  # one thread: calls of per_call in the caller's thread
+        (2, 3, 16, [3]),  # fewer than threads x MIN_SHARE frames: one call in the caller's thread
+        (2, 9, 16, [5, 4]),  # a share for each thread
+        (2, 40, 16, [14, 14, 12]),  # per_call bounds every call, the shares stay near-equal
+    ],
+)
+def test_share_frames_splits_a_batch_by_threads_and_call_size(
+    threads: int, n: int, per_call: int, sizes: list[int]
+) -> None:
+    seen: list[int] = []
+    callers: set[bool] = set()
+
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.shape[0])
+        callers.add(threading.current_thread() is threading.main_thread())
+        return x * 2
+
+    frames = torch.arange(n * 3, dtype=torch.float32).reshape(n, 3)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = share_frames(fn, frames, per_call)
+    finally:
+        torch.set_num_threads(previous)
+    assert sorted(seen, reverse=True) == sizes
+    assert torch.equal(torch.cat(out), frames * 2)  # in order
+    assert callers == {len(sizes) == 1 or threads == 1}  # the pool only when there are shares

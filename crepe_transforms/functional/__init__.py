@@ -13,7 +13,8 @@ tables made once in ``__init__``. Grouped by what they do:
   decoder of your own, :func:`prepare_activation` and :func:`finish_pitch`;
 - the Viterbi kernel: :class:`HMM`, :data:`DEFAULT_HMM`, :data:`CREPE_HMM`,
   :func:`viterbi_path`, :func:`log_transition`, :func:`log_emission`, :func:`log_jump`,
-  :func:`resolve_hmm`;
+  :func:`resolve_hmm`, and :class:`FixedLagViterbi` (the same recursion fed frames as they
+  arrive, as :class:`~crepe_transforms.CrepeStream` decodes);
 - a differentiable readout for training: :func:`soft_decode`;
 - voicing and smoothing: :func:`auto_voicing` (the ``voicing="auto"`` decision) with
   :func:`frame_levels`, :func:`audio_levels` and :func:`noise_floor`, :func:`voiced_mask`,
@@ -81,6 +82,7 @@ from ._viterbi import (
     resolve_hmm,
     viterbi_path,
 )
+from ._viterbi_lag import FixedLagViterbi
 from ._voicing import (
     HYSTERESIS_LOWER,
     HYSTERESIS_UPPER,
@@ -111,6 +113,7 @@ __all__ = [
     "SILENCE_DB",
     "BlockResampler",
     "DecoderInput",
+    "FixedLagViterbi",
     "Pitch",
     "Voicing",
     "a_weighted_loudness",

@@ -12,7 +12,7 @@ truncated to whole 16 kHz samples once and then repeated.
 from __future__ import annotations
 
 import numbers
-from typing import overload
+from typing import TypeVar, overload
 
 import torch
 import torch.nn.functional as F
@@ -128,8 +128,17 @@ def frame_centers(
 
 
 def _centers(start: int, count: int, hop: int, sr: int) -> torch.Tensor:
-    i = torch.arange(start, start + count, dtype=torch.int64)
-    return torch.div(2 * i * hop * SAMPLE_RATE + sr, 2 * sr, rounding_mode="floor")
+    return center_sample(torch.arange(start, start + count, dtype=torch.int64), hop, sr)
+
+
+_Index = TypeVar("_Index", int, torch.Tensor)
+
+
+def center_sample(frame: _Index, hop: int, sr: int) -> _Index:
+    """The one frame-centre rule: the 16 kHz sample at the centre of ``frame`` (an int or an
+    int64 tensor), ``frame * hop / sr`` seconds rounded half up, in exact integer arithmetic.
+    Unchecked (:func:`frame_centers` is the checked door)."""
+    return (2 * frame * hop * SAMPLE_RATE + sr) // (2 * sr)
 
 
 def length_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:

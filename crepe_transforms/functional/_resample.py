@@ -8,8 +8,10 @@
 
 :class:`BlockResampler` computes any range of resampy's output from the input samples it
 needs, so files and streams are resampled piece by piece with the very same numbers as the
-whole signal. It calls resampy's interpolation kernel directly; the ``resampy>=0.4.2,<0.5``
-bound in ``pyproject.toml`` protects that, and ``tests/test_resample.py`` checks it.
+whole signal, for one row or many rows in one call (a batch of streams). Its kernel
+(``_resample_numba``) does resampy's arithmetic step for step on resampy's own filter tables
+(``resampy.filters.get_filter``; the ``resampy>=0.4.2,<0.5`` bound in ``pyproject.toml`` keeps
+them), and ``tests/test_resample.py`` checks that the bits equal ``resampy.resample``'s.
 """
 
 from __future__ import annotations
@@ -258,23 +260,32 @@ class BlockResampler:
 
         Input samples past the end of ``x`` count as absent (as past the end of a signal).
         """
-        from resampy.interpn import resample_f_s
-
         lo, hi = self.input_range(start, stop)
         if offset > lo or (self.length_in is not None and offset + len(x) < hi):
             raise ParameterError(
                 f"input samples {offset}..{offset + len(x)} do not cover {lo}..{hi}, needed "
                 f"for output samples {start}..{stop}; pass x = input[lo:hi] from input_range()."
             )
+        return self.rows(np.asarray(x)[None], offset, start, stop)[0]
+
+    def rows(self, x: np.ndarray, offset: int, start: int, stop: int) -> np.ndarray:
+        """:meth:`__call__` for every row of ``x`` (``(rows, n)``) in one kernel call,
+        unchecked: ``x`` must start at or before ``input_range(start, stop)[0]``.
+
+        Returns:
+            ``(rows, stop - start)`` float32.
+        """
+        from ._resample_numba import interpolate_rows
+
         times = np.arange(start, stop) * self._increment - offset
-        out = np.zeros(stop - start, dtype=np.float32)
-        resample_f_s(
+        out = np.zeros((x.shape[0], stop - start), dtype=np.float32)
+        interpolate_rows(
             np.ascontiguousarray(x, dtype=np.float32),
             times,
             self._window,
             self._delta,
-            self._precision,
-            self._scale,
+            int(self._precision),
+            float(self._scale),
             out,
         )
         return out

@@ -134,7 +134,8 @@ def _scan_py(
 
 
 first_max = _jit(_first_max_py)
-#: Fixed-lag Viterbi (``transforms._stream_viterbi``): forward, trace back, finish.
+#: Fixed-lag Viterbi (:class:`~crepe_transforms.functional.FixedLagViterbi`): forward, trace
+#: back, finish.
 forward = _jit(_forward_py)
 back = _jit(_back_py)
 finish = _jit(_finish_py)

@@ -14,7 +14,7 @@ from ._network import (
     check_torchcrepe_state_dict,
     expected_shapes,
 )
-from ._parallel import map_chunks
+from ._parallel import map_chunks, share_frames
 from ._precision import PRECISIONS, check_precision
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "check_torchcrepe_state_dict",
     "expected_shapes",
     "map_chunks",
+    "share_frames",
 ]

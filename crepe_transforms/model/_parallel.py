@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-__all__ = ["map_chunks", "worker_count"]
+__all__ = ["map_chunks", "share_frames", "worker_count"]
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -94,3 +94,29 @@ def map_chunks(
 
     # One pool per process, sized by the thread count (not per call, so it is not rebuilt).
     return list(_executor(torch.get_num_threads()).map(run, chunks))
+
+
+#: Fewest frames a pool thread is given by :func:`share_frames`: below ``threads x`` this, the
+#: frames run as one call in the caller's thread (its intra-op threads share each operator).
+MIN_SHARE = 2
+
+
+def share_frames(
+    fn: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor, per_call: int
+) -> list[torch.Tensor]:
+    """``fn`` over ``frames`` (``(n, ...)``) in calls of at most ``per_call`` frames, the
+    calls' outputs in order (concatenated they are ``fn(frames)`` to float rounding).
+
+    For many small inputs computed together (the rows of a batch of streams, a few frames
+    each): on the CPU with more than one thread and at least ``threads x MIN_SHARE`` frames,
+    the frames are split into near-equal calls, at least one per thread, spread over the
+    pool (:func:`map_chunks`); fewer frames run in the caller's thread. Other devices: calls
+    of ``per_call`` in order.
+    """
+    n = frames.shape[0]
+    threads = torch.get_num_threads()
+    if frames.device.type != "cpu" or threads == 1 or n < threads * MIN_SHARE:
+        return [fn(part) for part in frames.split(max(1, per_call))]
+    calls = max(threads, -(-n // max(1, per_call)))
+    size = -(-n // calls)
+    return map_chunks(fn, list(frames.split(size)))

@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -32,13 +31,14 @@ from .._settings import Setting
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
 from ..functional._decode import DecoderInput, Pitch, finish_pitch, local_average, pack, run_decoder
+from ..functional._framing import center_sample
 from ..functional._resample import BlockResampler, compute_dtype
+from ..functional._viterbi_lag import DEFAULT_LAG, FixedLagViterbi, check_lag
 from ..functional._voicing import check_voicing
-from ..model import map_chunks
-from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, assemble, block_rows, chunk_rows, cut_frames
+from ..model import share_frames
+from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, block_rows, cut_frames
 from ._frames import CrepeFrames
 from ._pitch import BLOCK_FRAMES, VOICING, PitchComposite, check_block_frames
-from ._stream_viterbi import DEFAULT_LAG, LAG, FixedLagViterbi, check_lag
 
 
 def check_step_frames(value: object) -> int:
@@ -49,6 +49,14 @@ def check_step_frames(value: object) -> int:
         "window is complete) or more (e.g. 4: faster per frame, 3 hops later).",
     )
 
+
+LAG = Setting(
+    "lag",
+    DEFAULT_LAG,
+    "frames a streamed Viterbi waits before deciding a frame (latency: lag x hop)",
+    parse=check_lag,
+    metavar="FRAMES",
+)
 
 STEP_FRAMES = Setting(
     "step_frames",
@@ -61,27 +69,6 @@ STEP_FRAMES = Setting(
 __all__ = ["CrepeStream"]
 
 _HALF = WINDOW_SIZE // 2
-
-
-def _resample_rows(
-    resampler: BlockResampler, x: np.ndarray, offset: int, start: int, stop: int
-) -> np.ndarray:
-    """``resampler``'s output samples ``[start, stop)`` of each row of ``x`` (input samples
-    from ``offset`` on; past its end absent), as :meth:`BlockResampler.__call__` computes them.
-
-    It calls the jitted loop that resampy's ``resample_f_s`` wraps, with the same tables and
-    argument types (so the same numbers): the wrapper, a dynamic gufunc, spends about a
-    millisecond per call parsing its signature, more than the work of a 10 ms push.
-    """
-    from resampy.interpn import _resample_loop_s
-
-    times = np.arange(start, stop) * resampler._increment - offset
-    out = np.zeros((x.shape[0], stop - start), dtype=np.float32)
-    window, delta = resampler._window, resampler._delta
-    precision, scale = int(resampler._precision), float(resampler._scale)
-    for row, y in zip(np.ascontiguousarray(x, dtype=np.float32), out, strict=True):
-        _resample_loop_s(row, times, window, delta, precision, scale, y)
-    return out
 
 
 @dataclass(frozen=True)
@@ -308,7 +295,20 @@ class CrepeStream(PitchComposite):
         shape = tuple(chunk.shape[:-1])
         rows = math.prod(shape)
         empty = torch.zeros((rows, 0), dtype=compute_dtype(chunk.dtype), device=self._device())
-        return _State(shape, chunk.dtype, 0, empty, 0, 0, empty, 0, 0, 0, None, None)
+        return _State(
+            shape=shape,
+            dtype=chunk.dtype,
+            received=0,
+            inp=empty,
+            inp_start=0,
+            produced=0,
+            a16=empty,
+            a16_start=0,
+            computed=0,
+            emitted=0,
+            pending=None,
+            viterbi=None,
+        )
 
     def push(self, chunk: torch.Tensor) -> Pitch:
         """Take the next samples of every row; return the frames that became complete.
@@ -379,19 +379,18 @@ class CrepeStream(PitchComposite):
         pitch, pending, viterbi = self._decode(state, activation, final)
         keep16 = min(produced, max(state.a16_start, self._center(ready) - _HALF))
         a16 = a16[:, keep16 - state.a16_start :]
-        new = _State(
-            state.shape,
-            state.dtype,
-            received,
-            inp,
-            inp_start,
-            produced,
-            a16,
-            keep16,
-            ready,
-            state.emitted + pitch.f0.shape[-1],
-            pending,
-            viterbi,
+        new = replace(
+            state,
+            received=received,
+            inp=inp,
+            inp_start=inp_start,
+            produced=produced,
+            a16=a16,
+            a16_start=keep16,
+            computed=ready,
+            emitted=state.emitted + pitch.f0.shape[-1],
+            pending=pending,
+            viterbi=viterbi,
         )
         f0, periodicity = pitch
         if self.voicing is not None:
@@ -417,13 +416,12 @@ class CrepeStream(PitchComposite):
         if stop == produced:
             return produced, inp[:, :0]
         source = inp.detach().cpu().float().numpy()
-        new = torch.from_numpy(_resample_rows(resampler, source, inp_start, produced, stop))
+        new = torch.from_numpy(resampler.rows(source, inp_start, produced, stop))
         return stop, new.to(inp.device, inp.dtype)
 
     def _center(self, frame: int) -> int:
-        """16 kHz sample at the centre of ``frame`` (``functional.frame_centers``' rule)."""
-        hop, rate = self.frames.hop_length, self.frames.sample_rate
-        return (2 * frame * hop * SAMPLE_RATE + rate) // (2 * rate)
+        """16 kHz sample at the centre of ``frame``."""
+        return center_sample(frame, self.frames.hop_length, self.frames.sample_rate)
 
     def _complete(self, produced: int, computed: int) -> int:
         """Frames whose window ``[c − 512, c + 512)`` lies in the first ``produced`` samples."""
@@ -436,7 +434,11 @@ class CrepeStream(PitchComposite):
         return n
 
     def _activations(self, signal: _Buffer, start: int, stop: int) -> torch.Tensor:
-        """Network activations of frames ``[start, stop)`` of every row, block by block."""
+        """Network activations of frames ``[start, stop)`` of every row, block by block.
+
+        The rows' frames go through the network together (:func:`share_frames`): a batch of
+        streams costs one call per push, not one per row, and threads share its frames.
+        """
         activation = self.activation
         rows, dtype = signal.rows, activation.dtype
         plan: FramePlan = self.frames.plan
@@ -448,15 +450,9 @@ class CrepeStream(PitchComposite):
         for first in range(start, stop, step):
             count = min(step, stop - first)
             frames = cut_frames(signal, plan, first, count).to(dtype)
-            if count <= per_call:
-                # A push completes a frame or a few: each row in one call in the caller's thread,
-                # whose intra-op threads share the work. With so few frames, reading the weights
-                # is most of it (full reads ~90 MB a call), which one pool thread would do alone.
-                out.append(torch.stack([activation.network(frames[r]) for r in range(rows)]))
-                continue
-            pieces = chunk_rows([first + count] * rows, first, count, per_call)
-            results = map_chunks(activation.network, [frames[r, a:b] for r, a, b in pieces])
-            out.append(assemble(frames, pieces, results, count))
+            flat = frames.reshape(rows * count, WINDOW_SIZE)
+            results = share_frames(activation.network, flat, per_call)
+            out.append(torch.cat(results).reshape(rows, count, -1))
         return out[0] if len(out) == 1 else torch.cat(out, dim=1)
 
     def _decode(

@@ -21,11 +21,10 @@ from typing import cast
 import torch
 
 from .._checks import check_choice
-from .._settings import Setting
 from ..exceptions import ParameterError
-from ..functional._viterbi import BACKENDS, HMM, _compiled, _max_plus_step, log_emission, log_jump
+from ._viterbi import BACKENDS, HMM, _compiled, _max_plus_step, log_emission, log_jump
 
-__all__ = ["DEFAULT_LAG", "LAG", "FixedLagViterbi", "check_lag"]
+__all__ = ["DEFAULT_LAG", "FixedLagViterbi", "check_lag"]
 
 #: Frames a streamed Viterbi waits before deciding a frame (0.16 s at a 10 ms hop): from 16
 #: on, every decided f0 was within 50 cents of the offline Viterbi's on the accuracy corpus,
@@ -48,15 +47,6 @@ def check_lag(value: object) -> int:
             f"decided once frame t + lag has arrived, e.g. lag={DEFAULT_LAG} (0 decides at once)."
         )
     return value
-
-
-LAG = Setting(
-    "lag",
-    DEFAULT_LAG,
-    "frames a streamed Viterbi waits before deciding a frame (latency: lag x hop)",
-    parse=check_lag,
-    metavar="FRAMES",
-)
 
 
 class FixedLagViterbi:
