@@ -266,7 +266,8 @@ class BlockResampler:
                 f"input samples {offset}..{offset + len(x)} do not cover {lo}..{hi}, needed "
                 f"for output samples {start}..{stop}; pass x = input[lo:hi] from input_range()."
             )
-        return self.rows(np.asarray(x)[None], offset, start, stop)[0]
+        out: np.ndarray = self.rows(np.asarray(x)[None], offset, start, stop)[0]
+        return out
 
     def rows(self, x: np.ndarray, offset: int, start: int, stop: int) -> np.ndarray:
         """:meth:`__call__` for every row of ``x`` (``(rows, n)``) in one kernel call,

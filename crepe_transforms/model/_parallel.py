@@ -116,7 +116,7 @@ def share_frames(
     n = frames.shape[0]
     threads = torch.get_num_threads()
     if frames.device.type != "cpu" or threads == 1 or n < threads * MIN_SHARE:
-        return [fn(part) for part in frames.split(max(1, per_call))]
+        return [fn(frames[a : a + per_call]) for a in range(0, n, max(1, per_call))]
     calls = max(threads, -(-n // max(1, per_call)))
     size = -(-n // calls)
-    return map_chunks(fn, list(frames.split(size)))
+    return map_chunks(fn, [frames[a : a + size] for a in range(0, n, size)])
