@@ -176,23 +176,34 @@ class Crepe(_FrozenModule):
         self._spectral_cache = {}
 
     def _layer_tensors(self) -> list[list[torch.Tensor]]:
+        # The submodules' dicts read directly (nn.Module.__getattr__ is slow; this runs on
+        # every forward to key the spectral cache).
+        modules = self._modules
         layers = []
         for i in range(1, len(KERNEL_SIZES) + 1):
-            conv: nn.Conv1d = getattr(self, f"conv{i}")
-            bn: nn.BatchNorm1d = getattr(self, f"conv{i}_BN")
-            tensors = [conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var]
+            conv = cast(nn.Module, modules[f"conv{i}"])._parameters
+            bn = cast(nn.Module, modules[f"conv{i}_BN"])
+            params, buffers = bn._parameters, bn._buffers
+            tensors = [
+                conv["weight"],
+                conv["bias"],
+                params["weight"],
+                params["bias"],
+                buffers["running_mean"],
+                buffers["running_var"],
+            ]
             layers.append([t for t in tensors if t is not None])
         return layers
 
     def _buffers_for_fft(self) -> list[torch.Tensor]:
-        return [
-            t
-            for i in range(1, len(KERNEL_SIZES) + 1)
-            for t in (
-                getattr(self, f"conv{i}_BN").running_mean,
-                getattr(self, f"conv{i}_BN").running_var,
-            )
-        ]
+        buffers = []
+        for i in range(1, len(KERNEL_SIZES) + 1):
+            bn = cast(nn.Module, self._modules[f"conv{i}_BN"])._buffers
+            buffers += [
+                cast(torch.Tensor, bn["running_mean"]),
+                cast(torch.Tensor, bn["running_var"]),
+            ]
+        return buffers
 
     def spectral_weights(self, precision: str | None = None) -> SpectralWeights:
         """Frequency-domain weights for the current parameters, device, dtype and precision
@@ -260,7 +271,17 @@ class Crepe(_FrozenModule):
             and frames.shape[0] > 0
             and frames.dtype in (torch.float32, torch.float64)
             and self.classifier.weight.dtype == frames.dtype
-            and not any(p.requires_grad for p in self.parameters())
+            and not self._trainable()
+        )
+
+    def _trainable(self) -> bool:
+        # Any parameter that requires grad; the submodules' dicts read directly, as
+        # parameters() costs a generator chain per call (this runs on every forward).
+        return any(
+            p is not None and p.requires_grad
+            for module in self._modules.values()
+            if module is not None
+            for p in module._parameters.values()
         )
 
     def _use_fft(self, frames: torch.Tensor) -> bool:
