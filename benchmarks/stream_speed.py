@@ -1,6 +1,6 @@
 """Streaming: real-time factor and latency of CrepeStream, and fixed-lag Viterbi agreement.
 
-Three parts (``--part speed``, ``pushes``, ``agreement``; default all):
+Four parts (``--part speed``, ``pushes``, ``agreement``, ``streams``; default all):
 
 - **speed**: a synthetic melody is pushed in 10 ms chunks, as a microphone delivers it, per
   capacity, thread count, input rate, decoder and ``step_frames``. Real-time factor = seconds
@@ -16,7 +16,14 @@ Three parts (``--part speed``, ``pushes``, ``agreement``; default all):
   f0, over all frames and over voiced frames; and the raw pitch accuracy of the lagged
   decisions against the known f0.
 
-    python benchmarks/stream_speed.py [--part speed|pushes|agreement|all] [--seconds 10]
+- **streams**: a batch of B independent streams (one ``(B, 160)`` chunk a push, each row a
+  stream), B = 1, 8, 32, 128, tiny and full, 1 and 2 threads: real-time factor per stream,
+  stream-seconds computed per second, push latency; and the most 10 ms streams that stay in
+  real time (p95 push below 10 ms for tiny, 40 ms for full). ``--streams`` runs this part
+  alone and writes its table into ``docs/performance.md``.
+
+    python benchmarks/stream_speed.py [--part speed|pushes|agreement|streams|all] [--seconds 10]
+    python benchmarks/stream_speed.py --streams
 
 Prints markdown tables and writes them to ``benchmarks/results/stream_*.md``.
 """
@@ -69,7 +76,7 @@ def stream_run(
     stream.reset()
     wall, cpu = time.perf_counter(), time.process_time()
     with torch.inference_mode():
-        for part in audio.split(chunk):
+        for part in audio.split(chunk, dim=-1):
             start = time.perf_counter()
             stream.push(part)
             pushes.append(time.perf_counter() - start)
@@ -130,6 +137,82 @@ def speed(seconds: float) -> str:
         f"(with 2 threads it adds both threads' time, so it is below RTF wall).\n\n"
     )
     return head + "\n".join(rows) + "\n"
+
+
+#: p95 push latency under which a batch of 10 ms streams counts as real time, by capacity.
+REAL_TIME_P95 = {"tiny": 0.010, "full": 0.040}
+#: Batch sizes of the streams table, and the ladder searched for the most real-time streams.
+STREAM_COUNTS = {"tiny": (1, 8, 32, 128), "full": (1, 4, 8, 32)}
+LADDER = {"tiny": (1, 8, 16, 32, 48, 64, 80, 96, 128, 160), "full": (1, 2, 4, 6, 8, 12, 16)}
+
+
+def batch_run(capacity: str, streams: int, seconds: float) -> tuple[float, float, float]:
+    """Wall seconds, p50 and p95 push seconds of ``streams`` 16 kHz streams pushed 10 ms at
+    a time (the same melody in every row; rows are computed as independent streams)."""
+    stream = CrepeStream(16000, capacity, decoder="weighted_argmax")
+    audio = melody(seconds, 16000).expand(streams, -1)
+    stream_run(stream, melody(0.3, 16000).expand(streams, -1), 160)  # warm-up
+    wall, _, pushes = stream_run(stream, audio, 160)
+    return wall, float(np.percentile(pushes, 50)), float(np.percentile(pushes, 95))
+
+
+def streams_table(seconds: float) -> str:
+    """The batch-of-streams table and the most streams that stay real time."""
+    rows = [
+        "| capacity | threads | streams | × real time per stream | stream-seconds per second "
+        "| push p50 / p95 | real time |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    most = []
+    for capacity in ("tiny", "full"):
+        length = seconds if capacity == "tiny" else seconds / 2
+        bound = REAL_TIME_P95[capacity]
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for n in STREAM_COUNTS[capacity]:
+                wall, p50, p95 = batch_run(capacity, n, length)
+                ok = p95 < bound and wall < length
+                rows.append(
+                    f"| {capacity} | {threads} | {n} | {length / wall:.2f}× | "
+                    f"{n * length / wall:.1f} | {p50 * 1e3:.1f} / {p95 * 1e3:.1f} ms | "
+                    f"{'yes' if ok else 'no'} |"
+                )
+                print(rows[-1], flush=True)
+            best = 0
+            for n in LADDER[capacity]:
+                wall, _, p95 = batch_run(capacity, n, min(length, 2.0))
+                if not (p95 < bound and wall < min(length, 2.0)):
+                    break
+                best = n
+            most.append(
+                f"- {capacity}, {threads} thread{'s' if threads > 1 else ''}: **{best}** streams "
+                f"in real time (p95 push < {bound * 1e3:.0f} ms; ladder {LADDER[capacity]})"
+            )
+            print(most[-1], flush=True)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    head = (
+        f'A batch of independent `CrepeStream(16000, capacity, decoder="weighted_argmax")` '
+        f"streams, one `(streams, 160)` chunk pushed every 10 ms of audio ({seconds:g} s, full "
+        f"{seconds / 2:g} s), `torch.set_num_threads(threads)`, inference mode; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__}; load average after: {load}. Real time: the batch keeps up "
+        f"(wall < audio) with p95 push latency under "
+        f"{REAL_TIME_P95['tiny'] * 1e3:.0f} ms (tiny) / {REAL_TIME_P95['full'] * 1e3:.0f} ms "
+        f"(full).\n\n"
+    )
+    return head + "\n".join(rows) + "\n\n" + "\n".join(most) + "\n"
+
+
+def write_docs(table: str) -> None:
+    """Put the streams table between its markers in docs/performance.md."""
+    page = ROOT / "docs" / "performance.md"
+    text = page.read_text()
+    begin, end = "<!-- streams:begin -->", "<!-- streams:end -->"
+    if begin not in text or end not in text:
+        raise SystemExit(f"{page} has no {begin} ... {end} markers")
+    command = "Written by `python benchmarks/stream_speed.py --streams`."
+    head, rest = text.split(begin, 1)
+    page.write_text(f"{head}{begin}\n{table}\n{command}\n{end}{rest.split(end, 1)[1]}")
 
 
 def push_sizes(seconds: float) -> str:
@@ -243,16 +326,33 @@ def agreement() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("speed", "pushes", "agreement", "all"), default="all")
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--part", choices=("speed", "pushes", "agreement", "streams", "all"), default="all"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="audio per run (default 10; streams: 4)"
+    )
+    parser.add_argument(
+        "--streams",
+        action="store_true",
+        help="only the batch-of-streams part, its table written into docs/performance.md",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
+    if args.streams or args.part == "streams":
+        table = streams_table(args.seconds or 4.0)
+        (RESULTS / "stream_batches.md").write_text(table)
+        if args.streams:
+            write_docs(table)
+        return
     if args.part in ("speed", "all"):
-        (RESULTS / "stream_speed.md").write_text(speed(args.seconds))
+        (RESULTS / "stream_speed.md").write_text(speed(args.seconds or 10.0))
     if args.part in ("pushes", "all"):
-        (RESULTS / "stream_pushes.md").write_text(push_sizes(args.seconds))
+        (RESULTS / "stream_pushes.md").write_text(push_sizes(args.seconds or 10.0))
     if args.part in ("agreement", "all"):
         (RESULTS / "stream_agreement.md").write_text(agreement())
+    if args.part == "all":
+        (RESULTS / "stream_batches.md").write_text(streams_table(args.seconds or 4.0))
 
 
 if __name__ == "__main__":
