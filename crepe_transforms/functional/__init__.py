@@ -10,7 +10,7 @@ tables made once in ``__init__``. Grouped by what they do:
   :class:`BlockResampler`;
 - decoding: :func:`decode`, :func:`argmax`, :func:`weighted_argmax`, :func:`viterbi`,
   :func:`local_average`, :func:`admitted_bins`, :class:`Pitch`, and the building blocks of a
-  decoder of your own, :func:`prepare_activation` and :func:`finish_pitch`;
+  decoder of your own, :func:`prepare_activation`, :func:`finish_pitch` and :func:`finish_path`;
 - the Viterbi kernel: :class:`HMM`, :data:`DEFAULT_HMM`, :data:`CREPE_HMM`,
   :func:`viterbi_path`, :func:`log_transition`, :func:`log_emission`, :func:`log_jump`,
   :func:`resolve_hmm`, and :class:`FixedLagViterbi` (the same recursion fed frames as they
@@ -41,6 +41,7 @@ from ._decode import (
     admitted_bins,
     argmax,
     decode,
+    finish_path,
     finish_pitch,
     local_average,
     prepare_activation,
@@ -130,6 +131,7 @@ __all__ = [
     "decode",
     "default_hop_length",
     "extract_frames",
+    "finish_path",
     "finish_pitch",
     "frame",
     "frame_centers",

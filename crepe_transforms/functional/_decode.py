@@ -255,6 +255,13 @@ def _viterbi(batch: DecoderInput, hmm: HMM, backend: str, transition: torch.Tens
         batch.lengths,
         backend,
     ).to(batch.activation.device)
+    return finish_path(batch, path)
+
+
+def finish_path(batch: DecoderInput, path: torch.Tensor) -> Pitch:
+    """The end of every Viterbi decode (offline, file blocks, stream): the decoded states
+    ``path`` (``(items, frames)``, relative to ``batch.low``) to a :class:`Pitch` — the local
+    average around each state, periodicity the activation at it (:func:`finish_pitch`)."""
     periodicity = batch.activation.gather(-1, path[..., None]).squeeze(-1)
     return finish_pitch(batch, local_average(batch.activation, path), periodicity)
 

@@ -34,8 +34,7 @@ from ..functional import (
     BlockResampler,
     DecoderInput,
     Pitch,
-    finish_pitch,
-    local_average,
+    finish_path,
     log_emission,
     log_jump,
     log_transition,
@@ -273,10 +272,9 @@ class BlockDecoder:
             count = block.shape[-2]
             states = self._states(block)
             where = path[:, start : start + count]
-            periodicity = states.gather(-1, where[..., None]).squeeze(-1)
             # the decoders' own last step (bins → Hz, dtypes), so the numbers cannot drift
             batch = DecoderInput(states, self.low, self.shape, None)
-            self._store(start, finish_pitch(batch, local_average(states, where), periodicity))
+            self._store(start, finish_path(batch, where))
             start += count
 
     def close(self) -> None:

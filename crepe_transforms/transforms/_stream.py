@@ -30,7 +30,8 @@ from .._checks import check_audio, check_positive_int
 from .._settings import Setting
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
-from ..functional._decode import DecoderInput, Pitch, finish_pitch, local_average, pack, run_decoder
+from ..functional import DecoderInput, Pitch, finish_path
+from ..functional._decode import pack, run_decoder
 from ..functional._framing import center_sample
 from ..functional._resample import BlockResampler, compute_dtype
 from ..functional._viterbi_lag import DEFAULT_LAG, FixedLagViterbi, check_lag
@@ -477,8 +478,5 @@ class CrepeStream(PitchComposite):
         if final:
             path = torch.cat([path, lagged.finish()], dim=1)
         count = path.shape[1]
-        chosen = undecided[:, :count]
-        periodicity = chosen.gather(-1, path[..., None]).squeeze(-1)
-        decided = DecoderInput(chosen, decode.low, batch.shape, None)
-        pitch = finish_pitch(decided, local_average(chosen, path), periodicity)
-        return pitch, undecided[:, count:], lagged
+        decided = DecoderInput(undecided[:, :count], decode.low, batch.shape, None)
+        return finish_path(decided, path), undecided[:, count:], lagged
