@@ -25,6 +25,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -94,7 +95,8 @@ class Block:
     complex, or ``(bins, 2 C_in, 2 C_out)`` real (``[[re, im], [-im, re]]``) in a reduced type.
     ``lower``/``upper``/``shift``: ``(C_out, 1)`` clamp bounds and offset applied after pooling.
     ``planar``: block 1 on the CPU, the real and imaginary parts of ``spectrum``, contiguous
-    (what the numba product reads).
+    (what the numba product reads). ``cpu_bounds``: on the CPU, ``lower``, ``upper`` and
+    ``shift`` as flat numpy views (what the numba pooling reads; made once, not per call).
     """
 
     spectrum: torch.Tensor
@@ -106,6 +108,7 @@ class Block:
     upper: torch.Tensor
     shift: torch.Tensor
     planar: tuple[torch.Tensor, torch.Tensor] | None = None
+    cpu_bounds: tuple[Any, Any, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -199,8 +202,11 @@ def _pool_activate(y: torch.Tensor, block: Block, length: int) -> torch.Tensor:
     kernels = _cpu_kernels(y)
     if kernels is not None:
         out = y.new_empty(y.shape[0], y.shape[1], max(length, n_pool))
-        bounds = (block.lower, block.upper, block.shift)
-        lower, upper, shift = (b.to(y.dtype).reshape(-1).numpy() for b in bounds)
+        if block.cpu_bounds is not None and block.lower.dtype == y.dtype:
+            lower, upper, shift = block.cpu_bounds
+        else:
+            tensors = (block.lower, block.upper, block.shift)
+            lower, upper, shift = (b.to(y.dtype).reshape(-1).numpy() for b in tensors)
         kernels.pool_activate(y.numpy(), lower, upper, shift, out.numpy(), n_pool)
         return out
     if y.requires_grad or length <= n_pool:
@@ -315,9 +321,11 @@ def build_spectral_weights(
             spectrum = circular_spectrum(scaled, left, n_fft)
             if reduced is not None:
                 spectrum = real_block(spectrum, reduced)
-        planar = None
-        if i == 0 and spectrum.device.type == "cpu":
-            planar = (spectrum.real.contiguous(), spectrum.imag.contiguous())
+        planar = cpu_bounds = None
+        if spectrum.device.type == "cpu":
+            if i == 0:
+                planar = (spectrum.real.contiguous(), spectrum.imag.contiguous())
+            cpu_bounds = (lower.numpy(), upper.numpy(), shift.numpy())
         built.append(
             Block(
                 spectrum,
@@ -329,6 +337,7 @@ def build_spectral_weights(
                 upper[:, None],
                 shift[:, None],
                 planar,
+                cpu_bounds,
             )
         )
     return SpectralWeights(stride, pad, tuple(built))
