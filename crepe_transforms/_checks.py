@@ -233,15 +233,3 @@ def check_lengths(
                 f"{'last (time)' if unit == 'samples' else 'frames'} dimension."
             )
     return lengths.long()
-
-
-def check_threshold(value: object) -> float | None:
-    """A voicing threshold: a periodicity in [0, 1], or None for no threshold."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
-        raise ParameterError(
-            f"threshold must be a periodicity in [0, 1] or None, got {value!r}. "
-            f"Frames below it get f0 NaN; 0.21 to 0.5 are usual values."
-        )
-    return float(value)

@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from typing import Final
 
+__all__ = [
+    "BASE_CHANNELS",
+    "BN_EPS",
+    "CAPACITIES",
+    "CENTS_OFFSET",
+    "CENTS_PER_BIN",
+    "CENTS_REFERENCE_HZ",
+    "CLASSIFIER_POSITIONS",
+    "CREPE_STD_FLOOR",
+    "EMBEDDING_POSITIONS",
+    "EMBEDDING_ROWS",
+    "FMAX_HZ",
+    "FMIN_HZ",
+    "KERNEL_SIZES",
+    "N_BINS",
+    "SAMPLE_RATE",
+    "STRIDES",
+    "TORCHCREPE_STD_FLOOR",
+    "WINDOW_SIZE",
+    "channels",
+]
+
 #: Sample rate the network was trained on (CREPE paper, Kim et al. 2018).
 SAMPLE_RATE: Final[int] = 16000
 #: Samples per network input frame (original CREPE ``model_srate`` window).

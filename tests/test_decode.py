@@ -24,15 +24,9 @@ from crepe_transforms.functional import (
     weighted_argmax,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():  # type: ignore[no-untyped-def]
-    """Decoding runs many tiny ops (the torch Viterbi scan): intra-op threads only add barrier
-    waits, which take milliseconds per op when the CI cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Decoding runs many tiny ops (the torch Viterbi scan): intra-op threads only add barrier waits,
+# which take milliseconds per op when the CI cores are busy.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 DECODE_CASES = [

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -15,14 +14,6 @@ import pytest
 import torch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def load_example(name: str) -> ModuleType:
@@ -64,7 +55,7 @@ def test_ddsp_conditioning_trains(tmp_path: Path) -> None:
 
 
 def test_ddsp_conditioning_fails_when_the_loss_does_not_fall(
-    one_thread: None, capsys: pytest.CaptureFixture[str]
+    one_torch_thread: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     example = load_example("ddsp_conditioning")
     assert example.main(["--steps", "1", "--batch-size", "2", "--lr", "0"]) == 1
