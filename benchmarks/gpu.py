@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from signals import melody
 
 from crepe_transforms import CrepeActivation, CrepePitch
 from crepe_transforms.functional import log_emission, log_transition, viterbi_path
@@ -86,14 +87,6 @@ def peak_memory(device: torch.device) -> Iterator[dict[str, float]]:
 def fixture_frames(fixtures: Path, count: int) -> torch.Tensor:
     frames = torch.from_numpy(np.load(fixtures / "frames-crepe.npy"))
     return frames.repeat(count // len(frames) + 1, 1)[:count].contiguous()
-
-
-def melody(seconds: float, rate: int = 16000) -> torch.Tensor:
-    t = np.arange(int(seconds * rate)) / rate
-    f0 = 220.0 * 2.0 ** (np.sin(2 * np.pi * 0.3 * t) / 2)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    x = sum(np.sin(k * phase) / k for k in range(1, 6)) * 0.3
-    return torch.from_numpy(x.astype(np.float32))
 
 
 def network_rows(

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from signals import melody
 from speed_isolated import peak_memory, viterbi_table
 from speed_report import Row, machine, network_flops, replace_section, write_report
 from speed_side import render as render_side
@@ -100,18 +101,6 @@ def network_rows(capacity: str, frames: torch.Tensor, repeats: int, device: str)
     for name, seconds in best.items():
         rows.append(Row("network", capacity, name, len(frames) / seconds, device))
     return rows
-
-
-def test_audio(seconds: float) -> np.ndarray:
-    """A melody of harmonic notes (90-900 Hz) with vibrato and light noise, 16 kHz, float32."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * 16000)) / 16000
-    notes = 90 * 2 ** (rng.integers(0, 40, size=int(seconds * 4) + 1) / 12)
-    f0 = notes[(t * 4).astype(int)] * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))
-    phase = 2 * np.pi * np.cumsum(f0) / 16000
-    audio = sum(np.sin(k * phase) / k for k in range(1, 6))
-    audio = audio + 0.01 * rng.standard_normal(len(t))
-    return (0.5 * audio / np.abs(audio).max()).astype(np.float32)
 
 
 def end_to_end_rows(capacity: str, audio: np.ndarray, repeats: int) -> list[Row]:
@@ -259,7 +248,7 @@ def main() -> None:
 
     fixture = torch.from_numpy(np.load(args.fixtures / "frames-crepe.npy"))
     frames = fixture.repeat(args.frames // len(fixture) + 1, 1)[: args.frames].contiguous()
-    audio = test_audio(args.seconds)
+    audio = melody(args.seconds).numpy()
     rows: list[Row] = []
     memory, accuracy, parity = {}, {}, {}
     for capacity in args.capacities:

@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MEMORY_CHILD = r"""
 import gc, json, resource, sys, torch
 sys.path.insert(0, sys.argv[4])
-from speed import test_audio
+from signals import melody
 torch.set_num_threads(int(sys.argv[3]))
 who, capacity = sys.argv[1], sys.argv[2]
-audio = torch.from_numpy(test_audio(float(sys.argv[5])))
+audio = melody(float(sys.argv[5]))
 if who == "torchcrepe":
     import torchcrepe
     run = lambda a: torchcrepe.predict(a[None], 16000, 160, model=capacity, batch_size=128)

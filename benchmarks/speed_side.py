@@ -19,21 +19,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import torch
+from signals import melody
 from timing import best_of
 
 SECONDS = {"tiny": 10.0, "full": 3.0}
 HOP = 160
-
-
-def melody(seconds: float, rate: int = 16000) -> torch.Tensor:
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * rate)) / rate
-    f0 = 220.0 * 2.0 ** (np.sin(2 * np.pi * 0.5 * t) / 4)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    x = sum(np.sin(k * phase) / k for k in range(1, 6)) * 0.3 + 0.01 * rng.standard_normal(len(t))
-    return torch.from_numpy(x.astype(np.float32))
 
 
 def _spin(stop: Any) -> None:

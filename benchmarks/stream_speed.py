@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from signals import melody
 
 from crepe_transforms import CrepeDecode, CrepePitch, CrepeStream, Pitch
 from crepe_transforms.functional import (
@@ -54,18 +55,6 @@ from crepe_transforms.functional import (
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 LAGS = (0, 1, 2, 4, 8, 16, 32, 64, 128)
-
-
-def melody(seconds: float, sr: int) -> torch.Tensor:
-    """A sung-like line: notes with vibrato and short rests, plus a little noise."""
-    rng = np.random.default_rng(0)
-    t = np.arange(round(seconds * sr)) / sr
-    notes = 220.0 * 2 ** (rng.integers(-7, 8, size=int(seconds * 3) + 1) / 12)
-    f0 = notes[(t * 3).astype(int)] * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    voice = sum(np.sin(k * phase) / k for k in range(1, 6)) * ((t * 3) % 1 < 0.85)
-    audio = 0.3 * voice + 0.003 * rng.standard_normal(len(t))
-    return torch.from_numpy(audio.astype(np.float32))
 
 
 def stream_run(

@@ -32,3 +32,14 @@ def test_script_answers_help(script: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "usage:" in done.stdout
+
+
+def test_one_test_signal_for_the_speed_benchmarks() -> None:
+    # benchmarks/signals.py holds the melody every speed script times; a script with its own
+    # generator would make its numbers incomparable with the others'.
+    defining = sorted(
+        p.name
+        for p in (ROOT / "benchmarks").glob("*.py")
+        if "def melody(" in p.read_text() or "def test_audio(" in p.read_text()
+    )
+    assert defining == ["signals.py"]
