@@ -558,3 +558,31 @@ def test_silence_says_unvoiced_and_voicing_none_leaves_the_column_out(tmp_path: 
     table = read_csv(tmp_path / "b" / "quiet.f0.csv")
     assert list(table) == ["time", "f0", "periodicity"]
     assert np.isfinite(table["f0"]).all()
+
+
+def test_python_and_the_command_line_share_one_voicing_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 item 4: predict_file(s) defaulted to voicing=None (f0 ≈ 1965 Hz on silence, no
+    # voiced column) while `pitch` defaulted to auto, so a CLI rerun into a folder made from
+    # Python stopped on "made with other settings".
+    from crepe_transforms import Extractor, predict_file, predict_files
+
+    source = tmp_path / "in"
+    source.mkdir()
+    sf.write(source / "quiet.wav", np.zeros(4000, np.float32), 16000)
+    assert Extractor.__init__.__kwdefaults__["voicing"] == "auto"
+    one = predict_file(source / "quiet.wav", capacity="tiny")
+    assert one.settings["voicing"] == "auto"
+    assert not one.arrays["voiced"].any() and one.arrays["f0"].isnan().all()
+    summary = predict_files([source], tmp_path / "o", capacity="tiny")
+    assert len(summary.written) == 1
+    assert list(read_csv(tmp_path / "o" / "quiet.f0.csv")) == [
+        "time",
+        "f0",
+        "periodicity",
+        "voiced",
+    ]
+    capsys.readouterr()
+    assert main(["pitch", str(source), "-o", str(tmp_path / "o"), *TINY]) == 0
+    assert "0 written, 1 skipped (done before)" in capsys.readouterr().out

@@ -30,7 +30,8 @@ from ..io import AUDIO_EXTENSIONS, Extractor, plot_file, predict_files
 from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, total
 from ..io._outputs import FORMATS, check_output_dir
 from ..io._plot import check_image_path
-from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames, CrepePitch
+from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames
+from ..transforms._pitch import VOICING
 from ._options import (
     PROG,
     CommandText,
@@ -217,13 +218,13 @@ def _model_flags(parser: argparse.ArgumentParser, own: Sequence[str]) -> list[st
     return names
 
 
-def _decoding_flags(parser: argparse.ArgumentParser, voicing_help: str | None = None) -> list[str]:
+def _decoding_flags(
+    parser: argparse.ArgumentParser, voicing: Setting, voicing_help: str | None = None
+) -> list[str]:
     group = parser.add_argument_group("decoding")
     names = add_settings(group, CrepeDecode.SETTINGS, aliases=ALIASES)
     helps = {"voicing": voicing_help} if voicing_help else None
-    names += add_settings(
-        group, [s for s in CrepePitch.SETTINGS if s.name == "voicing"], aliases=ALIASES, helps=helps
-    )
+    names += add_settings(group, [voicing], aliases=ALIASES, helps=helps)
     return names
 
 
@@ -308,14 +309,9 @@ def _file_command(
 def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
     parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"))
-    names += _decoding_flags(
-        parser,
-        "voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
-        "decided against each file's own noise floor), a periodicity threshold in [0, 1], or "
-        "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
-        "(NaN in NPZ/PT) and voiced 0",
-    )
-    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser), voicing="auto")
+    # the default is the Extractor's (FILE_VOICING), so Python and the shell agree
+    names += _decoding_flags(parser, *_own("voicing"))
+    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser))
 
 
 def add_activation_command(subparsers: Subparsers) -> None:
@@ -399,6 +395,7 @@ def add_plot_command(subparsers: Subparsers) -> None:
     names = _model_flags(parser, ("hop_length", "block_frames"))
     names += _decoding_flags(
         parser,
+        VOICING,
         "periodicity that splits the solid contour (at or above it) from the faint dots "
         "(default 0.5); every frame is tracked and drawn, nothing is removed",
     )
