@@ -310,7 +310,7 @@ def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
     parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"))
     # the default is the Extractor's (FILE_VOICING), so Python and the shell agree
-    names += _decoding_flags(parser, *_own("voicing"))
+    names += _decoding_flags(parser, _own("voicing")[0])
     parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser))
 
 

@@ -431,8 +431,10 @@ class Extractor:
             )
         return self._framers[sample_rate]
 
-    def _open(self, path: str | os.PathLike[str]) -> tuple[AudioReader, CrepeFrames, int]:
-        reader = AudioReader(path)
+    def _open(
+        self, path: str | os.PathLike[str], start: int = 0, stop: int | None = None
+    ) -> tuple[AudioReader, CrepeFrames, int]:
+        reader = AudioReader(path, start, stop)
         try:
             framer = self.framer(reader.info.sample_rate)
         except BaseException:
@@ -520,10 +522,18 @@ class Extractor:
         return self._features(path, "embedding", framer, total, {"embedding": emb})
 
     def pitch(
-        self, path: str | os.PathLike[str], on_frames: Callable[[int], None] | None = None
+        self,
+        path: str | os.PathLike[str],
+        on_frames: Callable[[int], None] | None = None,
+        *,
+        start: int = 0,
+        stop: int | None = None,
     ) -> Features:
-        """Decoded pitch: ``f0`` (Hz), ``periodicity`` (+ ``voiced``), each ``(..., frames)``."""
-        reader, framer, total = self._open(path)
+        """Decoded pitch: ``f0`` (Hz), ``periodicity`` (+ ``voiced``), each ``(..., frames)``.
+
+        ``start`` / ``stop`` (samples of the file's rate) track a part of the file as if it
+        were the whole file; times count from ``start``."""
+        reader, framer, total = self._open(path, start, stop)
         rows = 1 if self.mono else reader.info.channels
         decoder = BlockDecoder(self.decode, (rows,), total, self.spill_dir)
         # voicing="auto" decides against each row's noise floor: keep every frame's level
