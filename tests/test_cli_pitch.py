@@ -574,7 +574,8 @@ def test_python_and_the_command_line_share_one_voicing_default(
     assert Extractor.__init__.__kwdefaults__["voicing"] == "auto"
     one = predict_file(source / "quiet.wav", capacity="tiny")
     assert one.settings["voicing"] == "auto"
-    assert not one.arrays["voiced"].any() and one.arrays["f0"].isnan().all()
+    assert not one.arrays["voiced"].any()
+    assert one.arrays["f0"].isnan().all()
     summary = predict_files([source], tmp_path / "o", capacity="tiny")
     assert len(summary.written) == 1
     assert list(read_csv(tmp_path / "o" / "quiet.f0.csv")) == [
@@ -586,3 +587,54 @@ def test_python_and_the_command_line_share_one_voicing_default(
     capsys.readouterr()
     assert main(["pitch", str(source), "-o", str(tmp_path / "o"), *TINY]) == 0
     assert "0 written, 1 skipped (done before)" in capsys.readouterr().out
+
+
+def _peak_rss_mb(command: list[str], ceiling_mb: float) -> float:
+    """Peak RSS of a child (``os.wait4``), killed as soon as it passes ``ceiling_mb`` (so a
+    regression fails this test instead of exhausting the machine)."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    status_file = Path(f"/proc/{child.pid}/status")
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        lines = status_file.read_text().splitlines()
+        rss = next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), 0.0)
+        if rss > ceiling_mb:
+            child.kill()
+            os.wait4(child.pid, 0)
+            pytest.fail(f"{' '.join(command[1:5])} passed {ceiling_mb:.0f} MB ({rss:.0f} MB)")
+        time.sleep(0.05)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.returncode == 0, child.stderr.read().decode()[-2000:] if child.stderr else ""
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.slow
+def test_plot_of_a_ten_minute_file_is_bounded_by_the_picture(tmp_path: Path) -> None:
+    # issue 22 item 1: 0.2's plot grew ~270 MB per second of audio (a Gouraud mesh over every
+    # STFT cell, the whole STFT in memory); a 10-minute file was killed at 21.4 GB.
+    pytest.importorskip("matplotlib")
+    wav = tmp_path / "ten.wav"
+    rate, seconds = 8000, 600
+    with sf.SoundFile(wav, "w", rate, 1, subtype="PCM_16") as out:
+        for start in range(0, rate * seconds, rate * 60):
+            t = (start + np.arange(rate * 60)) / rate
+            out.write((0.3 * np.sin(2 * np.pi * (180 + 0.06 * t) * t)).astype(np.float32))
+    python = [sys.executable, "-c"]
+    base = _peak_rss_mb(
+        [
+            *python,
+            "import crepe_transforms, matplotlib.figure, matplotlib.backends.backend_agg; "
+            "from crepe_transforms.io import Extractor; Extractor('tiny', voicing=None)",
+        ],
+        4000,
+    )
+    # a 100 ms hop keeps the network's share small; the spectrogram covers every sample
+    command = [sys.executable, "-m", "crepe_transforms", "plot", str(wav), "-o"]
+    peak = _peak_rss_mb(
+        [*command, str(tmp_path / "ten.png"), *TINY, "--hop-length", "100ms"], base + 600
+    )
+    # measured: ~130 MB above the imports (0.2: killed after 21 GB)
+    assert peak - base < 400, (base, peak)
+    assert (tmp_path / "ten.png").stat().st_size > 20_000
