@@ -638,3 +638,39 @@ def test_plot_of_a_ten_minute_file_is_bounded_by_the_picture(tmp_path: Path) -> 
     # measured: ~130 MB above the imports (0.2: killed after 21 GB)
     assert peak - base < 400, (base, peak)
     assert (tmp_path / "ten.png").stat().st_size > 20_000
+
+
+def test_torchrun_with_a_broken_file_reads_as_what_happened(tmp_path: Path) -> None:
+    # issue 22 item 8: one bad file made every rank exit 1, and torchrun's elastic agent
+    # printed a ChildFailedError traceback and a FAILED banner although the run completed.
+    for i in range(3):
+        write_tone(tmp_path / "in" / f"{i}.wav", 200.0 + 10 * i, 0.2, 16000)
+    not_audio(tmp_path / "in" / "broken.wav")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node", "2", "-m", "crepe_transforms", "pitch", "in", "-o", "out"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [*command, *TINY], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ChildFailedError" not in done.stderr
+    assert "FAILED" not in done.stderr
+    assert re.search(r"error: in/broken\.wav: .*not a", done.stderr), done.stderr[-3000:]
+    assert (
+        "total over 2 ranks: 4 files: 3 written, 0 skipped (done before), 1 failed" in done.stdout
+    )
+    assert "1 file failed (the error lines above); under torchrun the ranks still exit 0" in (
+        done.stdout
+    )
+    assert len(outputs(tmp_path / "out")) == 3
+
+
+def test_strict_gives_failed_files_their_own_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.2, 16000)
+    not_audio(tmp_path / "in" / "broken.wav")
+    run = ["pitch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *TINY, "-q"]
+    assert main(run) == 1  # one process: 1, as before
+    assert main([*run, "--strict"]) == 3
+    assert "broken.wav" in capsys.readouterr().err

@@ -10,8 +10,11 @@ work is done by :func:`crepe_transforms.io.predict_files` and
 - one line per failed file on stderr (``crepe-transforms: error: <file>: <reason>``);
 - a summary line per process on stdout, and with several ranks (torchrun) the total from
   rank 0; ``--quiet`` keeps only the error lines;
-- exit status 0 when every file is done (written now, or before with the same settings), 1
-  if any failed anywhere or an existing output was made with other settings.
+- exit status 0 when every file is done (written now, or before with the same settings); 1
+  if an existing output was made with other settings, or if any file failed in a
+  one-process run; under torchrun a run whose files failed exits 0 on every rank (torchrun
+  would report any other status as a crashed job) and says so; ``--strict`` makes failed
+  files exit status 3 everywhere.
 """
 
 from __future__ import annotations
@@ -185,13 +188,37 @@ def _run(kind: str, names: Sequence[str]) -> Callable[[argparse.Namespace], int]
         if records is None:
             if rank == 0 and not args.quiet:
                 emit_line(f"{PROG}: total not available (no process group); see each rank's line")
-            return 0 if summary.ok else 1
+            return _status(len(summary.failed), world, args.strict, rank == 0 and not args.quiet)
         overall = total(records)
         if rank == 0 and world > 1 and not args.quiet:
             emit_line(f"{PROG}: total over {world} ranks: {describe(overall)}")
-        return 1 if overall["failed"] else 0
+        return _status(overall["failed"], world, args.strict, rank == 0 and not args.quiet)
 
     return handler
+
+
+#: Exit status of a run in which files failed, with ``--strict`` (distinct from 1 and 2).
+STRICT_STATUS = 3
+
+
+def _status(failed: int, world: int, strict: bool, say: bool) -> int:
+    """Exit status of a finished run: 0 when no file failed; else 3 with ``--strict``, 1 for
+    one process, and 0 for torchrun ranks, whose non-zero exit torchrun's elastic agent
+    reports as a crashed job (a ``ChildFailedError`` traceback and a FAILED banner) although
+    every file was handled and the broken ones are listed in the summary."""
+    if not failed:
+        return 0
+    if strict:
+        return STRICT_STATUS
+    if world == 1:
+        return 1
+    if say:
+        emit_line(
+            f"{PROG}: {failed} file{'s' if failed > 1 else ''} failed (the error lines above); "
+            f"under torchrun the ranks still exit 0, as the run itself completed. Pass --strict "
+            f"for exit status {STRICT_STATUS}."
+        )
+    return 0
 
 
 def _check_range(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
@@ -285,6 +312,13 @@ def _io_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
         "--keep-channels",
         action="store_true",
         help="one result per channel (default: downmix to mono, the channel mean)",
+    )
+    group.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit status {STRICT_STATUS} when any file failed, under torchrun too (default: 1 "
+        "for one process; 0 for torchrun ranks, since torchrun reports any non-zero exit as a "
+        "crash; the summary lists the failed files either way)",
     )
     group.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no summary; only errors"
