@@ -674,3 +674,20 @@ def test_strict_gives_failed_files_their_own_status(
     assert main(run) == 1  # one process: 1, as before
     assert main([*run, "--strict"]) == 3
     assert "broken.wav" in capsys.readouterr().err
+
+
+def test_a_garbage_flac_is_not_a_pipe_and_libmpg123_stays_quiet(tmp_path: Path) -> None:
+    # issue 22 item 9: libsndfile's MP3 probe called these bytes "File does not exist or is
+    # not a regular file (possibly a pipe?)" and libmpg123 printed its own warning on stderr
+    data = np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "noise.flac").write_bytes(data)
+    done = cli("pitch", "in", "-o", "out", *TINY, "-q", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "crepe-transforms: error: in/noise.flac: not a readable audio file (format not "
+        f"recognised); convert it to a format libsndfile {sf.__libsndfile_version__} reads: "
+        + done.stderr.split(" reads: ", 1)[1].strip()
+    ]
+    assert "mpg123" not in done.stderr
+    assert "pipe" not in done.stderr

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import struct
@@ -140,7 +141,8 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
             f"{path}: the file is empty (0 bytes); it holds no audio: re-copy or re-export it"
         )
     try:
-        meta = sf.info(os.fsencode(path))
+        with quiet_stderr():
+            meta = sf.info(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(
             f"{path}: not a readable audio file ({_reason(exc)}); convert it to a format "
@@ -166,12 +168,43 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     )
 
 
+#: libsndfile's words for a file it cannot identify. Its MP3 probe reports garbage as "File
+#: does not exist or is not a regular file (possibly a pipe?)" although audio_info has just
+#: found a regular file: both say the same, the format is not recognised.
+_UNRECOGNISED = ("format not recognised", "file does not exist or is not a regular file")
+
+
 def _reason(exc: BaseException) -> str:
     # soundfile prefixes the file name; the caller already starts the message with it
     text = str(getattr(exc, "error_string", None) or exc).strip()
     if text.startswith("Error opening") and ": " in text:
         text = text.split(": ", 1)[1]
-    return text.removeprefix("Error : ").rstrip(".")
+    text = text.removeprefix("Error : ").rstrip(".")
+    if text.lower().startswith(_UNRECOGNISED):
+        return "format not recognised"
+    return text
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Keep what C libraries print on file descriptor 2 off the terminal while libsndfile
+    reads: libmpg123 prints "Note: Illegal Audio-MPEG-Header …" / "Trying to resync…" for
+    files that are not MP3 at all. The failures themselves come back as exceptions, which the
+    callers turn into one-line messages; the notes are dropped."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence (a daemon without fd 2)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def _formats() -> str:
@@ -221,7 +254,8 @@ class AudioReader:
         self.info = dataclasses.replace(whole, frames=end - start)
         self.path = self.info.path
         try:
-            self._file = _soundfile().SoundFile(os.fsencode(self.path))
+            with quiet_stderr():
+                self._file = _soundfile().SoundFile(os.fsencode(self.path))
         except Exception as exc:  # raced with a change of the file
             raise AudioError(f"{self.path}: cannot open ({_reason(exc)})") from None
         self._buffer = np.zeros((0, self.info.channels), dtype=np.float32)
@@ -247,7 +281,8 @@ class AudioReader:
         if stop <= end:
             return
         try:
-            new = self._file.read(stop - end, dtype="float32", always_2d=True)
+            with quiet_stderr():
+                new = self._file.read(stop - end, dtype="float32", always_2d=True)
         except Exception as exc:  # libsndfile decoding errors (lost sync, bad packets)
             raise AudioError(
                 f"{self.path}: decoding failed after sample {end} of {self._whole.frames} "
