@@ -121,7 +121,7 @@ def test_load_reads_a_range(tmp_path: Path) -> None:
         (zero_bytes, r"bad\.wav: the file is empty \(0 bytes\)"),
         (
             not_audio,
-            r"bad\.wav: not a readable audio file \(Format not recognised\); convert it to a "
+            r"bad\.wav: not a readable audio file \(format not recognised\); convert it to a "
             r"format libsndfile",
         ),
         (no_samples, r"bad\.wav: holds no audio \(a valid WAV header with 0 samples\)"),

@@ -115,7 +115,7 @@ def test_bad_files_are_one_line_each_and_the_run_goes_on(tmp_path: Path) -> None
         "re-copy or re-export it",
         "crepe-transforms: error: in/silent.wav: holds no audio (a valid WAV header with 0 "
         "samples); re-export it or leave it out",
-        "crepe-transforms: error: in/text.flac: not a readable audio file (Format not "
+        "crepe-transforms: error: in/text.flac: not a readable audio file (format not "
         f"recognised); convert it to a format libsndfile {lines[-1].split('libsndfile ')[1]}",
     ]
     assert "5 files: 1 written, 0 skipped (done before), 4 failed" in done.stdout
