@@ -691,3 +691,19 @@ def test_a_garbage_flac_is_not_a_pipe_and_libmpg123_stays_quiet(tmp_path: Path) 
     ]
     assert "mpg123" not in done.stderr
     assert "pipe" not in done.stderr
+
+
+def test_plot_start_past_the_end_speaks_in_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 item 11: "no samples between 40000 and 12000" for a flag given in seconds
+    pytest.importorskip("matplotlib")
+    sf.write(tmp_path / "short.wav", np.zeros(12000, np.float32), 8000)
+    target = tmp_path / "s.png"
+    assert main(["plot", str(tmp_path / "short.wav"), "-o", str(target), "--start", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"crepe-transforms: error: {tmp_path / 'short.wav'}: start=5 s is at or past the end of "
+        f"the file (1.500 s); pass a start below 1.500 s.\n"
+    )
+    assert not target.exists()
