@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .constants import CAPACITIES, N_BINS
+from .constants import AUDIO_RATES, CAPACITIES, N_BINS
 from .exceptions import ParameterError
 
 #: A last axis this short under a much longer one is read as (time, channels) audio.
@@ -37,6 +37,13 @@ def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> int:
     if value <= 0:
         raise ParameterError(
             f"{name}={sample_rate!r} must be positive (samples per second), e.g. {name}=16000."
+        )
+    low, high = AUDIO_RATES
+    if not low <= value <= high:
+        khz = f", not kHz: {value:g} kHz is {name}={round(value * 1000)}" if value < low else ""
+        raise ParameterError(
+            f"{name}={sample_rate!r} is outside the audio rates {low}..{high}: {name} is in "
+            f"Hz{khz}. Pass samples per second, e.g. {name}=16000."
         )
     if not value.is_integer():
         raise ParameterError(

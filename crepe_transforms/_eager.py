@@ -9,6 +9,7 @@ ordinary eager PyTorch (the fast path), and resumes compiling after it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -20,5 +21,20 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def eager(fn: _F) -> _F:
-    """``fn`` runs eagerly when a caller is compiled with ``torch.compile``."""
-    return cast(_F, torch.compiler.disable(fn))  # type: ignore[no-untyped-call]
+    """``fn`` runs eagerly when a caller is compiled with ``torch.compile``.
+
+    ``torch.compiler.disable`` is applied when Dynamo traces the call, not at import: applying
+    it imports ``torch._dynamo`` (0.8 s of a 0.95 s package import in 0.2, issue 22). Under
+    tracing ``torch.compiler.is_compiling()`` is a constant True, so Dynamo meets the disabled
+    function, breaks its graph there and runs ``fn`` eagerly; without compiling, ``fn`` is
+    simply called.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if torch.compiler.is_compiling():
+            disabled = torch.compiler.disable(fn)  # type: ignore[no-untyped-call]
+            return disabled(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return cast(_F, run)

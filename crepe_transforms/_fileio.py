@@ -14,13 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "remove_stale_temporaries", "temporary_pattern"]
+__all__ = ["FILE_MODE", "atomic_write", "remove_stale_temporaries", "temporary_pattern"]
 
 # mkstemp creates files 0600; give finished files the mode open() would (0666 minus umask).
 # The umask can only be read by setting it, so read it once, at import, before any threads.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK
+#: The mode of finished files: what ``open()`` would give (0666 minus the umask).
+FILE_MODE = 0o666 & ~_UMASK
 
 
 def temporary_pattern(target: Path) -> str:
@@ -67,7 +68,7 @@ def atomic_write(
     try:
         with os.fdopen(fd, "wb") as fh:
             if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), _FILE_MODE)
+                os.fchmod(fh.fileno(), FILE_MODE)
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

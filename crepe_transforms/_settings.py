@@ -119,6 +119,23 @@ def _derived_default(setting: Setting, values: Mapping[str, Any]) -> bool:
     return False
 
 
+#: 0.1's option names and their 0.2 names (docs/migration.md), for the hint of an unknown option.
+RENAMED = {
+    "threshold": "voicing",
+    "method": "decoder",
+    "hop": "hop_length",
+    "batch_size": "chunk_size",
+}
+#: Keywords users reach for that are not options, with what to do instead.
+NOT_OPTIONS = {
+    "device": (
+        "Transforms are torch modules: build on the CPU and move with .to('cuda') (or "
+        ".to(device)), as any nn.Module; the input goes to the same device."
+    ),
+    "dtype": "Transforms are torch modules: change their dtype with .to(torch.float64).",
+}
+
+
 def route(
     owner: str,
     options: Mapping[str, Any],
@@ -157,6 +174,11 @@ def route(
             close = [known for known in names if name in known or known in name]
             close = close or difflib.get_close_matches(name, names, n=3)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            if name in RENAMED and RENAMED[name] in names:
+                new = RENAMED[name]
+                hint = f" It was renamed to {new!r} in 0.2: pass {new}=... instead."
+            elif name in NOT_OPTIONS:
+                hint = f" {NOT_OPTIONS[name]}"
             raise ParameterError(
                 f"{owner} has no option {name!r}.{hint} Its options are: "
                 f"{', '.join(sorted(names))}."

@@ -58,6 +58,10 @@ EMBEDDING_POSITIONS: Final[int] = 8
 CLASSIFIER_POSITIONS: Final[int] = 4
 #: Rows of the torchcrepe-compatible embedding layout (torchcrepe ``embed``).
 EMBEDDING_ROWS: Final[int] = 32
+#: Sample rates (Hz, inclusive) accepted anywhere: 1 kHz (below any audio rate in use) to
+#: 768 kHz (the highest rate common DACs offer). Outside it a number is not a rate in Hz: a
+#: rate in kHz (44), or a class label read as a rate (issue 13 of 0.1).
+AUDIO_RATES: Final[tuple[int, int]] = (1000, 768_000)
 #: Normalisation floors: original CREPE (population std) and torchcrepe (unbiased std).
 CREPE_STD_FLOOR: Final[float] = 1e-8
 TORCHCREPE_STD_FLOOR: Final[float] = 1e-10

@@ -25,7 +25,7 @@ from _cli_audio import (
 
 from crepe_transforms import AudioError, CrepeFrames, ParameterError
 from crepe_transforms.functional import BlockResampler
-from crepe_transforms.io import AudioReader, audio_info, load_audio
+from crepe_transforms.io import AudioReader, audio_info, load_audio, predict_file
 from crepe_transforms.io._blocks import FileSignal
 from crepe_transforms.transforms._engine import run_blocks
 
@@ -121,7 +121,7 @@ def test_load_reads_a_range(tmp_path: Path) -> None:
         (zero_bytes, r"bad\.wav: the file is empty \(0 bytes\)"),
         (
             not_audio,
-            r"bad\.wav: not a readable audio file \(Format not recognised\); convert it to a "
+            r"bad\.wav: not a readable audio file \(format not recognised\); convert it to a "
             r"format libsndfile",
         ),
         (no_samples, r"bad\.wav: holds no audio \(a valid WAV header with 0 samples\)"),
@@ -178,8 +178,23 @@ def test_nan_samples_are_reported(tmp_path: Path) -> None:
     data = np.zeros(100, np.float32)
     data[50] = np.nan
     sf.write(tmp_path / "nan.wav", data, 16000, subtype="FLOAT")
-    with pytest.raises(AudioError, match=r"nan\.wav: 1 NaN or Inf samples after sample 0"):
+    # issue 22 item 10: 0.2 said "after sample 0" (the start of the block read)
+    with pytest.raises(
+        AudioError, match=r"nan\.wav: the first NaN or Inf is at sample 50 \(0\.003 s\); CREPE"
+    ):
         load_audio(tmp_path / "nan.wav")
+
+
+def test_a_nan_far_into_a_file_is_reported_where_it_is(tmp_path: Path) -> None:
+    data = np.zeros((8000, 2), np.float32)
+    data[6001, 1] = np.inf  # in the second channel, inside the last block read
+    sf.write(tmp_path / "late.wav", data, 8000, subtype="FLOAT")
+    with AudioReader(tmp_path / "late.wav") as reader:
+        reader.read(0, 4096)
+        with pytest.raises(AudioError, match=r"at sample 6001 \(0\.750 s\)"):
+            reader.read(4096, 8000)
+    with pytest.raises(AudioError, match=r"at sample 6001 \(0\.750 s\)"):
+        predict_file(tmp_path / "late.wav", capacity="tiny", pretrained=False, block_frames=16)
 
 
 # ------------------------------------------------------------------ block-wise reading

@@ -782,7 +782,7 @@ AUDIO_CASES = [
         "file-text-named-wav",
         lambda e: Extractor("tiny", pretrained=False).activations(not_audio(e.tmp / "t.wav")),
         AudioError,
-        r"t\.wav: not a readable audio file \(Format not recognised\); convert it to a format "
+        r"t\.wav: not a readable audio file \(format not recognised\); convert it to a format "
         r"libsndfile .* reads: WAV, FLAC",
     ),
     Case(

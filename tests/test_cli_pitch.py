@@ -115,7 +115,7 @@ def test_bad_files_are_one_line_each_and_the_run_goes_on(tmp_path: Path) -> None
         "re-copy or re-export it",
         "crepe-transforms: error: in/silent.wav: holds no audio (a valid WAV header with 0 "
         "samples); re-export it or leave it out",
-        "crepe-transforms: error: in/text.flac: not a readable audio file (Format not "
+        "crepe-transforms: error: in/text.flac: not a readable audio file (format not "
         f"recognised); convert it to a format libsndfile {lines[-1].split('libsndfile ')[1]}",
     ]
     assert "5 files: 1 written, 0 skipped (done before), 4 failed" in done.stdout
@@ -558,3 +558,152 @@ def test_silence_says_unvoiced_and_voicing_none_leaves_the_column_out(tmp_path: 
     table = read_csv(tmp_path / "b" / "quiet.f0.csv")
     assert list(table) == ["time", "f0", "periodicity"]
     assert np.isfinite(table["f0"]).all()
+
+
+def test_python_and_the_command_line_share_one_voicing_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 item 4: predict_file(s) defaulted to voicing=None (f0 ≈ 1965 Hz on silence, no
+    # voiced column) while `pitch` defaulted to auto, so a CLI rerun into a folder made from
+    # Python stopped on "made with other settings".
+    from crepe_transforms import Extractor, predict_file, predict_files
+
+    source = tmp_path / "in"
+    source.mkdir()
+    sf.write(source / "quiet.wav", np.zeros(4000, np.float32), 16000)
+    assert Extractor.__init__.__kwdefaults__["voicing"] == "auto"
+    one = predict_file(source / "quiet.wav", capacity="tiny")
+    assert one.settings["voicing"] == "auto"
+    assert not one.arrays["voiced"].any()
+    assert one.arrays["f0"].isnan().all()
+    summary = predict_files([source], tmp_path / "o", capacity="tiny")
+    assert len(summary.written) == 1
+    assert list(read_csv(tmp_path / "o" / "quiet.f0.csv")) == [
+        "time",
+        "f0",
+        "periodicity",
+        "voiced",
+    ]
+    capsys.readouterr()
+    assert main(["pitch", str(source), "-o", str(tmp_path / "o"), *TINY]) == 0
+    assert "0 written, 1 skipped (done before)" in capsys.readouterr().out
+
+
+def _peak_rss_mb(command: list[str], ceiling_mb: float) -> float:
+    """Peak RSS of a child (``os.wait4``), killed as soon as it passes ``ceiling_mb`` (so a
+    regression fails this test instead of exhausting the machine)."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    status_file = Path(f"/proc/{child.pid}/status")
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        lines = status_file.read_text().splitlines()
+        rss = next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), 0.0)
+        if rss > ceiling_mb:
+            child.kill()
+            os.wait4(child.pid, 0)
+            pytest.fail(f"{' '.join(command[1:5])} passed {ceiling_mb:.0f} MB ({rss:.0f} MB)")
+        time.sleep(0.05)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.returncode == 0, child.stderr.read().decode()[-2000:] if child.stderr else ""
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.slow
+def test_plot_of_a_ten_minute_file_is_bounded_by_the_picture(tmp_path: Path) -> None:
+    # issue 22 item 1: 0.2's plot grew ~270 MB per second of audio (a Gouraud mesh over every
+    # STFT cell, the whole STFT in memory); a 10-minute file was killed at 21.4 GB.
+    pytest.importorskip("matplotlib")
+    wav = tmp_path / "ten.wav"
+    rate, seconds = 8000, 600
+    with sf.SoundFile(wav, "w", rate, 1, subtype="PCM_16") as out:
+        for start in range(0, rate * seconds, rate * 60):
+            t = (start + np.arange(rate * 60)) / rate
+            out.write((0.3 * np.sin(2 * np.pi * (180 + 0.06 * t) * t)).astype(np.float32))
+    python = [sys.executable, "-c"]
+    base = _peak_rss_mb(
+        [
+            *python,
+            "import crepe_transforms, matplotlib.figure, matplotlib.backends.backend_agg; "
+            "from crepe_transforms.io import Extractor; Extractor('tiny', voicing=None)",
+        ],
+        4000,
+    )
+    # a 100 ms hop keeps the network's share small; the spectrogram covers every sample
+    command = [sys.executable, "-m", "crepe_transforms", "plot", str(wav), "-o"]
+    peak = _peak_rss_mb(
+        [*command, str(tmp_path / "ten.png"), *TINY, "--hop-length", "100ms"], base + 600
+    )
+    # measured: ~130 MB above the imports (0.2: killed after 21 GB)
+    assert peak - base < 400, (base, peak)
+    assert (tmp_path / "ten.png").stat().st_size > 20_000
+
+
+def test_torchrun_with_a_broken_file_reads_as_what_happened(tmp_path: Path) -> None:
+    # issue 22 item 8: one bad file made every rank exit 1, and torchrun's elastic agent
+    # printed a ChildFailedError traceback and a FAILED banner although the run completed.
+    for i in range(3):
+        write_tone(tmp_path / "in" / f"{i}.wav", 200.0 + 10 * i, 0.2, 16000)
+    not_audio(tmp_path / "in" / "broken.wav")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node", "2", "-m", "crepe_transforms", "pitch", "in", "-o", "out"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [*command, *TINY], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ChildFailedError" not in done.stderr
+    assert "FAILED" not in done.stderr
+    assert re.search(r"error: in/broken\.wav: .*not a", done.stderr), done.stderr[-3000:]
+    assert (
+        "total over 2 ranks: 4 files: 3 written, 0 skipped (done before), 1 failed" in done.stdout
+    )
+    assert "1 file failed (the error lines above); under torchrun the ranks still exit 0" in (
+        done.stdout
+    )
+    assert len(outputs(tmp_path / "out")) == 3
+
+
+def test_strict_gives_failed_files_their_own_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.2, 16000)
+    not_audio(tmp_path / "in" / "broken.wav")
+    run = ["pitch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *TINY, "-q"]
+    assert main(run) == 1  # one process: 1, as before
+    assert main([*run, "--strict"]) == 3
+    assert "broken.wav" in capsys.readouterr().err
+
+
+def test_a_garbage_flac_is_not_a_pipe_and_libmpg123_stays_quiet(tmp_path: Path) -> None:
+    # issue 22 item 9: libsndfile's MP3 probe called these bytes "File does not exist or is
+    # not a regular file (possibly a pipe?)" and libmpg123 printed its own warning on stderr
+    data = np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "noise.flac").write_bytes(data)
+    done = cli("pitch", "in", "-o", "out", *TINY, "-q", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "crepe-transforms: error: in/noise.flac: not a readable audio file (format not "
+        f"recognised); convert it to a format libsndfile {sf.__libsndfile_version__} reads: "
+        + done.stderr.split(" reads: ", 1)[1].strip()
+    ]
+    assert "mpg123" not in done.stderr
+    assert "pipe" not in done.stderr
+
+
+def test_plot_start_past_the_end_speaks_in_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 item 11: "no samples between 40000 and 12000" for a flag given in seconds
+    pytest.importorskip("matplotlib")
+    sf.write(tmp_path / "short.wav", np.zeros(12000, np.float32), 8000)
+    target = tmp_path / "s.png"
+    assert main(["plot", str(tmp_path / "short.wav"), "-o", str(target), "--start", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"crepe-transforms: error: {tmp_path / 'short.wav'}: start=5 s is at or past the end of "
+        f"the file (1.500 s); pass a start below 1.500 s.\n"
+    )
+    assert not target.exists()

@@ -484,15 +484,18 @@ def test_label_tuples_are_not_resampled_from_their_label(monkeypatch: pytest.Mon
         (3, None),  # a class label
         (999, None),
         (768_001, None),
-        (16000.0, None),  # a float is a regression target, not a rate
-        (torch.tensor(16000.0), None),
+        (16000.0, 16000),  # a whole float in the range is a rate, as in mapping items (#22)
+        (torch.tensor(16000.0), 16000),
+        (np.float32(22050.0), 22050),
+        (0.5, None),  # a float outside the range is a regression target
+        (torch.tensor(-3.0), None),
         (True, None),
         ("yes", None),
         (torch.zeros(3), None),
     ],
     ids=repr,
 )
-def test_tuple_rate_auto_reads_only_plausible_integer_rates(
+def test_tuple_rate_auto_reads_only_plausible_whole_rates(
     element: object, rate: int | None
 ) -> None:
     policy = ItemPolicy(16000, resample_policy="resample", tuple_rate="auto")
@@ -508,7 +511,7 @@ def test_tuple_rate_true_and_false() -> None:
     strict = CrepeCollate(16000, features="none", tuple_rate=True)
     batch = strict([(audio, 16000, "a"), (audio, 16000, "b")])
     assert batch["extra_0"] == ["a", "b"]
-    for label in (3, "label", 16000.5, 0):
+    for label in (3, "label", 0.5, 0):
         with pytest.raises(
             ParameterError,
             match=r"tuple_rate=True expects a sample rate .* at element 1, got .*"
@@ -525,6 +528,35 @@ def test_tuple_rate_true_and_false() -> None:
     assert batch["extra_1"] == ["x", "y"]
     with pytest.raises(ParameterError, match=r"tuple_rate='maybe' is not supported"):
         CrepeCollate(16000, tuple_rate="maybe")
+
+
+@pytest.mark.parametrize(
+    "rate", [22050.0, np.float64(22050.0), torch.tensor(22050.0), torch.tensor([22050.0])], ids=repr
+)
+def test_a_float_rate_in_a_tuple_is_a_rate_never_a_label(rate: object) -> None:
+    # issue 22 item 2: (a, 22050.0) was collated as 16 kHz audio with a label 22050.0, and a
+    # 220 Hz tone came out at 159.4 Hz without a word.
+    tone = harmonic(220.0, 2205, 22050, seed=3)
+    with pytest.raises(ParameterError, match=r"item 0 has sample rate 22050 Hz but the batch"):
+        CrepeCollate(16000, features="none")([(tone, rate)])
+    batch = CrepeCollate(16000, features="none", resample_policy="resample")([(tone, rate)])
+    assert batch["lengths"].tolist() == [1600]  # resampled from 22.05 kHz
+    assert set(batch) == {"audio", "lengths", "frame_lengths", "mask"}  # no extra_0 label
+
+
+@pytest.mark.parametrize("element", [22050.5, torch.tensor(16000.25)], ids=repr)
+def test_a_fractional_number_in_the_rate_range_raises(element: object) -> None:
+    for tuple_rate in ("auto", True):
+        with pytest.raises(
+            ParameterError,
+            match=r"item 0: element 1 is .*in the sample-rate range 1000\.\.768000 Hz but not "
+            r"a whole number of Hz.*tuple_rate=False",
+        ):
+            CrepeCollate(16000, features="none", tuple_rate=tuple_rate)(
+                [(torch.zeros(320), element)]
+            )
+    kept = CrepeCollate(16000, features="none", tuple_rate=False)([(torch.zeros(320), element)])
+    assert float(kept["extra_0"][0]) == float(element)  # type: ignore[arg-type]
 
 
 def test_torchaudio_style_tuples_are_resampled_and_keep_their_fields() -> None:

@@ -9,6 +9,7 @@ import torch
 
 from crepe_transforms import (
     CrepeActivation,
+    CrepeCollate,
     CrepeEmbedding,
     CrepeFrames,
     CrepeLoudness,
@@ -16,7 +17,7 @@ from crepe_transforms import (
     MissingDependencyError,
     ParameterError,
 )
-from crepe_transforms.functional import frame, normalize_frames, num_frames, resample
+from crepe_transforms.functional import frame, normalize_frames, num_frames, resample, resample_to
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,19 @@ def test_audio_not_a_tensor() -> None:
         (None, r"sample_rate must be a positive integer.*NoneType"),
         (True, r"sample_rate must be a positive integer"),
         (math.nan, r"sample_rate must be a positive integer"),
+        # a rate in kHz ran silently in 0.2 (44 → 44,101 frames a second of audio): issue 22
+        (
+            44,
+            r"sample_rate=44 is outside the audio rates 1000\.\.768000: sample_rate is in Hz, "
+            r"not kHz: 44 kHz is sample_rate=44000",
+        ),
+        (
+            22.05,
+            r"sample_rate=22.05 .*sample_rate is in Hz, not kHz: 22.05 kHz is "
+            r"sample_rate=22050",
+        ),
+        (999, r"sample_rate=999 is outside the audio rates .*sample_rate is in Hz"),
+        (768_001, r"sample_rate=768001 is outside the audio rates .*sample_rate is in Hz\."),
     ],
 )
 def test_bad_sample_rate(sample_rate: object, match: str) -> None:
@@ -70,6 +84,20 @@ def test_bad_sample_rate(sample_rate: object, match: str) -> None:
 
 def test_float_sample_rate_that_is_integral_is_accepted() -> None:
     assert CrepeFrames(16000.0).sample_rate == 16000  # type: ignore[arg-type]
+    assert CrepeFrames(1000).sample_rate == 1000  # the ends of the range are rates
+    assert CrepeFrames(768_000).sample_rate == 768_000
+
+
+def test_a_rate_in_khz_is_refused_by_every_entry_point() -> None:
+    match = r"sample_rate is in Hz"
+    with pytest.raises(ParameterError, match=match):
+        CrepePitch(44, "tiny", pretrained=False)
+    with pytest.raises(ParameterError, match=match):
+        CrepeLoudness(44)
+    with pytest.raises(ParameterError, match=r"orig=44 .*orig is in Hz"):
+        resample_to(torch.zeros(100), 44, 16000)
+    with pytest.raises(ParameterError, match=match):
+        CrepeCollate(44, features="none")
 
 
 @pytest.mark.parametrize("hop", [0, -1, 2.5, "160"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +231,75 @@ def test_cli_usage_errors(
 ) -> None:
     assert _cli(["export", "-o", str(folder / "x.onnx"), *argv]) == 2
     assert match in capsys.readouterr().err
+
+
+def _speech_like(rate: int, seconds: float) -> np.ndarray:
+    """A gliding harmonic tone with silence in the middle (voiced and unvoiced frames)."""
+    t = np.arange(round(rate * seconds)) / rate
+    f0 = 150 + 60 * t
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    x = sum(np.sin(k * phase) / k for k in range(1, 4)) * 0.3
+    x[(t > 0.3) & (t < 0.45)] = 0.0
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize(("graph", "rate"), [("network", 22050), ("pitch", 44100)])
+def test_the_sidecar_alone_reproduces_crepe_pitch(
+    tiny_onnx: Path, pitch_onnx: Path, tmp_path: Path, graph: str, rate: int
+) -> None:
+    # issue 22 item 7: the sidecar did not say that the graph decides no voicing, which
+    # resampler other rates need, or the rule that turns salience into f0. A script that reads
+    # only the .onnx and its .json (examples/onnx_from_sidecar.py: numpy, onnxruntime,
+    # resampy, no crepe_transforms) must reproduce CrepePitch.
+    import shutil
+    import sys
+
+    soundfile = pytest.importorskip("soundfile")
+    pytest.importorskip("resampy")
+    alone = tmp_path / "deploy"
+    alone.mkdir()
+    exported = tiny_onnx if graph == "network" else pitch_onnx
+    model = alone / exported.name
+    shutil.copy(exported, model)  # the graph and its sidecar only
+    shutil.copy(exported.with_name(exported.name + ".json"), alone)
+    audio = _speech_like(rate, 0.6)
+    soundfile.write(tmp_path / "take.wav", audio, rate, subtype="FLOAT")
+    script = Path(__file__).resolve().parents[1] / "examples" / "onnx_from_sidecar.py"
+    out = tmp_path / "take.csv"
+    done = subprocess.run(
+        [sys.executable, "-I", str(script), str(model), str(tmp_path / "take.wav"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # -I and another folder: the script cannot import the package
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = np.loadtxt(out, delimiter=",", skiprows=1)
+    eager = CrepePitch(rate, "tiny", decoder="weighted_argmax", voicing=0.5)
+    f0, periodicity = (x.numpy() for x in eager(torch.from_numpy(audio)))
+    assert table.shape == (len(f0), 3)
+    np.testing.assert_allclose(table[:, 0], np.arange(len(f0)) * (rate // 100) / rate, atol=1e-9)
+    np.testing.assert_allclose(table[:, 2], periodicity, atol=1e-4)
+    clear = np.abs(periodicity - 0.5) > 1e-3  # frames not on the threshold decide alike
+    assert clear.mean() > 0.9
+    np.testing.assert_array_equal(np.isnan(table[clear, 1]), np.isnan(f0[clear]))
+    voiced = clear & ~np.isnan(f0)
+    assert 0.3 < voiced.mean() < 0.95  # both voiced and unvoiced frames are compared
+    assert float(np.abs(table[voiced, 1] / f0[voiced] - 1).max()) < 1e-3
+    sidecar = json.loads(model.with_name(model.name + ".json").read_text())
+    assert sidecar["voicing"]["in_graph"] is False
+    assert 1900 < sidecar["voicing"]["silence"]["f0_hz"] < 2010  # what silence gives
+    assert "resampy.resample" in sidecar["resampling"]["python"]
+
+
+def test_exported_files_get_the_mode_of_every_other_output(tiny_onnx: Path) -> None:
+    # issue 22 item 6: .onnx/.json/.sha256 were 0600 whatever the umask (mkstemp's mode), so a
+    # model copied into a container for another user could not be read.
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("tiny.onnx", "tiny.onnx.json", "tiny.onnx.sha256"):
+        mode = (tiny_onnx.parent / name).stat().st_mode & 0o777
+        assert mode == 0o666 & ~umask, (name, oct(mode))

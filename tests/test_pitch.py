@@ -291,9 +291,19 @@ def test_options_beyond_rate_and_capacity_are_keyword_only() -> None:
     ("kwargs", "match"),
     [
         ({"voicing": 1.5}, r"voicing must be None or a periodicity threshold in \[0, 1\]"),
-        ({"threshold": 0.5}, r"CrepePitch has no option 'threshold'"),
+        # issue 22 item 12: 0.1's names get the new one, device= says how modules move
+        (
+            {"threshold": 0.5},
+            r"CrepePitch has no option 'threshold'\. It was renamed to 'voicing' in 0\.2: pass "
+            r"voicing=\.\.\. instead",
+        ),
+        (
+            {"device": "cuda"},
+            r"no option 'device'\. Transforms are torch modules: .*\.to\('cuda'\)",
+        ),
+        ({"hop": 160}, r"It was renamed to 'hop_length' in 0\.2"),
         ({"decoder": "yin"}, "decoder='yin' is not supported"),
-        ({"method": "argmax"}, r"CrepePitch has no option 'method'"),
+        ({"method": "argmax"}, r"CrepePitch has no option 'method'\. It was renamed to 'decoder'"),
         ({"block_frames": 0}, "block_frames must be a positive integer"),
         ({"capacity": "huge"}, "capacity='huge' is not a CREPE model"),
         ({"fmin": 10.0}, "fmin=10.0 Hz is outside"),

@@ -10,8 +10,11 @@ work is done by :func:`crepe_transforms.io.predict_files` and
 - one line per failed file on stderr (``crepe-transforms: error: <file>: <reason>``);
 - a summary line per process on stdout, and with several ranks (torchrun) the total from
   rank 0; ``--quiet`` keeps only the error lines;
-- exit status 0 when every file is done (written now, or before with the same settings), 1
-  if any failed anywhere or an existing output was made with other settings.
+- exit status 0 when every file is done (written now, or before with the same settings); 1
+  if an existing output was made with other settings, or if any file failed in a
+  one-process run; under torchrun a run whose files failed exits 0 on every rank (torchrun
+  would report any other status as a crashed job) and says so; ``--strict`` makes failed
+  files exit status 3 everywhere.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from ..io import AUDIO_EXTENSIONS, Extractor, plot_file, predict_files
 from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, total
 from ..io._outputs import FORMATS, check_output_dir
 from ..io._plot import check_image_path
-from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames, CrepePitch
+from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames
+from ..transforms._pitch import VOICING
 from ._options import (
     PROG,
     CommandText,
@@ -184,13 +188,37 @@ def _run(kind: str, names: Sequence[str]) -> Callable[[argparse.Namespace], int]
         if records is None:
             if rank == 0 and not args.quiet:
                 emit_line(f"{PROG}: total not available (no process group); see each rank's line")
-            return 0 if summary.ok else 1
+            return _status(len(summary.failed), world, args.strict, rank == 0 and not args.quiet)
         overall = total(records)
         if rank == 0 and world > 1 and not args.quiet:
             emit_line(f"{PROG}: total over {world} ranks: {describe(overall)}")
-        return 1 if overall["failed"] else 0
+        return _status(overall["failed"], world, args.strict, rank == 0 and not args.quiet)
 
     return handler
+
+
+#: Exit status of a run in which files failed, with ``--strict`` (distinct from 1 and 2).
+STRICT_STATUS = 3
+
+
+def _status(failed: int, world: int, strict: bool, say: bool) -> int:
+    """Exit status of a finished run: 0 when no file failed; else 3 with ``--strict``, 1 for
+    one process, and 0 for torchrun ranks, whose non-zero exit torchrun's elastic agent
+    reports as a crashed job (a ``ChildFailedError`` traceback and a FAILED banner) although
+    every file was handled and the broken ones are listed in the summary."""
+    if not failed:
+        return 0
+    if strict:
+        return STRICT_STATUS
+    if world == 1:
+        return 1
+    if say:
+        emit_line(
+            f"{PROG}: {failed} file{'s' if failed > 1 else ''} failed (the error lines above); "
+            f"under torchrun the ranks still exit 0, as the run itself completed. Pass --strict "
+            f"for exit status {STRICT_STATUS}."
+        )
+    return 0
 
 
 def _check_range(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
@@ -217,13 +245,13 @@ def _model_flags(parser: argparse.ArgumentParser, own: Sequence[str]) -> list[st
     return names
 
 
-def _decoding_flags(parser: argparse.ArgumentParser, voicing_help: str | None = None) -> list[str]:
+def _decoding_flags(
+    parser: argparse.ArgumentParser, voicing: Setting, voicing_help: str | None = None
+) -> list[str]:
     group = parser.add_argument_group("decoding")
     names = add_settings(group, CrepeDecode.SETTINGS, aliases=ALIASES)
     helps = {"voicing": voicing_help} if voicing_help else None
-    names += add_settings(
-        group, [s for s in CrepePitch.SETTINGS if s.name == "voicing"], aliases=ALIASES, helps=helps
-    )
+    names += add_settings(group, [voicing], aliases=ALIASES, helps=helps)
     return names
 
 
@@ -286,6 +314,13 @@ def _io_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
         help="one result per channel (default: downmix to mono, the channel mean)",
     )
     group.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit status {STRICT_STATUS} when any file failed, under torchrun too (default: 1 "
+        "for one process; 0 for torchrun ranks, since torchrun reports any non-zero exit as a "
+        "crash; the summary lists the failed files either way)",
+    )
+    group.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no summary; only errors"
     )
     group.add_argument(
@@ -308,14 +343,9 @@ def _file_command(
 def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
     parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"))
-    names += _decoding_flags(
-        parser,
-        "voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
-        "decided against each file's own noise floor), a periodicity threshold in [0, 1], or "
-        "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
-        "(NaN in NPZ/PT) and voiced 0",
-    )
-    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser), voicing="auto")
+    # the default is the Extractor's (FILE_VOICING), so Python and the shell agree
+    names += _decoding_flags(parser, _own("voicing")[0])
+    parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser))
 
 
 def add_activation_command(subparsers: Subparsers) -> None:
@@ -399,6 +429,7 @@ def add_plot_command(subparsers: Subparsers) -> None:
     names = _model_flags(parser, ("hop_length", "block_frames"))
     names += _decoding_flags(
         parser,
+        VOICING,
         "periodicity that splits the solid contour (at or above it) from the faint dots "
         "(default 0.5); every frame is tracked and drawn, nothing is removed",
     )

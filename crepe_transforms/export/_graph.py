@@ -48,6 +48,7 @@ __all__ = [
     "bins_rule",
     "check_pitch_parts",
     "decode_bins",
+    "decoding_rule",
     "frame_audio",
     "normalize_rows",
 ]
@@ -135,12 +136,35 @@ def decode_bins(
 
 
 def bins_rule() -> dict[str, Any]:
-    """How :func:`decode_bins` turns a bin into Hz, in words (for sidecars)."""
+    """How :func:`decode_bins` turns a bin into Hz, in words and numbers (for sidecars)."""
     reference = f"{CENTS_REFERENCE_HZ:g}"
     return {
         "count": N_BINS,
         "cents": f"{CENTS_PER_BIN:g} * bin + {CENTS_OFFSET!r} (relative to {reference} Hz)",
         "hz": f"{reference} * 2 ** (cents / 1200)",
+        "cents_per_bin": CENTS_PER_BIN,
+        "cents_offset": CENTS_OFFSET,
+        "reference_hz": CENTS_REFERENCE_HZ,
+    }
+
+
+def decoding_rule(decoder: str, low: int, high: int) -> dict[str, Any]:
+    """How salience becomes f0 and periodicity (:func:`decode_bins`), for sidecars: enough to
+    reproduce ``CrepeDecode(decoder)`` on the bins ``low … high`` without the package."""
+    return {
+        "decoder": decoder,
+        "low_bin": low,
+        "high_bin": high,
+        "periodicity": "s = salience[low_bin : high_bin + 1]; periodicity = max(s)",
+        "bin": (
+            "i = argmax(s); bin = i + sum(k * s[i + k]) / sum(s[i + k]) over k = -radius … "
+            "radius with 0 <= i + k < len(s) (the original CREPE local average; bin = i when "
+            "the sum is 0)"
+            if decoder == "weighted_argmax"
+            else "i = argmax(s); bin = i"
+        ),
+        "radius": _RADIUS if decoder == "weighted_argmax" else 0,
+        "hz": "10 * 2 ** ((cents_per_bin * (bin + low_bin) + cents_offset) / 1200), see bins",
     }
 
 

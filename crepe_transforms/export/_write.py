@@ -28,11 +28,26 @@ from typing import Any, cast
 import torch
 
 from .._checks import check_choice
+from .._fileio import FILE_MODE
 from .._settings import route
-from ..constants import N_BINS, SAMPLE_RATE, WINDOW_SIZE
+from ..constants import (
+    CREPE_STD_FLOOR,
+    N_BINS,
+    SAMPLE_RATE,
+    TORCHCREPE_STD_FLOOR,
+    WINDOW_SIZE,
+)
 from ..exceptions import MissingDependencyError, ParameterError
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
-from ._graph import NORMALIZATION_RULES, NetworkGraph, PitchGraph, bins_rule, check_pitch_parts
+from ._graph import (
+    NORMALIZATION_RULES,
+    NetworkGraph,
+    PitchGraph,
+    bins_rule,
+    check_pitch_parts,
+    decode_bins,
+    decoding_rule,
+)
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -51,6 +66,9 @@ FORMATS = ("onnx", "pt2")
 GRAPHS = ("network", "pitch")
 #: ONNX operator set written by default (onnxruntime ≥ 1.18 runs it).
 DEFAULT_OPSET = 18
+#: The periodicity threshold a sidecar suggests (the graphs decide no voicing): the package's
+#: display level and the threshold of its examples.
+VOICING_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,11 @@ def _require_onnx() -> None:
 
 
 def _framing(hop_length: int, normalization: str) -> dict[str, Any]:
+    floors = {
+        "crepe": (WINDOW_SIZE, CREPE_STD_FLOOR),
+        "torchcrepe": (WINDOW_SIZE - 1, TORCHCREPE_STD_FLOOR),
+    }
+    divisor, floor = floors.get(normalization, (None, None))
     return {
         "sample_rate": SAMPLE_RATE,
         "window": WINDOW_SIZE,
@@ -89,6 +112,70 @@ def _framing(hop_length: int, normalization: str) -> dict[str, Any]:
         "frame_i": "audio[i * hop_length - 512 : i * hop_length + 512], zeros outside the audio",
         "normalization": normalization,
         "normalization_rule": NORMALIZATION_RULES[normalization],
+        # frame = (frame - mean) / max(sqrt(sum((frame - mean) ** 2) / divisor), floor)
+        "normalization_divisor": divisor,
+        "normalization_floor": floor,
+        # CrepeFrames at another rate (SPEC §4): hop in samples of that rate, centres on the
+        # nearest 16 kHz sample of the resampled audio
+        "other_rates": {
+            "hop": "hop samples of the input rate (CrepePitch's default: rate // 100)",
+            "frames": "1 + T // hop, T samples at the input rate",
+            "centre_16k": "(2 * i * hop * 16000 + rate) // (2 * rate), integer arithmetic",
+            "frame_i": "resampled[centre - 512 : centre + 512], zeros outside",
+        },
+    }
+
+
+def _resampling() -> dict[str, Any]:
+    """What makes the graph's 16 kHz input from audio at another rate."""
+    return {
+        "graph_rate": SAMPLE_RATE,
+        "rule": (
+            "audio at another rate is resampled to 16000 Hz first, each row alone, as "
+            "CrepePitch(sample_rate) does by default (resample='resampy')"
+        ),
+        "python": "resampy.resample(audio, sample_rate, 16000, filter='kaiser_best', axis=-1)",
+        "library": "resampy>=0.4.2,<0.5 (pip install resampy)",
+        "filter": "kaiser_best",
+        "length": "int(T * 16000 / sample_rate) samples (resampy truncates)",
+        "alternative": (
+            "torchaudio.functional.resample(audio, sample_rate, 16000, lowpass_filter_width=64, "
+            "rolloff=0.9475937167399596, resampling_method='sinc_interp_kaiser', "
+            "beta=14.769656459379492) matches CrepePitch(sample_rate, resample='torchaudio')"
+        ),
+    }
+
+
+def _silence(graph: NetworkGraph | PitchGraph) -> tuple[float, float]:
+    """f0 (Hz) and periodicity the graph gives on digital silence (measured, not assumed)."""
+    with torch.no_grad():
+        if isinstance(graph, PitchGraph):
+            f0, periodicity = graph(torch.zeros(1, SAMPLE_RATE // 10))
+            return float(f0[0, 2]), float(periodicity[0, 2])
+        salience = graph(torch.zeros(1, WINDOW_SIZE))
+        f0, periodicity = decode_bins(salience)
+        return float(f0[0]), float(periodicity[0])
+
+
+def _voicing(graph: NetworkGraph | PitchGraph) -> dict[str, Any]:
+    """What the sidecar says about voicing: the graph decides none."""
+    f0, periodicity = _silence(graph)
+    return {
+        "in_graph": False,
+        "note": (
+            f"the graph decides no voicing: every frame gets an f0, silence included (digital "
+            f"silence gives f0 {f0:.2f} Hz at periodicity {periodicity:.3f}). Threshold the "
+            f"periodicity: a frame is unvoiced (f0 = NaN) where periodicity < threshold"
+        ),
+        "rule": "voiced = periodicity >= threshold; f0[~voiced] = NaN",
+        "threshold": VOICING_THRESHOLD,
+        "equivalent": f"CrepePitch(..., voicing={VOICING_THRESHOLD})",
+        "silence": {"f0_hz": round(f0, 4), "periodicity": round(periodicity, 5)},
+        "auto": (
+            "voicing='auto' (the package's default for files: periodicity and each frame's "
+            "level against the item's noise floor) needs the whole item's levels and is not "
+            "in the graph; use crepe_transforms for it"
+        ),
     }
 
 
@@ -125,7 +212,18 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
         ]
         framing = _framing(SAMPLE_RATE // 100, "crepe")
         framing["note"] = "the framing that makes this graph's input; any hop works"
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {
+            # CrepePitch's own decoders: the local average is all f0 needs; Viterbi smooths
+            # the bin path first and is a loop the graph does not hold
+            "decoding": {
+                **decoding_rule("weighted_argmax", 0, N_BINS - 1),
+                "viterbi": (
+                    "CrepePitch's default decoder is 'viterbi' (a path over all frames); the "
+                    "local average above is CrepePitch(..., decoder='weighted_argmax'). For "
+                    "Viterbi, decode the salience with crepe_transforms.CrepeDecode('viterbi')"
+                ),
+            },
+        }
     else:
         inputs = [
             {
@@ -151,7 +249,23 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
             },
         ]
         framing = _framing(graph.hop_length, graph.normalization)
-        extra = {"decoder": graph.decoder, "fmin": graph.fmin, "fmax": graph.fmax}
+        framing["note"] = (
+            f"the graph's frames are centred on 16 kHz samples i * {graph.hop_length}: for audio "
+            f"at another rate (resampled first) that is CrepePitch(rate, hop_length=h) with "
+            f"h = {graph.hop_length} * rate / 16000 when h is whole (44.1 and 48 kHz at 10 ms); "
+            f"keep its first 1 + T // h frames. Other rates and hops: export the network graph "
+            f"and frame by other_rates"
+        )
+        extra = {
+            "decoder": graph.decoder,
+            "fmin": graph.fmin,
+            "fmax": graph.fmax,
+            "decoding": {
+                **decoding_rule(graph.decoder, graph.low, graph.high),
+                "in_graph": True,
+                "equivalent": f"CrepePitch(16000, {graph.capacity!r}, decoder={graph.decoder!r})",
+            },
+        }
     from .. import __version__
 
     return {
@@ -162,6 +276,8 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
         "framing": framing,
         "bins": bins_rule(),
         **extra,
+        "voicing": _voicing(graph),
+        "resampling": _resampling(),
         "weights": _weights(activation),
         "producer": {"crepe_transforms": __version__, "torch": torch.__version__},
     }
@@ -184,6 +300,9 @@ def _replacing(path: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        # mkstemp made it 0600: give it the mode every other output has (0666 minus umask),
+        # so a model copied into a container for another user can be read
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import struct
 from collections.abc import Iterator
@@ -139,7 +141,8 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
             f"{path}: the file is empty (0 bytes); it holds no audio: re-copy or re-export it"
         )
     try:
-        meta = sf.info(os.fsencode(path))
+        with quiet_stderr():
+            meta = sf.info(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(
             f"{path}: not a readable audio file ({_reason(exc)}); convert it to a format "
@@ -165,12 +168,43 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     )
 
 
+#: libsndfile's words for a file it cannot identify. Its MP3 probe reports garbage as "File
+#: does not exist or is not a regular file (possibly a pipe?)" although audio_info has just
+#: found a regular file: both say the same, the format is not recognised.
+_UNRECOGNISED = ("format not recognised", "file does not exist or is not a regular file")
+
+
 def _reason(exc: BaseException) -> str:
     # soundfile prefixes the file name; the caller already starts the message with it
     text = str(getattr(exc, "error_string", None) or exc).strip()
     if text.startswith("Error opening") and ": " in text:
         text = text.split(": ", 1)[1]
-    return text.removeprefix("Error : ").rstrip(".")
+    text = text.removeprefix("Error : ").rstrip(".")
+    if text.lower().startswith(_UNRECOGNISED):
+        return "format not recognised"
+    return text
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Keep what C libraries print on file descriptor 2 off the terminal while libsndfile
+    reads: libmpg123 prints "Note: Illegal Audio-MPEG-Header …" / "Trying to resync…" for
+    files that are not MP3 at all. The failures themselves come back as exceptions, which the
+    callers turn into one-line messages; the notes are dropped."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence (a daemon without fd 2)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def _formats() -> str:
@@ -190,7 +224,9 @@ class AudioReader:
     """Sequential, block-wise reader of one file (every format; no seeking).
 
     ``read(start, stop)`` returns samples ``start … stop − 1`` as ``(stop − start, channels)``
-    float32; ``start`` must not go backwards by more than what the reader still holds (the
+    float32. With ``start`` / ``stop`` the reader is a window of the file, samples
+    ``start … stop − 1`` (``stop`` clipped to the file), and indexes and ``info.frames`` are the
+    window's; ``start`` must not go backwards by more than what the reader still holds (the
     previous block's overlap). Samples past the end of the file are an error.
 
     Example:
@@ -202,11 +238,24 @@ class AudioReader:
         ((3, 2), 3.0)
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.info = audio_info(path)
+    def __init__(
+        self, path: str | os.PathLike[str], start: int = 0, stop: int | None = None
+    ) -> None:
+        whole = audio_info(path)
+        end = whole.frames if stop is None else min(stop, whole.frames)
+        if not 0 <= start < end:
+            raise AudioError(
+                f"{whole.path}: no samples between {start} and {end} (the file has "
+                f"{whole.frames}); pass 0 <= start < stop <= {whole.frames}"
+            )
+        self._whole = whole
+        self._offset = start  # file index of the window's sample 0
+        # the window's own header: what FileSignal and the extractor see
+        self.info = dataclasses.replace(whole, frames=end - start)
         self.path = self.info.path
         try:
-            self._file = _soundfile().SoundFile(os.fsencode(self.path))
+            with quiet_stderr():
+                self._file = _soundfile().SoundFile(os.fsencode(self.path))
         except Exception as exc:  # raced with a change of the file
             raise AudioError(f"{self.path}: cannot open ({_reason(exc)})") from None
         self._buffer = np.zeros((0, self.info.channels), dtype=np.float32)
@@ -232,34 +281,38 @@ class AudioReader:
         if stop <= end:
             return
         try:
-            new = self._file.read(stop - end, dtype="float32", always_2d=True)
+            with quiet_stderr():
+                new = self._file.read(stop - end, dtype="float32", always_2d=True)
         except Exception as exc:  # libsndfile decoding errors (lost sync, bad packets)
             raise AudioError(
-                f"{self.path}: decoding failed after sample {end} of {self.info.frames} "
+                f"{self.path}: decoding failed after sample {end} of {self._whole.frames} "
                 f"({_reason(exc)}); the file is damaged or truncated"
             ) from None
         if len(new) < stop - end:
             got = end + len(new)
             raise AudioError(
-                f"{self.path}: truncated: the header announces {self.info.frames} samples "
-                f"({self.info.duration:.2f} s) but the file ends after {got} "
+                f"{self.path}: truncated: the header announces {self._whole.frames} samples "
+                f"({self._whole.duration:.2f} s) but the file ends after {got} "
                 f"({got / self.info.sample_rate:.2f} s)"
             )
-        if not np.isfinite(new).all():
-            bad = int((~np.isfinite(new)).sum())
+        finite = np.isfinite(new)
+        if not finite.all():
+            first = end + int(np.argmin(finite.all(axis=1)))  # the first bad sample, not the block
+            seconds = first / self.info.sample_rate
             raise AudioError(
-                f"{self.path}: {bad} NaN or Inf samples after sample {end}; CREPE needs "
-                f"finite audio. Clean the file first"
+                f"{self.path}: the first NaN or Inf is at sample {first} ({seconds:.3f} s); "
+                f"CREPE needs finite audio. Clean the file first"
             )
         self._buffer = np.concatenate([self._buffer, new]) if len(self._buffer) else new
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``start … stop − 1`` of every channel, ``(stop − start, channels)``."""
-        if not 0 <= start <= stop <= self.info.frames or start < self._start:
+        if not 0 <= start <= stop <= self.info.frames or start + self._offset < self._start:
             raise AudioError(
                 f"{self.path}: cannot read samples {start}..{stop} (file has "
-                f"{self.info.frames}; reader is at {self._start})"
+                f"{self.info.frames}; reader is at {self._start - self._offset})"
             )
+        start, stop = start + self._offset, stop + self._offset  # file indexes from here
         while self._start + len(self._buffer) < start:  # skip forward without holding it all
             end = self._start + len(self._buffer)
             self._buffer = self._buffer[:0]
@@ -302,14 +355,8 @@ def load_audio(
         >>> load_audio(path, mono=False)[0].shape
         torch.Size([2, 2])
     """
-    with AudioReader(path) as reader:
-        end = reader.info.frames if stop is None else min(stop, reader.info.frames)
-        if not 0 <= start < end:
-            raise AudioError(
-                f"{reader.path}: no samples between {start} and {end} (the file has "
-                f"{reader.info.frames}); pass 0 <= start < stop <= {reader.info.frames}"
-            )
-        data = reader.read(start, end)
+    with AudioReader(path, start, stop) as reader:
+        data = reader.read(0, reader.info.frames)
         rate = reader.info.sample_rate
     array = downmix(data) if mono else np.ascontiguousarray(data.T)
     return torch.from_numpy(array), rate

@@ -16,6 +16,7 @@ its own (:attr:`Extractor.SETTINGS`).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import os
@@ -39,11 +40,10 @@ from ..transforms import (
     CrepeDecode,
     CrepeEmbedding,
     CrepeFrames,
-    CrepePitch,
 )
 from ..transforms._embedding import EMBEDDING_LAYOUTS
 from ..transforms._engine import run_blocks
-from ..transforms._pitch import check_block_frames
+from ..transforms._pitch import BLOCK_FRAMES, VOICING, check_block_frames
 from ._audio import AudioReader
 from ._blocks import BlockDecoder, FileSignal
 from ._outputs import KINDS, Features
@@ -160,6 +160,21 @@ def check_device(value: object) -> str:
     return str(device)
 
 
+#: The voicing rule of every file entry point: ``Extractor``, ``predict_file``,
+#: ``predict_files`` and the ``pitch`` command (which takes its flag from this one setting), so
+#: an output made from Python and a rerun from the shell agree (issue 22). ``"auto"``: a file is
+#: a recording with pauses, and ``f0`` ≈ 1965 Hz on silence is not a pitch. The transforms keep
+#: ``None`` (f0 on every frame, as the original CREPE), as tensors in a model need a value.
+FILE_VOICING = dataclasses.replace(
+    VOICING,
+    default="auto",
+    help="voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
+    "decided against each file's own noise floor), a periodicity threshold in [0, 1], or "
+    "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
+    "(NaN in NPZ/PT) and voiced 0",
+)
+
+
 def _pick(cls: Any, *names: str) -> tuple[Setting, ...]:
     """The settings ``names`` of ``cls`` (shared, not copied)."""
     return tuple(s for s in cls.SETTINGS if s.name in names)
@@ -188,9 +203,10 @@ class Extractor:
         spill_dir: where Viterbi decoding of a long file parks the activations while the
             path is computed (:class:`~crepe_transforms.io._blocks.BlockDecoder`); default
             the system's temporary folder (``$TMPDIR``).
-        voicing: ``None`` (f0 on every frame), ``"auto"`` (the level-invariant decision of
-            ``CrepePitch``) or a periodicity threshold in ``[0, 1]``: f0
-            is ``NaN`` below it, and pitch results get a ``voiced`` array.
+        voicing: ``"auto"`` (default, as the ``pitch`` command: the level-invariant decision
+            of ``CrepePitch``), a periodicity threshold in ``[0, 1]`` (f0 is ``NaN`` below it;
+            with either, pitch results get a ``voiced`` array) or ``None`` / ``"none"`` (f0 on
+            every frame, no ``voiced``).
         block_frames: frames read, framed and computed per block (memory bound).
         layout: embedding layout (:class:`~crepe_transforms.CrepeEmbedding`).
         **options: any option of :class:`~crepe_transforms.CrepeFrames` (``normalization``;
@@ -245,7 +261,8 @@ class Extractor:
             "path is known (default: the temporary folder, $TMPDIR)",
             metavar="DIR",
         ),
-        *CrepePitch.SETTINGS,  # voicing, block_frames
+        FILE_VOICING,
+        BLOCK_FRAMES,
         *_pick(CrepeEmbedding, "layout"),
     )
 
@@ -260,7 +277,7 @@ class Extractor:
         mono: bool = True,
         device: str | torch.device = "cpu",
         spill_dir: str | os.PathLike[str] | None = None,
-        voicing: Voicing = None,
+        voicing: Voicing = "auto",
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         layout: str = "torchcrepe",
         **options: Any,
@@ -295,7 +312,7 @@ class Extractor:
         mono: bool = True,
         device: str | torch.device | None = None,
         spill_dir: str | os.PathLike[str] | None = None,
-        voicing: Voicing = None,
+        voicing: Voicing = "auto",
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         layout: str = "torchcrepe",
     ) -> Extractor:
@@ -414,8 +431,10 @@ class Extractor:
             )
         return self._framers[sample_rate]
 
-    def _open(self, path: str | os.PathLike[str]) -> tuple[AudioReader, CrepeFrames, int]:
-        reader = AudioReader(path)
+    def _open(
+        self, path: str | os.PathLike[str], start: int = 0, stop: int | None = None
+    ) -> tuple[AudioReader, CrepeFrames, int]:
+        reader = AudioReader(path, start, stop)
         try:
             framer = self.framer(reader.info.sample_rate)
         except BaseException:
@@ -503,10 +522,18 @@ class Extractor:
         return self._features(path, "embedding", framer, total, {"embedding": emb})
 
     def pitch(
-        self, path: str | os.PathLike[str], on_frames: Callable[[int], None] | None = None
+        self,
+        path: str | os.PathLike[str],
+        on_frames: Callable[[int], None] | None = None,
+        *,
+        start: int = 0,
+        stop: int | None = None,
     ) -> Features:
-        """Decoded pitch: ``f0`` (Hz), ``periodicity`` (+ ``voiced``), each ``(..., frames)``."""
-        reader, framer, total = self._open(path)
+        """Decoded pitch: ``f0`` (Hz), ``periodicity`` (+ ``voiced``), each ``(..., frames)``.
+
+        ``start`` / ``stop`` (samples of the file's rate) track a part of the file as if it
+        were the whole file; times count from ``start``."""
+        reader, framer, total = self._open(path, start, stop)
         rows = 1 if self.mono else reader.info.channels
         decoder = BlockDecoder(self.decode, (rows,), total, self.spill_dir)
         # voicing="auto" decides against each row's noise floor: keep every frame's level

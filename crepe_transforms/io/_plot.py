@@ -3,28 +3,39 @@
 Needs matplotlib, the ``plot`` extra: ``pip install "crepe-transforms[plot]"``. It is imported
 on use only; without it :func:`plot_pitch` and :func:`plot_file` raise
 :class:`~crepe_transforms.exceptions.MissingDependencyError`. Figures are drawn with the Agg
-canvas directly, never through ``pyplot``'s global state. The spectrogram is a raster image in
-every format (vector formats embed it), the contour and the axes stay vectors: a 2-second
-clip gives an SVG or PDF of a few hundred kilobytes, not gigabytes of mesh polygons.
+canvas directly, never through ``pyplot``'s global state. The spectrogram is computed chunk by
+chunk and pooled to at most one cell per pixel, so memory is bounded by the picture, not by
+the file (``benchmarks/plot_memory.py`` measures it from 2 s to 1 h); it is a raster image in
+every format (vector formats embed it), the contour and the axes stay vectors.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
 from ..exceptions import MissingDependencyError, ParameterError
 from ..functional._voicing import check_voicing
-from ..transforms import CrepePitch
-from ._audio import audio_info, load_audio
+from ._audio import AudioReader, audio_info, downmix
 from ._corpus import display
-from ._extract import hop_length_for
+from ._extract import Extractor
 
-__all__ = ["DISPLAY_LEVEL", "IMAGE_SUFFIXES", "check_image_path", "plot_file", "plot_pitch"]
+__all__ = [
+    "DISPLAY_LEVEL",
+    "IMAGE_SUFFIXES",
+    "Spectrogram",
+    "check_image_path",
+    "display_spectrogram",
+    "plot_file",
+    "plot_pitch",
+]
 
 #: Periodicity that splits the contour into solid (above) and faint (below) when no voicing
 #: threshold is given.
@@ -76,20 +87,98 @@ def _matplotlib() -> Any:
     return Figure, FigureCanvasAgg
 
 
-def _spectrogram(audio: torch.Tensor, sample_rate: int) -> tuple[torch.Tensor, int, int]:
-    """Magnitude in dB re the maximum, ``(bins, frames)``; ~80–130 ms window, 5 ms hop.
+#: Figure size in inches (width, height); the spectrogram is computed at most at the
+#: resolution the picture shows (:func:`_grid`), whatever the length of the audio.
+FIGSIZE = (10.0, 6.0)
+#: Frequencies drawn (Hz): the spectrogram's log axis, from below CREPE's lowest bin.
+LOWEST_HZ, HIGHEST_HZ = 30.0, 5000.0
+#: STFT frames computed at a time (bounds the working memory of the spectrogram, ~30 MB).
+_STFT_CHUNK = 2048
 
-    The long window resolves the low harmonics on the log frequency axis (11 Hz bins at
-    44.1 kHz); the contour carries the time detail."""
+
+def _grid(dpi: int) -> tuple[int, int]:
+    """At most (columns, rows) of spectrogram cells: one per pixel of the top panel."""
+    return math.ceil(FIGSIZE[0] * dpi), math.ceil(FIGSIZE[1] * dpi * 0.75)
+
+
+class Spectrogram(NamedTuple):
+    """A display spectrogram: ``db`` ``(rows, columns)`` (dB re its maximum, floored at −80)
+    and the cell edges in seconds ``(columns + 1,)`` and Hz ``(rows + 1,)``."""
+
+    db: torch.Tensor
+    time_edges: torch.Tensor
+    freq_edges: torch.Tensor
+
+
+def display_spectrogram(
+    read: Callable[[int, int], torch.Tensor],
+    length: int,
+    sample_rate: int,
+    columns: int,
+    rows: int,
+) -> Spectrogram:
+    """The spectrogram of ``length`` samples pooled to at most ``columns`` × ``rows`` cells.
+
+    Memory is bounded by the picture, not by the audio: STFT frames (~80–130 ms window, 5 ms
+    hop) are computed :data:`_STFT_CHUNK` at a time from ``read(lo, hi)`` (mono samples
+    ``lo … hi − 1``, called with increasing ``lo``), and each chunk is reduced at once to the
+    display grid: the maximum magnitude over the frames of a column and over the FFT bins of a
+    log-spaced row (rows narrower than a bin take the bin nearest their centre). The long
+    window resolves the low harmonics on the log axis; the contour carries the time detail.
+
+    Example:
+        >>> x = torch.sin(2 * math.pi * 440 * torch.arange(16000) / 16000)
+        >>> spec = display_spectrogram(lambda lo, hi: x[lo:hi], 16000, 50, 40)
+        >>> tuple(spec.db.shape), spec.db.max().item()
+        ((40, 50), 0.0)
+        >>> row = int(spec.db[:, 25].argmax())   # the loudest row holds 440 Hz
+        >>> bool(spec.freq_edges[row] <= 440 <= spec.freq_edges[row + 1])
+        True
+    """
     n_fft = 1 << max(8, math.ceil(math.log2(0.08 * sample_rate)))
     hop = max(1, sample_rate // 200)
-    window = torch.hann_window(n_fft, dtype=torch.float64)
-    x = audio.double()
-    if x.shape[-1] < n_fft:
-        x = torch.nn.functional.pad(x, (0, n_fft - x.shape[-1]))
-    spec = torch.stft(x, n_fft, hop, window=window, center=True, return_complex=True).abs()
-    db = 20 * torch.log10(spec.clamp_min(1e-10))
-    return (db - db.max()).clamp_min(-80.0), n_fft, hop
+    frames = 1 + length // hop  # centred frames, as torch.stft(center=True)
+    per = math.ceil(frames / max(1, columns))  # STFT frames pooled into one column
+    n_columns = math.ceil(frames / per)
+    top = min(sample_rate / 2, HIGHEST_HZ)
+    freq_edges = torch.logspace(math.log10(LOWEST_HZ), math.log10(top), rows + 1)
+    bin_hz = sample_rate / n_fft
+    n_bins = min(n_fft // 2, math.floor(top / bin_hz)) + 1
+    centres = torch.arange(n_bins) * bin_hz
+    inside = (centres >= LOWEST_HZ) & (centres <= top)
+    bin_rows = (torch.searchsorted(freq_edges, centres[inside], right=True) - 1).clamp(0, rows - 1)
+    nearest = ((freq_edges[:-1] * freq_edges[1:]).sqrt() / bin_hz).round().long()
+    nearest = nearest.clamp(0, n_bins - 1)
+    window = torch.hann_window(n_fft)
+    pooled = torch.zeros(rows, n_columns)
+    chunk = per * max(1, _STFT_CHUNK // per)  # whole columns per chunk
+    for first in range(0, frames, chunk):
+        count = min(chunk, frames - first)
+        lo = first * hop - n_fft // 2
+        hi = (first + count - 1) * hop - n_fft // 2 + n_fft
+        segment = torch.zeros(hi - lo)
+        a, b = max(lo, 0), min(hi, length)
+        if a < b:
+            segment[a - lo : b - lo] = read(a, b).float()
+        spec = torch.stft(
+            segment, n_fft, hop, window=window, center=False, return_complex=True
+        ).abs()[:n_bins]  # (bins, count)
+        index = bin_rows[:, None].expand(-1, count)
+        banded = torch.zeros(rows, count).scatter_reduce_(0, index, spec[inside], "amax")
+        banded = torch.maximum(banded, spec[nearest])
+        # pool whole columns (the last chunk may end inside one): pad with zeros, take the max
+        spare = -count % per
+        padded = torch.nn.functional.pad(banded, (0, spare))
+        pooled_part = padded.reshape(rows, -1, per).amax(-1)
+        column = first // per
+        pooled[:, column : column + pooled_part.shape[1]] = torch.maximum(
+            pooled[:, column : column + pooled_part.shape[1]], pooled_part
+        )
+    db = 20 * torch.log10(pooled.clamp_min(1e-10))
+    db = (db - db.max()).clamp_min(-80.0)
+    time_edges = ((torch.arange(n_columns + 1) * per - 0.5) * hop / sample_rate).clamp_min(0.0)
+    time_edges[-1] = min(float(time_edges[-1]), (frames - 0.5) * hop / sample_rate)
+    return Spectrogram(db, time_edges.double(), freq_edges.double())
 
 
 def plot_pitch(
@@ -101,12 +190,14 @@ def plot_pitch(
     voicing: float | None = None,
     title: str | None = None,
     offset: float = 0.0,
+    dpi: int = 120,
 ) -> Any:
     """Draw a :class:`matplotlib.figure.Figure`: spectrogram + f0 on top, periodicity below.
 
     Frames whose periodicity reaches ``voicing`` (0.5 when None) make the solid contour; the
     others are faint dots. Nothing is removed: ``voicing`` only splits the two. Times are
-    shifted by ``offset`` seconds.
+    shifted by ``offset`` seconds. The spectrogram has at most one cell per pixel at ``dpi``
+    (:func:`display_spectrogram`), so memory does not grow with the audio's length.
 
     Shape:
         - audio: ``(time,)``; time, f0, periodicity: ``(frames,)``
@@ -123,23 +214,43 @@ def plot_pitch(
             f"plot_pitch takes one channel: audio (time,) and f0 (frames,), got "
             f"{tuple(audio.shape)} and {tuple(f0.shape)}"
         )
+    samples = audio.detach().cpu()
+    spec = display_spectrogram(
+        lambda lo, hi: samples[lo:hi], samples.shape[-1], sample_rate, *_grid(_check_dpi(dpi))
+    )
+    return _figure(spec, sample_rate, time, f0, periodicity, voicing, title, offset)
+
+
+def _check_dpi(dpi: object) -> int:
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 1:
+        raise ParameterError(f"dpi must be a positive integer, got {dpi!r}; e.g. dpi=120.")
+    return dpi
+
+
+def _figure(
+    spec: Spectrogram,
+    sample_rate: int,
+    time: torch.Tensor,
+    f0: torch.Tensor,
+    periodicity: torch.Tensor,
+    voicing: float | None,
+    title: str | None,
+    offset: float,
+) -> Any:
     level = DISPLAY_LEVEL if voicing is None else check_voicing(voicing)
     if level is None:  # check_voicing("none")
         level = DISPLAY_LEVEL
     figure_cls, canvas_cls = _matplotlib()
-    fig = figure_cls(figsize=(10, 6), layout="constrained")
+    fig = figure_cls(figsize=FIGSIZE, layout="constrained")
     canvas_cls(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    db, n_fft, hop = _spectrogram(audio.detach().cpu(), sample_rate)
-    freqs = torch.arange(db.shape[0]) * sample_rate / n_fft
-    times = offset + torch.arange(db.shape[1]) * hop / sample_rate
-    # Rasterised: vector formats would otherwise hold one shaded polygon per cell (a 2 s clip
-    # made a 2.66 GB SVG); the contour and the axes stay vectors.
+    # One flat cell per pixel at most, rasterised in vector formats: 0.2 drew a Gouraud mesh
+    # over every STFT cell (~270 MB of memory per second of audio; a 10-minute file was killed).
     mesh = top.pcolormesh(
-        times.numpy(),
-        freqs[1:].numpy(),
-        db[1:].numpy(),
-        shading="gouraud",
+        (spec.time_edges + offset).numpy(),
+        spec.freq_edges.numpy(),
+        spec.db.numpy(),
+        shading="flat",
         cmap="magma",
         rasterized=True,
     )
@@ -150,7 +261,7 @@ def plot_pitch(
     strong = p >= level
     top.plot(
         t,
-        [fv if s else math.nan for fv, s in zip(f, strong, strict=True)],
+        np.where(strong, f, np.nan),
         color="#00e5ff",
         lw=1.8,
         label=f"f0, periodicity ≥ {level:g}",
@@ -162,9 +273,10 @@ def plot_pitch(
         color="#b8eef5",
         alpha=0.45,
         label=f"f0, periodicity < {level:g}",
+        rasterized=True,  # one marker per frame: a raster in vector formats, not 360,000 nodes
     )
     top.set_yscale("log")
-    top.set_ylim(30.0, min(sample_rate / 2, 5000.0))
+    top.set_ylim(LOWEST_HZ, min(sample_rate / 2, HIGHEST_HZ))
     top.set_ylabel("frequency (Hz)")
     top.legend(loc="upper right", fontsize="small", framealpha=0.7)
     if title:
@@ -181,9 +293,19 @@ def plot_pitch(
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("periodicity")
     bottom.set_xlabel("time (s)")
-    bottom.set_xlim(float(times[0]), float(max(times[-1], t[-1])))
+    end = float(spec.time_edges[-1]) + offset
+    bottom.set_xlim(offset, max(end, float(t[-1])) if len(t) else end)
     bottom.legend(loc="upper right", fontsize="small")
     return fig
+
+
+def _save(fig: Any, target: Path, dpi: int) -> None:
+    """Save, without matplotlib's missing-glyph warnings: a file name in a script the font
+    lacks (CJK, Devanagari …) is drawn with boxes, which is no reason for a warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Glyph \d+ .*missing from", UserWarning)
+        warnings.filterwarnings("ignore", r"Matplotlib currently does not support", UserWarning)
+        fig.savefig(target, dpi=dpi)
 
 
 def plot_file(
@@ -212,8 +334,10 @@ def plot_file(
         hop_length: as :class:`~crepe_transforms.io.Extractor` (a duration or samples).
         voicing: the periodicity that splits the contour (display only).
         dpi: resolution of raster formats (and of the spectrogram in vector formats).
-        **options: any option of :class:`~crepe_transforms.CrepePitch` and its parts
-            (``decoder``, ``fmin``, ``weights``, ``precision``, ``block_frames`` …).
+        **options: any option of :class:`~crepe_transforms.io.Extractor` (``decoder``,
+            ``fmin``, ``weights``, ``precision``, ``block_frames``, ``device`` …). The file is
+            read block by block, as by the ``pitch`` command, so memory is bounded by the
+            picture and the pitch track, not by the audio (a 1-hour file fits in < 1.5 GB).
 
     Returns:
         The path written.
@@ -222,22 +346,40 @@ def plot_file(
     figure_cls, _ = _matplotlib()  # fail before the work when matplotlib is missing
     del figure_cls
     level = check_voicing(voicing)
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 1:
-        raise ParameterError(f"dpi must be a positive integer, got {dpi!r}; e.g. dpi=120.")
+    dpi = _check_dpi(dpi)
     meta = audio_info(path)
     if not start >= 0 or (duration is not None and not duration > 0):
         raise ParameterError(
             f"start={start} must be >= 0 and duration={duration} > 0 seconds (or None)"
         )
-    first = round(start * meta.sample_rate)
-    last = None if duration is None else first + max(1, round(duration * meta.sample_rate))
-    audio, rate = load_audio(path, mono=True, start=first, stop=last)
-    model = CrepePitch(rate, capacity, hop_length=hop_length_for(hop_length, rate), **options)
-    with torch.no_grad():
-        f0, periodicity = model(audio)
-    times = model.frames.frame_times(f0.shape[-1])
-    title = f"{display(Path(path).name)} — CREPE {capacity}, {model.decode.decoder}"
-    fig = plot_pitch(audio, rate, times, f0, periodicity, level, title, first / rate)
+    rate = meta.sample_rate
+    first = round(start * rate)
+    if first >= meta.frames:
+        raise ParameterError(
+            f"{path}: start={start:g} s is at or past the end of the file ({meta.duration:.3f} "
+            f"s); pass a start below {meta.duration:.3f} s."
+        )
+    last = (
+        meta.frames
+        if duration is None
+        else min(meta.frames, first + max(1, round(duration * rate)))
+    )
+    # The pitch block by block (the extractor's engine, Viterbi spilled to disk), the
+    # spectrogram chunk by chunk from a second pass over the file: nothing holds the audio.
+    extractor = Extractor(capacity, hop_length=hop_length, voicing=None, **options)
+    result = extractor.pitch(path, start=first, stop=last)
+    with AudioReader(path, first, last) as reader:
+        spec = display_spectrogram(
+            lambda lo, hi: torch.from_numpy(downmix(reader.read(lo, hi))),
+            last - first,
+            rate,
+            *_grid(dpi),
+        )
+    decoder = extractor.decode.decoder
+    title = f"{display(Path(path).name)} — CREPE {capacity}, {decoder}"
+    fig = _figure(
+        spec, rate, result.time, result["f0"], result["periodicity"], level, title, first / rate
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=dpi)
+    _save(fig, target, dpi)
     return target

@@ -100,8 +100,8 @@ class CrepeCollate(Configurable):
         audio_key (str): key of the audio in mapping items (default ``"audio"``).
         sample_rate_key (str): key of the rate in mapping items (default ``"sample_rate"``).
         tuple_rate (str | bool): whether element 1 of a tuple item is its sample rate:
-            ``"auto"`` (default: when it is an integer in 1000..768000 Hz), ``True`` or
-            ``False``.
+            ``"auto"`` (default: when it is a whole number in 1000..768000 Hz, int or float),
+            ``True`` or ``False``.
 
     Returns (per call):
         dict with ``audio`` ``(B, T)``, ``lengths`` ``(B,)``, ``f0``, ``periodicity``,

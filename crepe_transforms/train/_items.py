@@ -29,6 +29,7 @@ from torch.utils.data import default_collate
 
 from .._checks import check_choice, check_sample_rate
 from .._settings import Setting, route
+from ..constants import AUDIO_RATES
 from ..exceptions import ParameterError
 from ..functional import RESAMPLERS, length_mask, resample_to
 
@@ -52,10 +53,10 @@ RESAMPLE_POLICIES = ("error", "resample")
 CHANNEL_POLICIES = ("error", "mean", "first")
 #: ``tuple_rate=`` choices: decide per item (``"auto"``), always a rate, never a rate.
 TUPLE_RATES: tuple[str | bool, ...] = ("auto", True, False)
-#: Sample rates (Hz, inclusive) an item may carry: 1 kHz (below any audio rate in use) to
-#: 768 kHz (the highest rate common DACs offer). A value outside it is never resampled from:
-#: issue 13 read a class label 3 as a rate and tried to resample 0.5 s of audio from 3 Hz.
-PLAUSIBLE_RATES = (1000, 768_000)
+#: Sample rates (Hz, inclusive) an item may carry (:data:`~crepe_transforms.constants.AUDIO_RATES`).
+#: A value outside it is never resampled from: issue 13 read a class label 3 as a rate and
+#: tried to resample 0.5 s of audio from 3 Hz.
+PLAUSIBLE_RATES = AUDIO_RATES
 #: Per-frame features of a batch, in output order (``voiced`` follows them when the
 #: conditioner has a voicing rule).
 FEATURE_KEYS = ("f0", "periodicity", "loudness")
@@ -68,17 +69,16 @@ class PreparedItem(NamedTuple):
     fields: dict[str, Any]
 
 
-def _integer(value: object) -> int | None:
-    """``value`` as an int if it is an integer type (Python, numpy, one-element tensor)."""
+def _number(value: object) -> float | None:
+    """``value`` as a float if it is one real number (Python, numpy, a one-element tensor of
+    any real dtype); None for anything else (strings, bools, vectors)."""
     if isinstance(value, torch.Tensor):
-        if value.numel() != 1 or value.is_floating_point() or value.is_complex():
+        if value.numel() != 1 or value.is_complex() or value.dtype == torch.bool:
             return None
-        if value.dtype == torch.bool:
-            return None
-        return int(value.item())
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return float(value.item())
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         return None
-    return int(value)
+    return float(value)
 
 
 def _plausible(rate: int) -> bool:
@@ -99,17 +99,14 @@ def check_tuple_rate(value: object) -> str | bool:
 
 
 def _mapping_rate(value: object, index: int, key: str) -> int:
-    number = _integer(value)
-    if number is None and not isinstance(value, bool) and isinstance(value, numbers.Real):
-        as_float = float(value)
-        number = int(as_float) if as_float.is_integer() else None
-    if number is None or number <= 0:
+    number = _number(value)
+    if number is None or not number.is_integer() or number <= 0:
         raise ParameterError(
             f"item {index}: expected a sample rate (a positive integer) under key {key!r}, got "
             f"{value!r}. Store the rate as an int, or pass sample_rate_key=... naming another "
             f"key."
         )
-    return number
+    return int(number)
 
 
 def _option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
@@ -132,11 +129,14 @@ class ItemPolicy:
         audio_key, sample_rate_key: keys of mapping items.
         resample: ``"resampy"`` or ``"torchaudio"``.
         tuple_rate: whether element 1 of a tuple item is its sample rate. ``"auto"``
-            (default): when it is an integer (Python, numpy or a one-element integer tensor) in
-            :data:`PLAUSIBLE_RATES`, so ``(waveform, 16000, label)`` and ``(waveform, label)``
-            with a small integer or string label both work; ``True``: always (anything else
-            raises); ``False``: never, tuples are ``(waveform, *fields)`` (for integer labels
-            that could pass for a rate, such as a speaker id 8000).
+            (default): when it is a number (Python, numpy or a one-element tensor, integer or
+            float) in :data:`PLAUSIBLE_RATES`: a whole number there is a rate (``22050`` or
+            ``22050.0``, as in mapping items) and a fractional one raises, so
+            ``(waveform, 16000, label)`` and ``(waveform, label)`` with a small number or a
+            string label both work and a float rate is never taken for a label; ``True``:
+            always (anything else raises); ``False``: never, tuples are
+            ``(waveform, *fields)`` (for labels that could pass for a rate, such as a speaker
+            id 8000).
 
     Every field but ``sample_rate`` and ``resample`` is an *item option* (:data:`ITEM_OPTIONS`):
     :class:`~crepe_transforms.CrepeCollate` and :class:`~crepe_transforms.FeatureCache` take
@@ -161,7 +161,7 @@ class ItemPolicy:
     resample: str = "resampy"
     tuple_rate: str | bool = _option(
         "auto",
-        "element 1 of tuple items is a rate: auto (an integer in 1000..768000), True, False",
+        "element 1 of tuple items is a rate: auto (a whole number in 1000..768000), True, False",
     )
 
     @classmethod
@@ -213,12 +213,19 @@ class ItemPolicy:
                     f"sample_rate, ...); add the rate or pass tuple_rate='auto'."
                 )
             return None
-        rate = _integer(item[1])
-        if rate is not None and _plausible(rate):
-            return rate
+        number = _number(item[1])
+        low, high = PLAUSIBLE_RATES
+        if number is not None and low <= number <= high:
+            if number.is_integer():  # 22050, 22050.0, np.int64(22050), torch.tensor(22050.)
+                return int(number)
+            # a fractional number in the rate range: neither a rate nor safely a label
+            raise ParameterError(
+                f"item {index}: element 1 is {item[1]!r}, in the sample-rate range {low}..{high} "
+                f"Hz but not a whole number of Hz. Pass the rate as an integer (e.g. "
+                f"{round(number)}), or tuple_rate=False if element 1 is a label, not a rate."
+            )
         if self.tuple_rate == "auto":
             return None
-        low, high = PLAUSIBLE_RATES
         raise ParameterError(
             f"item {index}: tuple_rate=True expects a sample rate (an integer in {low}..{high} "
             f"Hz) at element 1, got {item[1]!r}. If element 1 is a label rather than a rate, "
