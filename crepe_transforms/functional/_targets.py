@@ -34,6 +34,10 @@ __all__ = [
 TARGET_SIGMA_CENTS = 25.0
 #: Half the network's window in seconds: a frame sees ``centre ± 32 ms``.
 _HALF_WINDOW_S = WINDOW_SIZE / 2 / SAMPLE_RATE
+#: Centres this close to a track point (as a share of the step, or in seconds at the ends)
+#: count as on it: float32 times round by ~1e-7 relative.
+_ON_POINT = 1e-5
+_SLACK_S = 1e-5
 
 
 def pitch_target(f0: torch.Tensor, sigma_cents: float = TARGET_SIGMA_CENTS) -> torch.Tensor:
@@ -172,8 +176,12 @@ def track_labels(times: torch.Tensor, f0: torch.Tensor, centres_s: torch.Tensor)
     w = ((centres - times[left]) / span).clamp(0, 1)
     log_f0 = torch.log2(torch.where(voiced, f0, torch.ones_like(f0)))
     value = torch.exp2(log_f0[left] * (1 - w) + log_f0[right] * w)
-    both = voiced[left] & voiced[right]
-    neither = ~voiced[left] & ~voiced[right]
+    # A centre on a point (within float32 rounding of times) takes that point's voicing alone.
+    on_left, on_right = w <= _ON_POINT, w >= 1 - _ON_POINT
+    left_v = torch.where(on_right, voiced[right], voiced[left])
+    right_v = torch.where(on_left, voiced[left], voiced[right])
+    both = left_v & right_v
+    neither = ~left_v & ~right_v
     label = torch.where(both, value, torch.full_like(value, math.nan))
     # Points inside each window, counted through a cumulative sum of the voiced flags.
     cum = torch.cat([torch.zeros(1, dtype=torch.int64), voiced.long().cumsum(0)])
@@ -183,6 +191,6 @@ def track_labels(times: torch.Tensor, f0: torch.Tensor, centres_s: torch.Tensor)
     n_points = hi - lo
     mixed = (n_voiced > 0) & (n_voiced < n_points)
     consistent = (both & (n_voiced == n_points)) | (neither & (n_voiced == 0))
-    inside = (centres >= times[0]) & (centres <= times[-1])
+    inside = (centres >= times[0] - _SLACK_S) & (centres <= times[-1] + _SLACK_S)
     mask = consistent & ~mixed & inside
     return TrackLabels(label.reshape(shape), mask.reshape(shape))

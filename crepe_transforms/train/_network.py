@@ -32,12 +32,15 @@ _BN_MOMENTUM = 0.01
 def torchcrepe_layout(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """This package's network state dict → torchcrepe's layout (conv kernels ``(o, i, k, 1)``),
     the layout of published files and of the files :func:`finetune` writes."""
+    # Copies, never views: a snapshot of the weights must not follow later training steps.
     return {
         k: (
-            v.detach().cpu().unsqueeze(-1)
+            v.detach().unsqueeze(-1)
             if k.startswith("conv") and k.endswith(".weight") and v.dim() == 3
-            else v.detach().cpu()
-        ).contiguous()
+            else v.detach()
+        )
+        .to("cpu", copy=True)
+        .contiguous()
         for k, v in state_dict.items()
     }
 
