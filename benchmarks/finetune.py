@@ -241,14 +241,17 @@ def run_one(
 
     train = tracks(data["train"])
     started = time.perf_counter()
+    cpu = time.process_time()
     result = finetune(train, out, config, callback=callback, restart=True)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     after = evaluate(config.capacity, str(out), data, corpus)
     rates = [s["frames_per_s"] for s in steps]
     return {
         "name": name,
         "config": config.settings(),
         "wall_s": wall,
+        "cpu_s": cpu,  # both threads' CPU time: what an idle machine would take x threads
         "steps": result.record["steps"],
         "best": result.record["best"],
         "stopped": result.record["stopped"],
@@ -286,6 +289,18 @@ def plot(run: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"fine-tuning {run['config']['capacity']} (benchmarks/finetune.py)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def ceilings() -> dict[str, float]:
+    """Share of the 27.5–55 Hz frames (10 ms) of each held-out set within 50 cents of the bins:
+    the most any model can score there."""
+    data = splits()
+    out = {}
+    for name in ("notes", "instrument"):
+        f0 = np.concatenate([c.f0[:: round(HOP_S * RATE)] for c in data[name]])
+        band = (f0 >= 27.4) & (f0 < 55.1)
+        out[name] = float(np.mean(f0[band] >= REACHABLE_HZ))
+    return out
 
 
 def pct(x: float | None) -> str:
@@ -355,6 +370,9 @@ def main() -> None:
         "--throughput", nargs="*", default=None, help="capacities: frames/s of a few steps only"
     )
     parser.add_argument("--throughput-steps", type=int, default=4)
+    parser.add_argument(
+        "--ceiling", action="store_true", help="print the 27.5–55 Hz ceilings and exit"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -367,6 +385,9 @@ def main() -> None:
         "torch": torch.__version__,
         "python": sys.version.split()[0],
     }
+    if args.ceiling:
+        print({k: f"{100 * v:.1f} %" for k, v in ceilings().items()})
+        return
     if args.throughput is not None:
         results = [
             throughput(c, args.throughput_steps) for c in (args.throughput or ["tiny", "full"])

@@ -10,6 +10,7 @@ command, or ``CrepePitch(sr, capacity, weights="model.pt")``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from typing import Any
@@ -100,6 +101,11 @@ def _finetune(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: one process per rank
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     config = FinetuneConfig(capacity=args.capacity)
     changes = {
         k: v
@@ -151,6 +157,8 @@ def _finetune(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     best = result.record["best"]
+    if result.path is None:  # a rank other than 0 under torchrun: rank 0 reports
+        return 0
     emit_line(
         f"wrote {result.path} (capacity {config.capacity}, sha256 {result.sha256}); "
         f"{result.record['steps']} steps, stopped by {result.record['stopped']}; kept step "
