@@ -30,6 +30,7 @@ from ._extract import (
     add_pitch_command,
     add_plot_command,
 )
+from ._finetune import add_finetune_command
 from ._options import PROG, error
 from ._weights import add_weights_command
 
@@ -52,6 +53,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], N
     add_plot_command,
     add_export_command,
     add_weights_command,
+    add_finetune_command,
 ]
 
 

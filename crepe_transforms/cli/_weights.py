@@ -31,7 +31,10 @@ _ACTIONS: dict[str, CommandText] = {
         "'verified': ok (sha256 matches a trusted hash), MISMATCH (it does not), UNTRUSTED "
         "(no trusted hash is known for that capacity), unreadable, not found, or not checked "
         "(--no-verify). "
-        "Verification hashes each file (about 0.1 s for full).",
+        "Verification hashes each file (about 0.1 s for full). Fine-tuned files "
+        "(crepe-transforms finetune) found in $CREPE_TRANSFORMS_WEIGHTS, "
+        "<cache>/weights/finetuned and each --dir follow, checked against their .sha256 "
+        "sidecar.",
     ),
     "path": CommandText(
         "print the resolved path of one capacity's weights",
@@ -99,6 +102,17 @@ def _weights_list(args: argparse.Namespace) -> int:
         else:
             state = "not checked"
         rows.append([capacity, loc.source, state, str(loc.path)])
+    for found in registry.list_finetuned(*registry.finetuned_dirs(), *args.dirs):
+        if not args.verify:
+            state = "not checked"
+        elif found.sha256 is None:
+            state = "NO SIDECAR"
+        else:
+            try:
+                state = _status(registry.sha256_file(found.path) == found.sha256, True)
+            except OSError as exc:
+                state = f"unreadable ({exc.strerror or exc})"
+        rows.append([found.capacity, "finetuned", state, str(found.path)])
     _table(rows, sys.stdout)
     return 0
 
@@ -193,7 +207,17 @@ def add_weights_command(subparsers: argparse._SubParsersAction[argparse.Argument
     weights = add_command(subparsers, "weights", _COMMAND)
     actions = weights.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    _action(actions, "list", _weights_list).add_argument(
+    listing = _action(actions, "list", _weights_list)
+    listing.add_argument(
+        "--dir",
+        dest="dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also list fine-tuned files (FILE with FILE.json) in DIR; "
+        "$CREPE_TRANSFORMS_WEIGHTS and <cache>/weights/finetuned are always listed",
+    )
+    listing.add_argument(
         "--no-verify",
         dest="verify",
         action="store_false",

@@ -16,6 +16,8 @@ tables made once in ``__init__``. Grouped by what they do:
   :func:`resolve_hmm`, and :class:`FixedLagViterbi` (the same recursion fed frames as they
   arrive, as :class:`~crepe_transforms.CrepeStream` decodes);
 - a differentiable readout for training: :func:`soft_decode`;
+- training targets: :func:`pitch_target` (CREPE's Gaussian target), :func:`check_track` and
+  :func:`track_labels` (f0 tracks read at frame centres);
 - voicing and smoothing: :func:`auto_voicing` (the ``voicing="auto"`` decision) with
   :func:`frame_levels`, :func:`audio_levels` and :func:`noise_floor`, :func:`voiced_mask`,
   :func:`check_voicing_rule`, :func:`threshold`, :func:`hysteresis`, :func:`silence`,
@@ -62,6 +64,13 @@ from ._framing import (
 from ._loudness import DEFAULT_FLOOR_DB, a_weighted_loudness, a_weighting_db
 from ._readout import DEFAULT_TEMPERATURE, soft_decode
 from ._resample import RESAMPLERS, BlockResampler, resample, resample_to, resampled_length
+from ._targets import (
+    TARGET_SIGMA_CENTS,
+    TrackLabels,
+    check_track,
+    pitch_target,
+    track_labels,
+)
 from ._units import (
     bins_to_cents,
     bins_to_hz,
@@ -112,10 +121,12 @@ __all__ = [
     "NORMALIZATIONS",
     "RESAMPLERS",
     "SILENCE_DB",
+    "TARGET_SIGMA_CENTS",
     "BlockResampler",
     "DecoderInput",
     "FixedLagViterbi",
     "Pitch",
+    "TrackLabels",
     "Voicing",
     "a_weighted_loudness",
     "a_weighting_db",
@@ -127,6 +138,7 @@ __all__ = [
     "bins_to_hz",
     "cents_to_bins",
     "cents_to_hz",
+    "check_track",
     "check_voicing_rule",
     "decode",
     "default_hop_length",
@@ -152,6 +164,7 @@ __all__ = [
     "noise_floor",
     "normalize_frames",
     "num_frames",
+    "pitch_target",
     "prepare_activation",
     "resample",
     "resample_to",
@@ -160,6 +173,7 @@ __all__ = [
     "silence",
     "soft_decode",
     "threshold",
+    "track_labels",
     "viterbi",
     "viterbi_path",
     "voiced_mask",

@@ -12,8 +12,9 @@ Example:
     ['tiny', 'full']
 """
 
-from . import _keras, _registry
+from . import _finetuned, _keras, _registry
+from ._finetuned import *  # noqa: F403
 from ._keras import *  # noqa: F403  (the names in its __all__)
 from ._registry import *  # noqa: F403
 
-__all__ = sorted([*_keras.__all__, *_registry.__all__])
+__all__ = sorted([*_finetuned.__all__, *_keras.__all__, *_registry.__all__])

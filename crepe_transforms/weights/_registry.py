@@ -43,6 +43,7 @@ from .._fileio import atomic_write
 from ..constants import CAPACITIES
 from ..exceptions import ChecksumError, ParameterError, WeightsFormatError, WeightsNotFoundError
 from ..model import check_torchcrepe_state_dict, expected_shapes
+from ._finetuned import FINETUNED_DIR, check_record_capacity, sidecar_sha256
 
 __all__ = [
     "ENV_CACHE",
@@ -51,6 +52,7 @@ __all__ = [
     "WeightsLocation",
     "cache_dir",
     "clear_cache",
+    "finetuned_dirs",
     "infer_capacity",
     "install_state_dict",
     "load_counts",
@@ -116,6 +118,13 @@ def cache_dir() -> Path:
 def weights_dir() -> Path:
     """Directory of the user cache that holds converted or installed weight files."""
     return cache_dir() / "weights"
+
+
+def finetuned_dirs() -> list[Path]:
+    """Folders listed for fine-tuned files: ``$CREPE_TRANSFORMS_WEIGHTS`` and
+    ``<cache>/weights/finetuned``."""
+    env = os.environ.get(ENV_WEIGHTS)
+    return [*([Path(env).expanduser()] if env else []), weights_dir() / FINETUNED_DIR]
 
 
 def _filename(capacity: str) -> str:
@@ -272,6 +281,11 @@ def locate(
             if source == "cache":
                 _check_inside_cache(candidate)
             expected = frozenset({digest}) if digest else trusted_hashes(capacity)
+            if source == "explicit":
+                # A fine-tuned file: its record names its capacity, its sidecar its hash.
+                check_record_capacity(candidate, capacity)
+                if not digest and (side := sidecar_sha256(candidate)) is not None:
+                    expected = frozenset({side})
             return WeightsLocation(capacity, candidate, source, expected)
     lines = []
     for i, (source, candidate) in enumerate(places, start=1):
@@ -339,7 +353,9 @@ def _check_trusted(loc: WeightsLocation, actual: str) -> None:
         raise ChecksumError(
             f"weights for capacity={loc.capacity!r} at {loc.path} ({loc.source}) have sha256 "
             f"{actual}, expected {expected}. The file is corrupt or not a known CREPE "
-            f"release: delete it and reinstall ({_fix_hint(loc.capacity)}); to trust a file "
+            f"release: delete it and reinstall ({_fix_hint(loc.capacity)}); a fine-tuned file "
+            f"fails this way when it no longer matches its {loc.path.name}.sha256 sidecar "
+            f"(re-run the fine-tuning, or restore the file); to trust a file "
             f"you made yourself pass sha256={actual!r} (or its explicit path with "
             f"verify=False)."
         )
