@@ -44,13 +44,7 @@ import torch
 from signals import melody
 
 from crepe_transforms import CrepeDecode, CrepePitch, CrepeStream, Pitch
-from crepe_transforms.functional import (
-    FixedLagViterbi,
-    bins_to_hz,
-    log_emission,
-    log_jump,
-    viterbi_path,
-)
+from crepe_transforms.functional import bins_to_hz, log_emission, log_jump, viterbi_path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -145,6 +139,23 @@ def batch_run(capacity: str, streams: int, seconds: float) -> tuple[float, float
     return wall, float(np.percentile(pushes, 50)), float(np.percentile(pushes, 95))
 
 
+def package_commit() -> str:
+    """The commit of the crepe_transforms checkout being timed (it may be another checkout's,
+    through PYTHONPATH, for a before/after table)."""
+    import subprocess
+
+    import crepe_transforms
+
+    where = Path(crepe_transforms.__file__).resolve().parent
+    done = subprocess.run(
+        ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def streams_table(seconds: float) -> str:
     """The batch-of-streams table and the most streams that stay real time."""
     rows = [
@@ -184,7 +195,8 @@ def streams_table(seconds: float) -> str:
         f"streams, one `(streams, 160)` chunk pushed every 10 ms of audio ({seconds:g} s, full "
         f"{seconds / 2:g} s), `torch.set_num_threads(threads)`, inference mode; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-        f"{torch.__version__}; load average after: {load}. Real time: the batch keeps up "
+        f"{torch.__version__}, crepe_transforms at commit {package_commit()}; load average "
+        f"after: {load}. Real time: the batch keeps up "
         f"(wall < audio) with p95 push latency under "
         f"{REAL_TIME_P95['tiny'] * 1e3:.0f} ms (tiny) / {REAL_TIME_P95['full'] * 1e3:.0f} ms "
         f"(full).\n\n"
@@ -258,6 +270,10 @@ def agreement() -> str:
                 act = model.activations(torch.from_numpy(clip.audio))[None]
             times = model.frames.frame_times(act.shape[1]).numpy()
             activations.append((act, corpus.frame_truth(clip, times)[:2]))
+        # imported here: the other parts also time older checkouts (PYTHONPATH), where the
+        # class lived elsewhere
+        from crepe_transforms.functional import FixedLagViterbi
+
         for hmm in ("default", "crepe"):
             decode = CrepeDecode(hmm=hmm)
             # per lag: same state, within 50 c, voiced same, voiced within 50 c, RPA vs truth

@@ -201,6 +201,9 @@ FUNCTIONAL_INTERNALS = {
     "compute_dtype",
     "check_temperature",
     "decide_voicing",
+    "center_sample",
+    "check_lag",
+    "DEFAULT_LAG",
 }
 
 
