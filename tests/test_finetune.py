@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,25 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path: Path) -> None
     assert [h["val_rpa"] for h in whole.record["history"]] == [
         h["val_rpa"] for h in resumed.record["history"]
     ]
+
+
+def test_ctrl_c_saves_a_checkpoint_of_the_finished_step_and_resume_matches(
+    tmp_path: Path,
+) -> None:
+    whole = _run(tmp_path, "whole.pt")
+
+    def press_ctrl_c(info: dict[str, Any]) -> None:
+        if info["kind"] == "step" and info["step"] == 1:
+            signal.raise_signal(signal.SIGINT)  # the handler only sets a flag: the step finishes
+
+    with pytest.raises(KeyboardInterrupt, match="interrupted after step 1; checkpoint saved"):
+        _run(tmp_path, "cut.pt", callback=press_ctrl_c)
+    assert torch.load(checkpoint_path(tmp_path / "cut.pt"), weights_only=True)["state"]["step"] == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    resumed = _run(tmp_path, "cut.pt")
+    assert resumed.record["resumed_from_step"] == 1
+    _assert_same(_final(tmp_path / "whole.pt"), _final(tmp_path / "cut.pt"))
+    _assert_same(whole.state_dict, resumed.state_dict)
 
 
 def test_bn_update_changes_running_statistics_and_frozen_keeps_them(tmp_path: Path) -> None:
