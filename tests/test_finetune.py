@@ -358,6 +358,18 @@ def test_every_transform_loads_the_file_by_its_sidecar(model_file: Path) -> None
     assert CrepeActivation("tiny", weights=str(model_file)).network.capacity == "tiny"
 
 
+def test_exports_carry_the_fine_tuned_weights(model_file: Path, tmp_path: Path) -> None:
+    from crepe_transforms.export import export_network
+
+    record = export_network(tmp_path / "net.pt2", "tiny", format="pt2", weights=model_file)
+    assert record.description["weights"]["sha256"] == sha256_file(model_file)
+    program = torch.export.load(str(record.path)).module()
+    frames = torch.randn(3, 1024)
+    expected = CrepeActivation("tiny", weights=model_file)(frames)
+    # The export runs the direct layers, the transform the fft path: ~1e-6 apart.
+    torch.testing.assert_close(program(frames), expected, atol=1e-4, rtol=0)
+
+
 def test_a_changed_file_fails_its_checksum(model_file: Path, tmp_path: Path) -> None:
     copy = tmp_path / "model.pt"
     data = bytearray(model_file.read_bytes())
