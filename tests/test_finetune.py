@@ -219,6 +219,17 @@ def test_draws_are_reproducible_and_masked_at_voicing_changes() -> None:
     assert bool(torch.isnan(grid.f0).any())
 
 
+def test_an_empty_training_set_raises() -> None:
+    with pytest.raises(ParameterError, match="holds no tracks"):
+        PitchDataset([])
+    # Every label outside CREPE's bins (20 Hz): nothing to train on, the file is named.
+    low = PitchTrack.from_arrays(
+        tone(20.0), SR, torch.arange(0, 1.0001, 0.01), torch.full((101,), 20.0), name="rumble.wav"
+    )
+    with pytest.raises(ParameterError, match=r"no frame of rumble.wav can be trained on"):
+        PitchDataset([low])
+
+
 def test_one_recording_cannot_be_split() -> None:
     with pytest.raises(ParameterError, match="both need at least one"):
         PitchDataset(TRACKS[:1]).split(0.2)
