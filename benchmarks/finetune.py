@@ -371,6 +371,9 @@ def main() -> None:
     )
     parser.add_argument("--throughput-steps", type=int, default=4)
     parser.add_argument(
+        "--before-only", action="store_true", help="score the published weights only"
+    )
+    parser.add_argument(
         "--ceiling", action="store_true", help="print the 27.5–55 Hz ceilings and exit"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -406,6 +409,12 @@ def main() -> None:
     t0 = time.perf_counter()
     before = evaluate(args.capacity, None, data, corpus)
     print("before", json.dumps(before), f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    if args.before_only:
+        (args.out / f"finetune_{args.capacity}_before.json").write_text(
+            json.dumps({"env": env, "before": before}, indent=2)
+        )
+        print(table(args.capacity, before, []))
+        return
     base = FinetuneConfig(capacity=args.capacity)
     if args.steps:
         base = replace(base, steps=args.steps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,17 @@ def test_draws_are_reproducible_and_masked_at_voicing_changes() -> None:
     assert bool(torch.isnan(grid.f0).any())
 
 
+def test_an_empty_training_set_raises() -> None:
+    with pytest.raises(ParameterError, match="holds no tracks"):
+        PitchDataset([])
+    # Every label outside CREPE's bins (20 Hz): nothing to train on, the file is named.
+    low = PitchTrack.from_arrays(
+        tone(20.0), SR, torch.arange(0, 1.0001, 0.01), torch.full((101,), 20.0), name="rumble.wav"
+    )
+    with pytest.raises(ParameterError, match=r"no frame of rumble.wav can be trained on"):
+        PitchDataset([low])
+
+
 def test_one_recording_cannot_be_split() -> None:
     with pytest.raises(ParameterError, match="both need at least one"):
         PitchDataset(TRACKS[:1]).split(0.2)
@@ -291,6 +303,25 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path: Path) -> None
     ]
 
 
+def test_ctrl_c_saves_a_checkpoint_of_the_finished_step_and_resume_matches(
+    tmp_path: Path,
+) -> None:
+    whole = _run(tmp_path, "whole.pt")
+
+    def press_ctrl_c(info: dict[str, Any]) -> None:
+        if info["kind"] == "step" and info["step"] == 1:
+            signal.raise_signal(signal.SIGINT)  # the handler only sets a flag: the step finishes
+
+    with pytest.raises(KeyboardInterrupt, match="interrupted after step 1; checkpoint saved"):
+        _run(tmp_path, "cut.pt", callback=press_ctrl_c)
+    assert torch.load(checkpoint_path(tmp_path / "cut.pt"), weights_only=True)["state"]["step"] == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    resumed = _run(tmp_path, "cut.pt")
+    assert resumed.record["resumed_from_step"] == 1
+    _assert_same(_final(tmp_path / "whole.pt"), _final(tmp_path / "cut.pt"))
+    _assert_same(whole.state_dict, resumed.state_dict)
+
+
 def test_bn_update_changes_running_statistics_and_frozen_keeps_them(tmp_path: Path) -> None:
     base = load_state_dict("tiny")
     _run(tmp_path, "f.pt")
@@ -336,6 +367,18 @@ def test_every_transform_loads_the_file_by_its_sidecar(model_file: Path) -> None
     state = torch.load(model_file, weights_only=True)
     assert torch.equal(pitch.activation.network.conv1.weight, state["conv1.weight"].squeeze(-1))
     assert CrepeActivation("tiny", weights=str(model_file)).network.capacity == "tiny"
+
+
+def test_exports_carry_the_fine_tuned_weights(model_file: Path, tmp_path: Path) -> None:
+    from crepe_transforms.export import export_network
+
+    record = export_network(tmp_path / "net.pt2", "tiny", format="pt2", weights=model_file)
+    assert record.description["weights"]["sha256"] == sha256_file(model_file)
+    program = torch.export.load(str(record.path)).module()
+    frames = torch.randn(3, 1024)
+    expected = CrepeActivation("tiny", weights=model_file)(frames)
+    # The export runs the direct layers, the transform the fft path: ~1e-6 apart.
+    torch.testing.assert_close(program(frames), expected, atol=1e-4, rtol=0)
 
 
 def test_a_changed_file_fails_its_checksum(model_file: Path, tmp_path: Path) -> None:

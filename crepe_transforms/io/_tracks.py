@@ -190,7 +190,7 @@ def read_pairs(audio: str | os.PathLike[str], f0: str | os.PathLike[str]) -> lis
         >>> soundfile.write(root / "a.wav", np.zeros(8000, np.float32), 16000)
         >>> _ = (root / "a.csv").write_text("time,f0\\n0.0,0\\n0.25,0\\n0.5,0\\n")
         >>> pair = read_pairs(root / "a.wav", root / "a.csv")[0]
-        >>> pair.sample_rate, pair.times.tolist(), pair.name.endswith("a.csv")
+        >>> pair.sample_rate, pair.times.tolist(), pair.name.startswith(str(root / "a.csv"))
         (16000, [0.0, 0.25, 0.5], True)
     """
     out = []

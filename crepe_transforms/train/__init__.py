@@ -26,18 +26,12 @@ from ._augment import (
     segment_length,
     synthetic_rir,
 )
+from ._checkpoint import checkpoint_path, write_weights
 from ._collate import CrepeCollate
 from ._conditioner import CrepeConditioner
 from ._dataset import FrameBatch, PitchDataset, PitchTrack
 from ._feature_cache import FeatureCache
-from ._finetune import (
-    FinetuneConfig,
-    FinetuneResult,
-    checkpoint_path,
-    finetune,
-    raw_pitch_accuracy,
-    write_weights,
-)
+from ._finetune import FinetuneConfig, FinetuneResult, finetune, raw_pitch_accuracy
 from ._generic import generic_frames
 from ._items import ItemPolicy
 from ._network import CrepeLoss, TrainableCrepe, torchcrepe_layout

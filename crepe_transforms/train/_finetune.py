@@ -26,15 +26,11 @@ and trains on its own slice; DistributedDataParallel averages the gradients; ran
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import math
 import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,30 +40,32 @@ import torch.distributed as dist
 from torch import nn
 
 from .._checks import check_capacity, check_choice
-from .._fileio import atomic_write
-from ..exceptions import ChecksumError, ParameterError, WeightsFormatError
+from ..exceptions import ParameterError
 from ..functional import hz_to_cents, normalize_frames, pitch_target, weighted_argmax
 from ..model import Crepe
-from ..weights import infer_capacity, load_state_dict, locate, sha256_file
+from ..weights import load_state_dict, locate, sha256_file
 from ._augment import Augment, segment_length
+from ._checkpoint import (
+    CHECKPOINT_FORMAT,
+    RECORD_KIND,
+    Interrupt,
+    checkpoint_path,
+    fingerprint_of,
+    load_checkpoint,
+    save_checkpoint,
+    write_weights,
+)
 from ._dataset import PitchDataset, PitchTrack
 from ._generic import generic_frames
 from ._network import BN_MODES, CrepeLoss, TrainableCrepe
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
-    "RECORD_KIND",
     "FinetuneConfig",
     "FinetuneResult",
-    "checkpoint_path",
     "finetune",
     "raw_pitch_accuracy",
-    "write_weights",
 ]
 
-#: ``kind`` of the JSON record written beside a fine-tuned weights file.
-RECORD_KIND = "crepe-transforms finetuned weights"
-CHECKPOINT_FORMAT = 1
 #: Frames of the generic validation set, and the seed offset that keeps it apart from the
 #: generic frames drawn for distillation.
 _GENERIC_VALIDATION = 512
@@ -78,7 +76,10 @@ _VALIDATION_SEED = 1_000_003
 class FinetuneConfig:
     """Every setting of a fine-tuning run (recorded in the output's JSON record).
 
-    Defaults are the ones measured best on the benchmark (``docs/finetuning.md``).
+    Defaults as measured in ``docs/finetuning.md`` (``benchmarks/finetune.py --ablation``):
+    frozen BatchNorm statistics did better than updated ones on every held-out set;
+    distillation showed no measurable effect there and is kept on as the forgetting guard
+    for longer runs (``distill_batch=0`` trains about 40 % faster).
     """
 
     capacity: str = "tiny"
@@ -130,11 +131,6 @@ class FinetuneResult:
     sha256: str | None
     record: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
-
-
-def checkpoint_path(output: str | os.PathLike[str]) -> Path:
-    """Where a run writing ``output`` keeps its checkpoint: ``<output>.ckpt``."""
-    return Path(f"{os.fspath(output)}.ckpt")
 
 
 def raw_pitch_accuracy(
@@ -218,76 +214,6 @@ def _evaluate(
     domain_rpa = raw_pitch_accuracy(_salience(evaluator, frames), f0, mask)
     generic_rpa = raw_pitch_accuracy(_salience(evaluator, generic[0]), generic[1])
     return {"val_rpa": domain_rpa, "general_rpa": generic_rpa}
-
-
-class _Interrupt:
-    """Ctrl-C during training: finish the current step, save a checkpoint, then stop.
-
-    A second Ctrl-C interrupts at once (the previous handler runs).
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            signal.signal(signal.SIGINT, self._previous)
-            raise KeyboardInterrupt
-        self.requested = True
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[_Interrupt]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        try:
-            yield self
-        finally:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-
-def _fingerprint(config: FinetuneConfig, base: Mapping[str, Any], data: Mapping[str, Any]) -> str:
-    text = json.dumps({"config": config.settings(), "base": base, "data": data}, sort_keys=True)
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    atomic_write(path, lambda fh: torch.save(payload, fh))
-
-
-def _load_checkpoint(path: Path, capacity: str, fingerprint: str) -> dict[str, Any]:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise WeightsFormatError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: "
-            f"{(str(exc).strip().splitlines() or [''])[0]}). Delete it to start over."
-        ) from exc
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise WeightsFormatError(
-            f"{path} is not a crepe-transforms fine-tuning checkpoint (format "
-            f"{CHECKPOINT_FORMAT}). Delete it, or write the output elsewhere."
-        )
-    if payload.get("capacity") != capacity:
-        raise ParameterError(
-            f"checkpoint {path} was written by a capacity={payload.get('capacity')!r} run, "
-            f"not capacity={capacity!r}. Resume with --capacity {payload.get('capacity')}, "
-            f"or delete the checkpoint (or choose another output) to start a {capacity} run."
-        )
-    if payload.get("fingerprint") != fingerprint:
-        raise ParameterError(
-            f"checkpoint {path} belongs to a run with other settings or data (its "
-            f"fingerprint differs). Resume with the same data and options, or delete the "
-            f"checkpoint (restart=True, --restart) to start over."
-        )
-    return payload
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -396,7 +322,7 @@ def finetune(
         )
 
     data_info = {"train": train.summary(), "validation": held.summary()}
-    fingerprint = _fingerprint(config, base_info, data_info)
+    fingerprint = fingerprint_of(config.settings(), base_info, data_info)
     ckpt = checkpoint_path(output) if output is not None else None
 
     val_frames = normalize_frames(domain_val.segments).to(device)
@@ -407,7 +333,7 @@ def finetune(
     state: dict[str, Any] = {"step": 0, "history": [], "best": None, "stale": 0}
     resumed_from = None
     if ckpt is not None and resume and not restart and ckpt.exists():
-        payload = _load_checkpoint(ckpt, config.capacity, fingerprint)
+        payload = load_checkpoint(ckpt, config.capacity, fingerprint)
         model.network.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         state = payload["state"]
@@ -421,7 +347,7 @@ def finetune(
 
     def save() -> None:
         if ckpt is not None and rank == 0:
-            _save_checkpoint(
+            save_checkpoint(
                 ckpt,
                 {
                     "format": CHECKPOINT_FORMAT,
@@ -441,7 +367,7 @@ def finetune(
     local_distill = config.distill_batch // world
     started = time.perf_counter()
     wrapped.train()
-    interrupt = _Interrupt()
+    interrupt = Interrupt()
     with interrupt.installed():
         while state["step"] < config.steps and state["stale"] < config.patience:
             step = state["step"]
@@ -548,27 +474,3 @@ def _version() -> str:
     from .. import __version__
 
     return __version__
-
-
-def write_weights(
-    output: str | os.PathLike[str],
-    capacity: str,
-    state_dict: Mapping[str, torch.Tensor],
-    record: Mapping[str, Any],
-) -> tuple[Path, str]:
-    """Write ``output`` (torchcrepe-layout weights), ``output.sha256`` and ``output.json``.
-
-    Each file is written atomically, the weights first and the record last, so a reader that
-    finds the record finds the weights it describes.
-    """
-    if infer_capacity(state_dict) != capacity:
-        raise ChecksumError(f"internal: the weights do not fit capacity {capacity!r}")
-    target = Path(output)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    atomic_write(target, lambda fh: torch.save(tensors, fh))
-    digest = sha256_file(target)
-    line = f"{digest}  {target.name}\n".encode()
-    atomic_write(Path(f"{target}.sha256"), lambda fh: fh.write(line))
-    text = json.dumps({**record, "sha256": digest, "file": target.name}, indent=2).encode()
-    atomic_write(Path(f"{target}.json"), lambda fh: fh.write(text))
-    return target, digest
