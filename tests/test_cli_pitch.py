@@ -707,3 +707,15 @@ def test_plot_start_past_the_end_speaks_in_seconds(
         f"the file (1.500 s); pass a start below 1.500 s.\n"
     )
     assert not target.exists()
+
+
+def test_plot_of_a_non_latin_file_name_prints_no_glyph_warnings(tmp_path: Path) -> None:
+    # issue 22 item 17: matplotlib warned "Glyph … missing from font(s) DejaVu Sans" for each
+    # character of the title that its font lacks
+    pytest.importorskip("matplotlib")
+    wav = write_tone(tmp_path / "録音テイク१.wav", 220.0, 0.3, 16000)
+    done = cli("plot", str(wav), "-o", str(tmp_path / "p.png"), *TINY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Glyph" not in done.stderr
+    assert "Warning" not in done.stderr
+    assert (tmp_path / "p.png").stat().st_size > 20_000
