@@ -531,6 +531,12 @@ def test_each_command_describes_its_own_options(capsys: pytest.CaptureFixture[st
     assert "--precision {fp32,bf16,fp16}" in helps["pitch"]
     assert "--spill-dir DIR" in helps["pitch"]
     assert "--spill-dir" not in helps["embedding"]
+    # issue 22 item 15: activation and embedding decode nothing; plot draws one file
+    assert "(decoding runs on the CPU)" in helps["pitch"]
+    assert "decoding" not in helps["activation"].split("--device")[1].split("--")[0]
+    assert "decoding" not in helps["embedding"].split("--device")[1].split("--")[0]
+    assert "samples of the file's rate" in helps["plot"]
+    assert "each file's rate" not in helps["plot"]
 
 
 def test_precision_words_and_synonyms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -719,3 +725,17 @@ def test_plot_of_a_non_latin_file_name_prints_no_glyph_warnings(tmp_path: Path) 
     assert "Glyph" not in done.stderr
     assert "Warning" not in done.stderr
     assert (tmp_path / "p.png").stat().st_size > 20_000
+
+
+def test_file_list_errors_show_paths_as_the_list_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 item 15: --file-list errors showed absolute paths, other inputs relative ones
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "a.txt").write_text("gone.wav\nsub/lost.wav\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["pitch", "--file-list", "lists/a.txt", "-o", "out", *TINY, "-q"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "crepe-transforms: error: lists/gone.wav: no such file; check the path",
+        "crepe-transforms: error: lists/sub/lost.wav: no such file; check the path",
+    ]
