@@ -263,12 +263,12 @@ def test_summaries_are_whole_sentences_and_internal_members_are_not_api(site: Pa
     # issue 22 item 13: the summary tables cut descriptions at the docstring's first line, and
     # members the package uses between its own parts were listed as API
     html = (site / "api" / "transforms" / "index.html").read_text(encoding="utf-8")
-    rows = {
-        name: " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", row)).split())
-        for row in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S)
-        for name in ("CrepeSoftDecode", "CrepeStream", "DEFAULT_BLOCK_FRAMES")
-        if f"#crepe_transforms.transforms.{name}" in row
-    }
+    rows: dict[str, str] = {}
+    for row in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S):
+        text = " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", row)).split())
+        for name in ("CrepeSoftDecode", "CrepeStream", "DEFAULT_BLOCK_FRAMES"):
+            if text.startswith(f"{name} ") and f'#crepe_transforms.transforms.{name}"' in row:
+                rows.setdefault(name, text)
     assert rows["CrepeSoftDecode"].endswith("a differentiable training readout.")
     assert rows["CrepeStream"].endswith("flush() at the end.")
     assert rows["DEFAULT_BLOCK_FRAMES"].endswith("bounds the memory of long inputs.")
