@@ -48,7 +48,7 @@ def write_sweep(path: Path, seconds: float, rate: int = 16000) -> None:
 def peak(command: list[str]) -> tuple[float, float, int]:
     """Peak RSS (MB), wall time (s) and exit status of one child process."""
     started = time.perf_counter()
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_maxrss / 1024, time.perf_counter() - started, child.returncode

@@ -897,7 +897,8 @@ CLI_CASES = [
      r"argument CAPACITY: '\.\./evil' is not a CREPE capacity; choose from tiny"),
     ("cli-weights-file-missing",
      ["pitch", "in", "-o", "out", "--capacity", "tiny", "--weights", "nowhere.pth"], 1,
-     r"error: no weights found for capacity='tiny'.*explicit path: nowhere\.pth \(missing\)"
+     r"error: no weights found for capacity='tiny'\. Searched, in order:\n  1\. explicit path: "
+     r"nowhere\.pth \(missing\)"
      r"\s+Fix: pass an existing file as the weights path"),
     ("cli-weights-untrusted-file",
      ["pitch", "in", "-o", "out", "--capacity", "tiny", "--weights", "mine.pth"], 1,

@@ -531,6 +531,12 @@ def test_each_command_describes_its_own_options(capsys: pytest.CaptureFixture[st
     assert "--precision {fp32,bf16,fp16}" in helps["pitch"]
     assert "--spill-dir DIR" in helps["pitch"]
     assert "--spill-dir" not in helps["embedding"]
+    # issue 22 item 15: activation and embedding decode nothing; plot draws one file
+    assert "(decoding runs on the CPU)" in helps["pitch"]
+    assert "decoding" not in helps["activation"].split("--device")[1].split("--")[0]
+    assert "decoding" not in helps["embedding"].split("--device")[1].split("--")[0]
+    assert "samples of the file's rate" in helps["plot"]
+    assert "each file's rate" not in helps["plot"]
 
 
 def test_precision_words_and_synonyms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -616,7 +622,7 @@ def test_plot_of_a_ten_minute_file_is_bounded_by_the_picture(tmp_path: Path) -> 
     # STFT cell, the whole STFT in memory); a 10-minute file was killed at 21.4 GB.
     pytest.importorskip("matplotlib")
     wav = tmp_path / "ten.wav"
-    rate, seconds = 8000, 600
+    rate, seconds = 16000, 600  # 16 kHz: no resampling to pay for
     with sf.SoundFile(wav, "w", rate, 1, subtype="PCM_16") as out:
         for start in range(0, rate * seconds, rate * 60):
             t = (start + np.arange(rate * 60)) / rate
@@ -707,3 +713,29 @@ def test_plot_start_past_the_end_speaks_in_seconds(
         f"the file (1.500 s); pass a start below 1.500 s.\n"
     )
     assert not target.exists()
+
+
+def test_plot_of_a_non_latin_file_name_prints_no_glyph_warnings(tmp_path: Path) -> None:
+    # issue 22 item 17: matplotlib warned "Glyph … missing from font(s) DejaVu Sans" for each
+    # character of the title that its font lacks
+    pytest.importorskip("matplotlib")
+    wav = write_tone(tmp_path / "録音テイク१.wav", 220.0, 0.3, 16000)
+    done = cli("plot", str(wav), "-o", str(tmp_path / "p.png"), *TINY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Glyph" not in done.stderr
+    assert "Warning" not in done.stderr
+    assert (tmp_path / "p.png").stat().st_size > 20_000
+
+
+def test_file_list_errors_show_paths_as_the_list_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 item 15: --file-list errors showed absolute paths, other inputs relative ones
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "a.txt").write_text("gone.wav\nsub/lost.wav\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["pitch", "--file-list", "lists/a.txt", "-o", "out", *TINY, "-q"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "crepe-transforms: error: lists/gone.wav: no such file; check the path",
+        "crepe-transforms: error: lists/sub/lost.wav: no such file; check the path",
+    ]

@@ -130,6 +130,11 @@ def test_path_not_found(isolated_cache: Path, capsys: pytest.CaptureFixture[str]
     assert str(isolated_cache / "weights" / "large.pth") in err  # every place searched
     assert "crepe-transforms weights convert model-large.h5" in err  # and the fix
     assert "Traceback" not in err
+    # issue 22 item 15: the numbered search list was flattened onto one line
+    lines = err.splitlines()
+    assert lines[0].endswith("Searched, in order:")
+    assert [line.split(".")[0] for line in lines[1:5]] == ["  1", "  2", "  3", "  4"]
+    assert lines[5].startswith("Fix: crepe-transforms weights convert model-large.h5")
 
 
 def test_path_unknown_capacity(capsys: pytest.CaptureFixture[str]) -> None:

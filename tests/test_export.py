@@ -224,13 +224,36 @@ def test_cli_writes_the_files(folder: Path, capsys: pytest.CaptureFixture[str]) 
         (["--graph", "network", "--hop-length", "80"], "only for --graph pitch"),
         (["--graph", "pitch", "--fmin", "900", "--fmax", "100"], "must be lower than"),
         (["--format", "tflite"], "invalid choice: 'tflite'"),
+        # issue 22 item 15: ONNX was written under a .pt2 name, and names without a suffix
+        (
+            ["--format", "pt2"],
+            "argument -o/--output: {folder}/x.onnx: ends with '.onnx', but format='pt2' writes "
+            ".pt2 files; use format='onnx' (--format onnx) for a .onnx file, or name it x.pt2.",
+        ),
     ],
 )
 def test_cli_usage_errors(
     folder: Path, argv: list[str], match: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _cli(["export", "-o", str(folder / "x.onnx"), *argv]) == 2
-    assert match in capsys.readouterr().err
+    assert match.format(folder=folder) in capsys.readouterr().err
+
+
+def test_cli_export_names_hop_and_folder_like_the_other_commands(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 22 items 5 and 15: `--hop-length 10ms` was refused (pitch and plot take it), a
+    # missing folder was refused (plot creates it), a name without a suffix was accepted
+    assert _cli(["export", "-o", str(folder / "noext"), "--format", "pt2"]) == 2
+    assert "noext: has no suffix, but format='pt2' writes .pt2 files; name it noext.pt2." in (
+        capsys.readouterr().err
+    )
+    target = folder / "made" / "here" / "p.pt2"
+    argv = ["export", "--capacity", "tiny", "--graph", "pitch", "--hop-length", "20ms"]
+    assert _cli([*argv, "-o", str(target)]) == 0
+    sidecar = json.loads(target.with_name("p.pt2.json").read_text())
+    assert sidecar["framing"]["hop_length"] == 320
+    assert sidecar["format"]["name"] == "pt2"
 
 
 def _speech_like(rate: int, seconds: float) -> np.ndarray:

@@ -105,7 +105,10 @@ def test_options_reach_the_part_that_owns_them() -> None:
 
 
 def test_unknown_options_are_refused_with_the_closest_name() -> None:
-    with pytest.raises(ParameterError, match=r"no option 'hop'.*Did you mean 'hop_length'"):
+    with pytest.raises(ParameterError, match=r"no option 'hop_lenght'.*Did you mean 'hop_length'"):
+        CrepePitch(16000, "tiny", pretrained=False, hop_lenght=64)
+    # 0.1's name: the new one, not a guess (issue 22 item 12)
+    with pytest.raises(ParameterError, match=r"no option 'hop'\. It was renamed to 'hop_length'"):
         CrepePitch(16000, "tiny", pretrained=False, hop=64)
     with pytest.raises(ParameterError, match=r"CrepeEmbedding has no option 'decoder'"):
         CrepeEmbedding(16000, "tiny", pretrained=False, decoder="argmax")

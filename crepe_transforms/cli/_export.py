@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._settings import Setting
+from ..constants import SAMPLE_RATE
+from ..exceptions import ParameterError
 from ..export import EXPORT_DECODERS, FORMATS, GRAPHS, export_network, export_pitch
+from ..export._write import check_export_path
 from ..functional import admitted_bins
+from ..io._extract import hop_length_for, parse_hop
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
 from ._options import CommandText, add_command, add_settings, emit_line, given
 
@@ -53,8 +57,10 @@ def _pitch_settings() -> list[Setting]:
             hop,
             default=160,
             cli=True,
-            help="hop between frames in 16 kHz samples (default: 160, 10 ms)",
-            metavar="N",
+            help="hop between frames: a duration ('10ms', '0.005s') or 16 kHz samples "
+            "(default: 160, 10 ms), as pitch and plot take it",
+            parse=_hop_16k,
+            metavar="HOP",
         ),
         norm,
         dataclasses.replace(
@@ -68,16 +74,25 @@ def _pitch_settings() -> list[Setting]:
     ]
 
 
+def _hop_16k(text: str) -> int:
+    """``--hop-length`` of the 16 kHz graph: a duration or samples, in 16 kHz samples."""
+    return hop_length_for(parse_hop(text), SAMPLE_RATE)
+
+
 def _format(value: str | None, output: Path) -> str:
     if value is not None:
         return value
-    return "pt2" if output.suffix == ".pt2" else "onnx"
+    return "pt2" if output.suffix.lower() == ".pt2" else "onnx"
 
 
 def _check(parser: argparse.ArgumentParser) -> None:
     """Post-parse checks: pitch-only flags with --graph network, and --fmin/--fmax together."""
 
     def check(args: argparse.Namespace) -> None:
+        try:  # an ONNX file under a .pt2 name, or a name without a suffix
+            check_export_path(args.output, _format(args.format, args.output))
+        except ParameterError as exc:
+            parser.error(f"argument -o/--output: {exc}")
         if args.graph == "network":
             extra = [n for n in _PITCH_ONLY if hasattr(args, n)]
             if extra:
@@ -97,13 +112,19 @@ def add_export_command(subparsers: Subparsers) -> None:
     """Register ``export``."""
     parser = add_command(subparsers, "export", _TEXT)
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="FILE", help="the file to write"
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the file to write, ending in .onnx or .pt2 (a missing folder is created)",
     )
     parser.add_argument(
         "--format",
         choices=FORMATS,
         default=None,
-        help="onnx or pt2 (a torch.export program); default: pt2 for a .pt2 FILE, else onnx",
+        help="onnx or pt2 (a torch.export program); default: by FILE's suffix, .onnx or .pt2, "
+        "which must match the format",
     )
     parser.add_argument(
         "--graph",

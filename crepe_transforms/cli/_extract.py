@@ -236,12 +236,15 @@ def _check_range(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespac
     return check
 
 
-def _model_flags(parser: argparse.ArgumentParser, own: Sequence[str]) -> list[str]:
-    """The model group: the network's, the framing's and the extractor's own options."""
+def _model_flags(
+    parser: argparse.ArgumentParser, own: Sequence[str], helps: dict[str, str] | None = None
+) -> list[str]:
+    """The model group: the network's, the framing's and the extractor's own options
+    (``helps`` replaces the help of those a command uses differently)."""
     group = parser.add_argument_group("model")
     names = add_settings(group, CrepeActivation.SETTINGS, aliases=ALIASES)
     names += add_settings(group, CrepeFrames.SETTINGS, aliases=ALIASES)
-    names += add_settings(group, _own(*own), aliases=ALIASES)
+    names += add_settings(group, _own(*own), aliases=ALIASES, helps=helps)
     return names
 
 
@@ -332,17 +335,23 @@ _COMMON_OWN = ("hop_length", "device", "block_frames")
 
 
 def _file_command(
-    subparsers: Subparsers, kind: str, own: Sequence[str], aliases: Sequence[str] = ()
+    subparsers: Subparsers,
+    kind: str,
+    own: Sequence[str],
+    aliases: Sequence[str] = (),
+    helps: dict[str, str] | None = None,
 ) -> tuple[argparse.ArgumentParser, list[str]]:
     """The parser of a file command with its input, output and model flags, and their names."""
     parser = add_command(subparsers, kind, _TEXTS[kind], aliases)
     _io_flags(parser, kind, f"{kind} files")
-    return parser, _model_flags(parser, own)
+    return parser, _model_flags(parser, own, helps)
 
 
 def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
-    parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"))
+    device = next(s for s in Extractor.SETTINGS if s.name == "device")
+    helps = {"device": f"{device.help} (decoding runs on the CPU)"}
+    parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"), helps=helps)
     # the default is the Extractor's (FILE_VOICING), so Python and the shell agree
     names += _decoding_flags(parser, _own("voicing")[0])
     parser.set_defaults(handler=_run("pitch", names), check=_check_range(parser))
@@ -426,7 +435,11 @@ def add_plot_command(subparsers: Subparsers) -> None:
         metavar="N",
         help="resolution of the image (and of the spectrogram in PDF/SVG) (default 120)",
     )
-    names = _model_flags(parser, ("hop_length", "block_frames"))
+    hop = (
+        "hop between frames: a duration ('10ms', '0.005s'; floored to whole samples of the "
+        "file's rate) or samples of the file's rate ('160'); default 10 ms"
+    )
+    names = _model_flags(parser, ("hop_length", "block_frames"), {"hop_length": hop})
     names += _decoding_flags(
         parser,
         VOICING,

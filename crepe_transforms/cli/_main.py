@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ..exceptions import CrepeError
+from ..exceptions import CrepeError, WeightsNotFoundError
 from ._export import add_export_command
 from ._extract import (
     add_activation_command,
@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except WeightsNotFoundError as exc:  # the numbered search list reads best as a list
+        error(str(exc))
+        return 1
     except CrepeError as exc:
         error(" ".join(str(exc).split()))
         return 1

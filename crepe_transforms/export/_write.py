@@ -53,7 +53,9 @@ __all__ = [
     "DEFAULT_OPSET",
     "FORMATS",
     "GRAPHS",
+    "SUFFIXES",
     "ExportRecord",
+    "check_export_path",
     "describe_graph",
     "export_graph",
     "export_network",
@@ -80,6 +82,35 @@ class ExportRecord:
     sidecar: Path
     checksum: Path
     description: dict[str, Any]
+
+
+#: The file suffix of each format.
+SUFFIXES = {"onnx": ".onnx", "pt2": ".pt2"}
+
+
+def check_export_path(path: str | os.PathLike[str], format: str) -> Path:
+    """``path`` if its suffix is the one of ``format``, else raise: an ONNX file named
+    ``.pt2`` (or a name without a suffix) cannot be told from its name.
+
+    Example:
+        >>> check_export_path("tiny.onnx", "onnx").name
+        'tiny.onnx'
+    """
+    target = Path(path)
+    suffix = SUFFIXES[check_choice(format, "format", FORMATS)]
+    if target.suffix.lower() != suffix:
+        found = f"ends with {target.suffix!r}" if target.suffix else "has no suffix"
+        other = [f for f, s in SUFFIXES.items() if s == target.suffix.lower()]
+        fix = (
+            f"use format={other[0]!r} (--format {other[0]}) for a {target.suffix} file, or "
+            if other
+            else ""
+        )
+        raise ParameterError(
+            f"{target}: {found}, but format={format!r} writes {suffix} files; {fix}name it "
+            f"{target.stem or 'model'}{suffix}."
+        )
+    return target
 
 
 def _require_onnx() -> None:
@@ -371,10 +402,14 @@ def export_graph(
     """
     check_choice(format, "format", FORMATS)
     target = Path(path)
-    if not target.parent.is_dir():
+    check_export_path(target, format)
+    try:  # as every other output (plot, pitch -o): a missing folder is created
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
         raise ParameterError(
-            f"cannot write {target}: the folder {target.parent} does not exist. Create it first."
-        )
+            f"cannot write {target}: the folder {target.parent} cannot be created "
+            f"({exc.strerror or exc}); choose another path."
+        ) from None
     description = describe_graph(graph, activation)
     example, dynamic = _example(graph)
     names = [o["name"] for o in description["outputs"]]
@@ -430,7 +465,7 @@ def export_network(
         >>> record.description["inputs"][0]["shape"], sorted(p.name for p in folder.iterdir())
         (['N', 1024], ['tiny.pt2', 'tiny.pt2.json', 'tiny.pt2.sha256'])
     """
-    check_choice(format, "format", FORMATS)
+    check_export_path(path, format)  # before any weights are read
     activation = CrepeActivation(capacity, **options)
     return export_graph(NetworkGraph(activation), path, activation, format)
 
@@ -447,7 +482,7 @@ def export_pitch(
             and :class:`~crepe_transforms.CrepeDecode` (``decoder``: ``"weighted_argmax"``,
             the default here, or ``"argmax"``; ``fmin``, ``fmax``).
     """
-    check_choice(format, "format", FORMATS)
+    check_export_path(path, format)
     if "sample_rate" in options or "resample" in options:
         raise ParameterError(
             f"the exported pitch graph takes {SAMPLE_RATE} Hz audio: drop sample_rate= and "

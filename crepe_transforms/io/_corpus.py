@@ -123,7 +123,13 @@ def _read_file_list(file_list: Path) -> list[Job]:
     paths = [(base / e).resolve() for e in entries]  # missing files fail later, one by one
     outside = [p.parent for p in paths if not p.is_relative_to(base)]
     root = Path(os.path.commonpath(outside)) if outside else base
-    return [Job(p, p.relative_to(base if p.is_relative_to(base) else root)) for p in paths]
+    # each file as the list names it, from the folder the list was given in: messages show
+    # `lists/a.wav` as they show a path given on the command line, not /abs/…/lists/a.wav
+    shown = [Path(os.path.normpath(file_list.parent / e)) for e in entries]
+    return [
+        Job(given, p.relative_to(base if p.is_relative_to(base) else root))
+        for given, p in zip(shown, paths, strict=True)
+    ]
 
 
 def discover(

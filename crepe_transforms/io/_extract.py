@@ -250,7 +250,7 @@ class Extractor:
         Setting(
             "device",
             "cpu",
-            "torch device for the network, e.g. cuda or cuda:1 (decoding runs on the CPU)",
+            "torch device for the network, e.g. cuda or cuda:1",
             parse=check_device,
             metavar="DEVICE",
         ),

@@ -128,10 +128,10 @@ def display_spectrogram(
 
     Example:
         >>> x = torch.sin(2 * math.pi * 440 * torch.arange(16000) / 16000)
-        >>> spec = display_spectrogram(lambda lo, hi: x[lo:hi], 16000, 50, 40)
-        >>> tuple(spec.db.shape), spec.db.max().item()
-        ((40, 50), 0.0)
-        >>> row = int(spec.db[:, 25].argmax())   # the loudest row holds 440 Hz
+        >>> spec = display_spectrogram(lambda lo, hi: x[lo:hi], 16000, 16000, 50, 40)
+        >>> tuple(spec.db.shape), spec.db.max().item()  # 201 STFT frames, 5 a column
+        ((40, 41), 0.0)
+        >>> row = int(spec.db[:, 20].argmax())   # the loudest row holds 440 Hz
         >>> bool(spec.freq_edges[row] <= 440 <= spec.freq_edges[row + 1])
         True
     """

@@ -26,11 +26,10 @@ from ..weights import load_state_dict
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "CrepeActivation", "chunks_of"]
 
-#: Frames per network call. Peak extra memory for ``full`` in fp32 on the CPU is about 1.2 MB
-#: per frame on the default FFT path and 2.1 MB on ``algorithm="direct"``, so 128 frames ≈
-#: 0.15–0.28 GB; ``tiny`` about 0.4 MB per frame (``benchmarks/chunk_memory.py``). On a GPU,
-#: larger chunks (1024 and up) keep the device busy. On the CPU calls are smaller still for
-#: the larger capacities (:meth:`CrepeActivation.frames_per_call`: ``full`` 48).
+#: Frames per network call: the peak extra memory of a call grows with it (per-frame figures
+#: for each capacity and path: ``python benchmarks/chunk_memory.py``). On a GPU, larger chunks
+#: (1024 and up) keep the device busy. On the CPU calls are smaller still for the larger
+#: capacities (``CrepeActivation.frames_per_call()``: ``full`` 48).
 DEFAULT_CHUNK_SIZE = 128
 
 
@@ -82,7 +81,7 @@ class CrepeActivation(Configurable, nn.Module):
     Args:
         capacity: ``"tiny"``, ``"small"``, ``"medium"``, ``"large"`` or ``"full"``.
         chunk_size: frames per network call (memory bound; see :data:`DEFAULT_CHUNK_SIZE`). On
-            the CPU a call takes at most :meth:`frames_per_call` frames (``full``: 48).
+            the CPU a call takes at most ``frames_per_call()`` frames (``full``: 48).
         weights: explicit weight file; default: the registry's search order.
         sha256: hash to trust for an explicit file no manifest knows.
         pretrained: ``False`` for a random-init network (no files needed; for tests/doctests).

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import posixpath
 import re
@@ -101,6 +102,115 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
+_ITEM = re.compile(r"^( *)([-*+]|\d+[.)])( +)(?=\S)")
+
+
+def nest_lists(markdown: str) -> str:
+    """Re-indent nested lists written the CommonMark way for Python-Markdown.
+
+    CommonMark (GitHub, any editor's preview) nests an item indented to its parent's text, two
+    spaces under ``- `` and three under ``1. ``; Python-Markdown needs four per level and
+    otherwise flattens the list (voicing.md's step 3 rendered as steps 4–5). Each list line is
+    given four spaces per level of the CommonMark reading; fenced blocks inside a list move
+    with their item; everything outside lists is left as written.
+
+    Example:
+        >>> print(nest_lists("1. step\n   - detail\n   more\n2. next"))
+        1. step
+            - detail
+            more
+        2. next
+    """
+    out: list[str] = []
+    stack: list[int] = []  # the content column of each open item, in the source
+    fence: tuple[str, int] | None = None  # (marker, columns added) of a fence inside a list
+    blank = False
+    for line in markdown.split("\n"):
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if fence is not None:  # inside a fenced block of a list item: move it as its fence
+            shift = fence[1]
+            out.append(" " * shift + line if shift >= 0 else line[min(-shift, indent) :])
+            if stripped.startswith(fence[0]):
+                fence = None
+            continue
+        if not stripped:
+            out.append(line)
+            blank = True
+            continue
+        item = _ITEM.match(line)
+        if item is not None:
+            while stack and indent < stack[-1]:
+                stack.pop()
+            new = 4 * len(stack)
+            stack.append(indent + len(item[2]) + len(item[3]))
+        elif stack and not blank:  # continues the paragraph above
+            if indent < stack[-1]:  # a lazy continuation: Markdown joins it as written
+                out.append(line)
+                continue
+            new = 4 * len(stack) + indent - stack[-1]
+        else:  # after a blank line: belongs to the deepest item whose text it reaches
+            while stack and indent < stack[-1]:
+                stack.pop()
+            new = 4 * len(stack) + indent - stack[-1] if stack else indent
+        if _FENCE.match(stripped) and stack:
+            fence = (stripped[:3], new - indent)
+        out.append(" " * new + stripped)
+        blank = False
+    return "\n".join(out)
+
+
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.(?=\s|$)")
+
+
+def first_sentence(docstring: str) -> str:
+    """The first sentence of a docstring's first paragraph, its lines joined.
+
+    Example:
+        >>> first_sentence("Activations → pitch (e.g. for a loss), a\nreadout.\n\nMore.")
+        'Activations → pitch (e.g. for a loss), a readout.'
+    """
+    paragraph = " ".join(docstring.strip().split("\n\n", 1)[0].split())
+    end = _SENTENCE_END.search(paragraph)
+    return paragraph if end is None else paragraph[: end.end()]
+
+
+def _whole_summaries() -> None:
+    """Make mkdocstrings' summary tables show each member's first sentence: they take the
+    docstring's first *line*, which cut ``CrepeSoftDecode`` ("…, a") and
+    ``DEFAULT_BLOCK_FRAMES`` ("…: bounds the") mid-sentence."""
+    try:
+        from mkdocstrings_handlers.python._internal import rendering
+    except ImportError:  # another mkdocstrings layout: keep its summaries
+        return
+    for name in (
+        "do_as_attributes_section",
+        "do_as_functions_section",
+        "do_as_classes_section",
+        "do_as_modules_section",
+    ):
+        original = getattr(rendering, name, None)
+        if original is None or getattr(original, "_whole_sentences", False):
+            continue
+
+        @functools.wraps(original)
+        def summary(
+            context: Any, objects: Any, *args: Any, _original: Any = original, **kw: Any
+        ) -> Any:
+            section = _original(context, objects, *args, **kw)
+            docstrings = {o.name: o.docstring for o in objects if o.docstring is not None}
+            for item in section.value:
+                if item.name in docstrings:
+                    item.description = first_sentence(docstrings[item.name].value)
+            return section
+
+        summary._whole_sentences = True  # type: ignore[attr-defined]
+        setattr(rendering, name, summary)
+
+
+_whole_summaries()
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     docs_dir = Path(config["docs_dir"]).resolve()
     base = _source_dir(page.file, docs_dir)
@@ -124,10 +234,29 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if _FENCE.match(line.lstrip()):
             fenced = not fenced
         lines.append(line if fenced else _LINK.sub(relink, line))
-    markdown = "\n".join(lines)
+    markdown = _outside_fences(nest_lists, "\n".join(lines))
     if PUBLIC_NAMES_MARKER in markdown:
         markdown = markdown.replace(PUBLIC_NAMES_MARKER, public_names_table())
     return markdown
+
+
+def _outside_fences(fn: Any, markdown: str) -> str:
+    """``fn`` over the text between top-level fenced blocks (a column-0 fence is never part of
+    a list), the blocks themselves untouched."""
+    parts, chunk, fenced = [], [], False
+    for line in markdown.split("\n"):
+        if _FENCE.match(line) and not fenced:
+            parts.append(fn("\n".join(chunk)))
+            chunk, fenced = [line], True
+        elif fenced:
+            chunk.append(line)
+            if _FENCE.match(line):
+                parts.append("\n".join(chunk))
+                chunk, fenced = [], False
+        else:
+            chunk.append(line)
+    parts.append(fn("\n".join(chunk)) if not fenced else "\n".join(chunk))
+    return "\n".join(parts)
 
 
 def public_names_table() -> str:
