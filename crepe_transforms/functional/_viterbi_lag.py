@@ -26,9 +26,9 @@ from ._viterbi import BACKENDS, HMM, _compiled, _max_plus_step, log_emission, lo
 
 __all__ = ["DEFAULT_LAG", "FixedLagViterbi", "check_lag"]
 
-#: Frames a streamed Viterbi waits before deciding a frame (0.16 s at a 10 ms hop): from 16
-#: on, every decided f0 was within 50 cents of the offline Viterbi's on the accuracy corpus,
-#: tiny and full, default HMM (docs/streaming.md).
+#: Frames a streamed Viterbi waits before deciding a frame (0.16 s at a 10 ms hop), chosen by
+#: how often lagged decisions agree with the offline Viterbi: the agreement by lag is measured
+#: by ``benchmarks/stream_speed.py --part agreement`` and shown in ``docs/streaming.md``.
 DEFAULT_LAG = 16
 
 
