@@ -233,7 +233,9 @@ def _room(rng: np.random.Generator, x: np.ndarray, sr: int) -> np.ndarray:
         rir[rng.integers(int(0.003 * sr), int(0.03 * sr))] += rng.uniform(0.5, 1.5)
     # Direct path at 0 to +9 dB over the reverberant energy (a talker 0.5-2 m away).
     rir[0] = np.sqrt(np.sum(rir**2) * 10 ** (rng.uniform(0.0, 9.0) / 10))
-    wet = np.convolve(x, rir)[: len(x) + n // 2]
+    from scipy.signal import fftconvolve
+
+    wet = fftconvolve(x, rir)[: len(x) + n // 2]
     wet *= 10 ** (rng.uniform(-12, -1) / 20) / np.abs(wet).max()
     floor = _pink(rng, len(wet)) * 10 ** (rng.uniform(-70, -45) / 20)
     return _quantise(wet + floor)
@@ -309,9 +311,6 @@ def main() -> None:
         )
 
 
-if __name__ == "__main__":
-    main()
-
 
 # ----------------------------------------------------------------------------- network outputs
 
@@ -365,7 +364,226 @@ def _precompute(splits: tuple[str, ...], capacities: tuple[str, ...]) -> None:
             start = time.time()
             clips = make_corpus(split)
             for clip in clips:
-                out = network_outputs(clip, capacity)
-                if len(out["level"]) != len(clip.truth):
-                    print("frame count mismatch", clip.name, len(out["level"]), len(clip.truth))
+                network_outputs(clip, capacity)
             print(f"{capacity} {split}: {len(clips)} clips in {time.time() - start:.0f} s", flush=True)
+
+
+def frame_truth(clip: Clip, frames: int) -> np.ndarray:
+    """The clip's reference for ``frames`` network frames (extra frames: don't care)."""
+    truth = np.full(frames, -1, dtype=np.int8)
+    n = min(frames, len(clip.truth))
+    truth[:n] = clip.truth[:n]
+    return truth
+
+
+# ----------------------------------------------------------------------------- report
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "voicing.md"
+START, END = "<!-- voicing-speech:start -->", "<!-- voicing-speech:end -->"
+RECALL = 0.97
+BASELINE_COMMIT = "4db0739"  # 0.2's voicing="auto", loaded from git for its row
+
+
+def _baseline_rule():  # type: ignore[no-untyped-def]
+    """0.2's ``decide_voicing``, read from git (``BASELINE_COMMIT``) for comparison."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{BASELINE_COMMIT}:crepe_transforms/functional/_voicing_model.py"],
+        cwd=root, check=True, capture_output=True, text=True,
+    ).stdout
+    source = source.replace("from .._checks", "from crepe_transforms._checks")
+    source = source.replace("from ..constants", "from crepe_transforms.constants")
+    source = source.replace("from ..exceptions", "from crepe_transforms.exceptions")
+    source = source.replace("from ._framing", "from crepe_transforms.functional._framing")
+    path = CACHE / "voicing_0_2.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("voicing_0_2", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.decide_voicing
+
+
+def pesto_outputs(clip: Clip) -> np.ndarray:
+    """PESTO's confidence at this package's frame centres (10 ms), cached."""
+    digest = hashlib.sha1(clip.audio.tobytes()).hexdigest()[:12]
+    path = CACHE / "pesto" / f"{clip.name}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    import pesto
+    import torch
+
+    x = torch.from_numpy(clip.audio)
+    with torch.no_grad():
+        times, _, confidence, _ = pesto.predict(x, clip.sample_rate, step_size=10.0)
+    times_ms = np.asarray(times, dtype=np.float64).reshape(-1)
+    conf = np.asarray(confidence, dtype=np.float64).reshape(-1)
+    n = len(clip.truth)
+    centres = np.arange(n) * 10.0
+    out = np.interp(centres, times_ms, conf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    return out
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.scores: list[np.ndarray] = []
+        self.truths: list[np.ndarray] = []
+        self.decisions: list[np.ndarray] = []
+
+    def add(self, truth: np.ndarray, decision: np.ndarray | None, score: np.ndarray | None) -> None:
+        keep = truth >= 0
+        self.truths.append(truth[keep] == 1)
+        if decision is not None:
+            self.decisions.append(decision[keep])
+        if score is not None:
+            self.scores.append(score[keep])
+
+    def row(self) -> tuple[int, int, str, str, str]:
+        truth = np.concatenate(self.truths)
+        voiced, unvoiced = int(truth.sum()), int((~truth).sum())
+        recall = alarm = at = "–"
+        if self.decisions:
+            d = np.concatenate(self.decisions)
+            recall = f"{100 * d[truth].mean():.1f} %"
+            alarm = f"{100 * d[~truth].mean():.1f} %"
+        if self.scores:
+            s = np.concatenate(self.scores)
+            bound = np.quantile(s[truth], 1 - RECALL)  # keeps RECALL of the voiced frames
+            at = f"{100 * (s[~truth] >= bound).mean():.1f} %"
+        return voiced, unvoiced, recall, alarm, at
+
+
+def _groups(clip: Clip) -> list[str]:
+    if clip.condition in ("dry", "room"):
+        return [f"{clip.condition}, {clip.utterance.gender}", clip.condition]
+    return [clip.condition]
+
+
+def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: bool) -> str:
+    import torch
+
+    from crepe_transforms.functional._voicing_model import (
+        decide_voicing,
+        load_head,
+        voicing_probability,
+    )
+
+    old_rule = _baseline_rule()
+    order = ["dry, male", "dry, female", "room, male", "room, female", "room", "quiet",
+             "snr20", "snr10", "all"]
+    lines = [
+        "| split | condition | capacity | method | voiced | unvoiced | recall | false alarm "
+        "| FA at 97 % recall |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    threshold = load_head().threshold
+    for split in splits:
+        clips = make_corpus(split)
+        tallies: dict[tuple[str, str, str], Tally] = {}
+
+        def tally(group: str, capacity: str, method: str) -> Tally:
+            return tallies.setdefault((group, capacity, method), Tally())
+
+        for clip in clips:
+            for capacity in capacities:
+                out = network_outputs(clip, capacity)
+                truth = frame_truth(clip, len(out["level"]))
+                p = torch.from_numpy(out["periodicity"])[None]
+                level = torch.from_numpy(out["level"])[None]
+                valid = torch.ones_like(p, dtype=torch.bool)
+                new = decide_voicing(p, level)[0].numpy()
+                prob = voicing_probability(p.double(), level.double(), valid)[0].numpy()
+                old = old_rule(p, level)[0].numpy()
+                per = out["periodicity"]
+                for group in [*_groups(clip), "all"]:
+                    tally(group, capacity, f'**`voicing="auto"` (0.3, head, threshold {threshold:g})**').add(truth, new, prob)
+                    tally(group, capacity, '0.2 `voicing="auto"` (floor gate + hysteresis)').add(truth, old, None)
+                    tally(group, capacity, "periodicity ≥ 0.21 (torchcrepe's threshold)").add(truth, per >= 0.21, per)
+            if peers:
+                conf = pesto_outputs(clip)
+                truth = clip.truth
+                for group in [*_groups(clip), "all"]:
+                    tally(group, "–", "PESTO 2.0.1 confidence ≥ 0.5").add(truth, conf >= 0.5, conf)
+        methods: list[tuple[str, str]] = []
+        for (_, capacity, method) in tallies:
+            if (capacity, method) not in methods:
+                methods.append((capacity, method))
+        for group in order:
+            for capacity, method in methods:
+                if (group, capacity, method) not in tallies:
+                    continue
+                voiced, unvoiced, recall, alarm, at = tallies[group, capacity, method].row()
+                lines.append(
+                    f"| {split} | {group} | {capacity} | {method} | {voiced} | {unvoiced} | "
+                    f"{recall} | {alarm} | {at} |"
+                )
+    return "\n".join(lines)
+
+
+def invariance(split: str, capacity: str) -> str:
+    """Share of decisions that change when the input is scaled by 0.1 and 10 (network re-run)."""
+    import torch
+
+    from crepe_transforms.functional._voicing_model import decide_voicing
+
+    changed = {0.1: [0, 0], 10.0: [0, 0]}
+    for clip in make_corpus(split, ("dry", "room")):
+        base = network_outputs(clip, capacity)
+        ref = decide_voicing(torch.from_numpy(base["periodicity"]), torch.from_numpy(base["level"]))
+        for gain in changed:
+            out = network_outputs(clip, capacity, gain)
+            d = decide_voicing(torch.from_numpy(out["periodicity"]), torch.from_numpy(out["level"]))
+            changed[gain][0] += int((d != ref).sum())
+            changed[gain][1] += d.numel()
+    return (
+        f"| {capacity} | {split} (dry and room) | "
+        + " | ".join(f"{100 * c / n:.2f} % of {n}" for c, n in changed.values())
+        + " |"
+    )
+
+
+def write_doc(text: str) -> None:
+    doc = DOC.read_text()
+    if START not in doc:
+        raise SystemExit(f"{DOC} has no {START} marker")
+    head, rest = doc.split(START, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+
+
+def main_report() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Voicing on TTS speech (writes docs/voicing.md)")
+    parser.add_argument("--splits", default="dev,test,flite")
+    parser.add_argument("--capacities", default="tiny,full")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--invariance", default="test", help="split for the gain check ('' : skip)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    capacities = tuple(args.capacities.split(","))
+    text = report(tuple(args.splits.split(",")), capacities, not args.no_peers)
+    if args.invariance:
+        rows = [invariance(args.invariance, "tiny")]
+        text += (
+            "\n\nLevel invariance: share of decisions that change when the input is scaled "
+            "(the network re-run on the scaled audio).\n\n| capacity | material | changed at ×0.1 "
+            "| changed at ×10 |\n|---|---|---:|---:|\n" + "\n".join(rows)
+        )
+    print(text)
+    if not args.no_write:
+        write_doc(text)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["corpus"]:
+        main()
+    else:
+        main_report()
