@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crepe_transforms.functional._voicing_model import (  # noqa: E402
+from crepe_transforms.functional._voicing_model import (
     AHEAD_FRAMES,
     FEATURES,
     HEAD_FILE,
@@ -69,8 +69,11 @@ def dev_groups(capacities: tuple[str, ...]) -> dict[str, Group]:
             key = f"{capacity}/synthetic-{sclip.kind}/dry"
             labels = sclip.labels.astype(np.int8)
             groups.setdefault(key, []).append(
-                (sout["periodicity"][0] if sout["periodicity"].ndim > 1 else sout["periodicity"],
-                 sout["level"], labels)
+                (
+                    sout["periodicity"][0] if sout["periodicity"].ndim > 1 else sout["periodicity"],
+                    sout["level"],
+                    labels,
+                )
             )
     return groups
 
@@ -96,7 +99,9 @@ def train(groups: dict[str, Group]) -> dict[str, object]:
     y = torch.cat([d[1] for d in data.values()])
     weight = torch.cat(
         [
-            torch.where(t > 0.5, 0.5 / max(1.0, float(t.sum())), 0.5 / max(1.0, float((1 - t).sum())))
+            torch.where(
+                t > 0.5, 0.5 / max(1.0, float(t.sum())), 0.5 / max(1.0, float((1 - t).sum()))
+            )
             for _, t in data.values()
         ]
     )
@@ -110,7 +115,10 @@ def train(groups: dict[str, Group]) -> dict[str, object]:
     for step in range(STEPS):
         optimiser.zero_grad()
         logits = net(xn)[:, 0]
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none") * weight).sum()
+        loss = (
+            torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+            * weight
+        ).sum()
         loss.backward()
         optimiser.step()
         if step % 500 == 0 or step == STEPS - 1:

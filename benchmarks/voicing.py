@@ -16,7 +16,8 @@ left out. For each capacity (tiny, full) and material (speech, music):
 
 Reported: recall (voiced frames kept), false alarm (unvoiced frames called voiced), false
 alarm at 98 % recall (each method's own score swept: the threshold for the threshold rules,
-the head's probability threshold for auto), ROC curves, the level-invariance figure (% of all frames whose decision
+the head's probability threshold for auto), ROC curves, the level-invariance figure (% of all
+frames whose decision
 changes when the input is scaled by 0.1 or 10), and raw pitch accuracy (50 cents) on voiced
 frames. torchcrepe frames are scored at their actual centres (its hop is truncated to whole
 16 kHz samples at 22.05/44.1 kHz).
@@ -45,7 +46,6 @@ import crepe_transforms.functional as CF
 from crepe_transforms import CrepeFrames, CrepePitch
 from crepe_transforms.exceptions import CrepeError
 from crepe_transforms.functional._voicing_model import auto_voicing, frame_levels
-
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "voicing.md"

@@ -20,8 +20,8 @@ ceiling 600 Hz, 5 ms step): a reverberant tail or the noise in a pause is unvoic
 
 - ``dry``: the synthesiser's 16-bit output as is (its pauses are a few LSBs, not silence);
 - ``room``: a simulated room (exponentially decaying noise impulse response, RT60 0.2-0.8 s,
-  early reflections, a direct path 0 to +9 dB over the reverberant energy), the speech peak at -1 to -12 dBFS, plus a
-  steady pink noise floor at -70 to -45 dBFS (RMS), quantised to 16 bits;
+  early reflections, a direct path 0 to +9 dB over the reverberant energy), the speech peak
+  at -1 to -12 dBFS, plus a steady pink noise floor at -70 to -45 dBFS (RMS), quantised to 16 bits;
 - ``quiet``: the dry utterance x0.03 (-30 dB), quantised to 16 bits again;
 - ``snr20`` / ``snr10``: pink noise added at 20 / 10 dB below the speech's active RMS.
 
@@ -311,7 +311,6 @@ def main() -> None:
         )
 
 
-
 # ----------------------------------------------------------------------------- network outputs
 
 _MODELS: dict[tuple[int, str], object] = {}
@@ -365,7 +364,9 @@ def _precompute(splits: tuple[str, ...], capacities: tuple[str, ...]) -> None:
             clips = make_corpus(split)
             for clip in clips:
                 network_outputs(clip, capacity)
-            print(f"{capacity} {split}: {len(clips)} clips in {time.time() - start:.0f} s", flush=True)
+            print(
+                f"{capacity} {split}: {len(clips)} clips in {time.time() - start:.0f} s", flush=True
+            )
 
 
 def frame_truth(clip: Clip, frames: int) -> np.ndarray:
@@ -391,7 +392,10 @@ def _baseline_rule():  # type: ignore[no-untyped-def]
     root = Path(__file__).resolve().parents[1]
     source = subprocess.run(
         ["git", "show", f"{BASELINE_COMMIT}:crepe_transforms/functional/_voicing_model.py"],
-        cwd=root, check=True, capture_output=True, text=True,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     source = source.replace("from .._checks", "from crepe_transforms._checks")
     source = source.replace("from ..constants", "from crepe_transforms.constants")
@@ -401,7 +405,8 @@ def _baseline_rule():  # type: ignore[no-untyped-def]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("voicing_0_2", path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.decide_voicing
@@ -464,7 +469,7 @@ def _groups(clip: Clip) -> list[str]:
     return [clip.condition]
 
 
-def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: bool) -> str:
+def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: tuple[str, ...]) -> str:
     import torch
 
     from crepe_transforms.functional._voicing_model import (
@@ -474,8 +479,17 @@ def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: bool) ->
     )
 
     old_rule = _baseline_rule()
-    order = ["dry, male", "dry, female", "room, male", "room, female", "room", "quiet",
-             "snr20", "snr10", "all"]
+    order = [
+        "dry, male",
+        "dry, female",
+        "room, male",
+        "room, female",
+        "room",
+        "quiet",
+        "snr20",
+        "snr10",
+        "all",
+    ]
     lines = [
         "| split | condition | capacity | method | voiced | unvoiced | recall | false alarm "
         "| FA at 97 % recall |",
@@ -486,8 +500,13 @@ def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: bool) ->
         clips = make_corpus(split)
         tallies: dict[tuple[str, str, str], Tally] = {}
 
-        def tally(group: str, capacity: str, method: str) -> Tally:
-            return tallies.setdefault((group, capacity, method), Tally())
+        def tally(
+            group: str,
+            capacity: str,
+            method: str,
+            into: dict[tuple[str, str, str], Tally] = tallies,
+        ) -> Tally:
+            return into.setdefault((group, capacity, method), Tally())
 
         for clip in clips:
             for capacity in capacities:
@@ -501,16 +520,24 @@ def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: bool) ->
                 old = old_rule(p, level)[0].numpy()
                 per = out["periodicity"]
                 for group in [*_groups(clip), "all"]:
-                    tally(group, capacity, f'**`voicing="auto"` (0.3, head, threshold {threshold:g})**').add(truth, new, prob)
-                    tally(group, capacity, '0.2 `voicing="auto"` (floor gate + hysteresis)').add(truth, old, None)
-                    tally(group, capacity, "periodicity ≥ 0.21 (torchcrepe's threshold)").add(truth, per >= 0.21, per)
-            if peers:
+                    tally(
+                        group,
+                        capacity,
+                        f'**`voicing="auto"` (0.3, head, threshold {threshold:g})**',
+                    ).add(truth, new, prob)
+                    tally(group, capacity, '0.2 `voicing="auto"` (floor gate + hysteresis)').add(
+                        truth, old, None
+                    )
+                    tally(group, capacity, "periodicity ≥ 0.21 (torchcrepe's threshold)").add(
+                        truth, per >= 0.21, per
+                    )
+            if split in peers:
                 conf = pesto_outputs(clip)
                 truth = clip.truth
                 for group in [*_groups(clip), "all"]:
                     tally(group, "–", "PESTO 2.0.1 confidence ≥ 0.5").add(truth, conf >= 0.5, conf)
         methods: list[tuple[str, str]] = []
-        for (_, capacity, method) in tallies:
+        for _, capacity, method in tallies:
             if (capacity, method) not in methods:
                 methods.append((capacity, method))
         for group in order:
@@ -562,12 +589,14 @@ def main_report() -> None:
     parser = argparse.ArgumentParser(description="Voicing on TTS speech (writes docs/voicing.md)")
     parser.add_argument("--splits", default="dev,test,flite")
     parser.add_argument("--capacities", default="tiny,full")
-    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--peers", default="test", help="splits to run PESTO on ('' : none; it is slow here)"
+    )
     parser.add_argument("--invariance", default="test", help="split for the gain check ('' : skip)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     capacities = tuple(args.capacities.split(","))
-    text = report(tuple(args.splits.split(",")), capacities, not args.no_peers)
+    text = report(tuple(args.splits.split(",")), capacities, tuple(args.peers.split(",")))
     if args.invariance:
         rows = [invariance(args.invariance, "tiny")]
         text += (

@@ -11,7 +11,7 @@ import torch
 
 import crepe_transforms.functional as CF
 from crepe_transforms import CrepePitch
-from crepe_transforms.exceptions import ParameterError
+from crepe_transforms.exceptions import ChecksumError, ParameterError, WeightsError
 from crepe_transforms.functional._voicing import check_voicing, check_voicing_rule, voiced_mask
 from crepe_transforms.functional._voicing_model import (
     HEAD_FILE,
@@ -26,7 +26,6 @@ from crepe_transforms.functional._voicing_model import (
     load_head,
     noise_floor,
 )
-from crepe_transforms.exceptions import ChecksumError, WeightsError
 
 SR = 16000
 #: The three words of the speech-like signal, in seconds.
@@ -256,7 +255,9 @@ def test_a_steadily_decaying_periodic_tail_is_unvoiced() -> None:
     tail = -15.0 - 1.5 * torch.arange(1, 51, dtype=torch.float32)  # -16.5 ... -90 dB
     pause = torch.full((40,), -96.0)
     levels = torch.cat([pause, word, tail, pause])
-    periodicity = torch.cat([torch.full((40,), 0.1), torch.full((110,), 0.85), torch.full((40,), 0.1)])
+    periodicity = torch.cat(
+        [torch.full((40,), 0.1), torch.full((110,), 0.85), torch.full((40,), 0.1)]
+    )
     # The premise: every frame of the tail is well above the pause's floor and periodic.
     assert (levels[100:150] > levels[:40].max() + 3).all()
     out = auto_voicing(periodicity, levels)
@@ -493,7 +494,10 @@ def test_stream_auto_with_a_short_lookahead_mostly_agrees() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"voicing": "auto", "lookahead": 0}, r"lookahead must be a positive integer, got 0\..*default 13"),
+        (
+            {"voicing": "auto", "lookahead": 0},
+            r"lookahead must be a positive integer, got 0\..*default 13",
+        ),
         ({"voicing": "auto", "lookahead": -3}, r"lookahead must be a positive integer"),
         ({"voicing": "auto", "lookahead": 2.5}, r"lookahead must be a positive integer, got 2\.5"),
         ({"voicing": "auto", "lookahead": "5"}, r"lookahead must be a positive integer"),

@@ -311,7 +311,8 @@ def add_pitch_command(subparsers: Subparsers) -> None:
     names += _decoding_flags(
         parser,
         "voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
-        "decided against each file's own noise floor), a periodicity threshold in [0, 1], or "
+        "reverberant tails too, decided by the voicing head on relative level), a periodicity "
+        "threshold in [0, 1], or "
         "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
         "(NaN in NPZ/PT) and voiced 0",
     )

@@ -509,7 +509,7 @@ class Extractor:
         reader, framer, total = self._open(path)
         rows = 1 if self.mono else reader.info.channels
         decoder = BlockDecoder(self.decode, (rows,), total, self.spill_dir)
-        # voicing="auto" decides against each row's noise floor: keep every frame's level
+        # voicing="auto" reads each row's levels around every frame: keep every frame's level
         # (one float a frame) and decide once all blocks are in, as the Viterbi path is.
         levels: list[torch.Tensor] = []
         keep = (lambda _, value: levels.append(value.cpu())) if self.voicing == "auto" else None

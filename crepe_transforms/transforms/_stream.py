@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, replace
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
@@ -234,7 +234,7 @@ class CrepeStream(PitchComposite):
         if lookahead is not None and self.voicing != "auto":
             raise ParameterError(
                 f'lookahead={lookahead!r} is for voicing="auto" only (frames a frame is held '
-                f'back before it is decided); this stream has voicing={self.voicing!r}. Pass '
+                f"back before it is decided); this stream has voicing={self.voicing!r}. Pass "
                 f'voicing="auto", or leave lookahead out.'
             )
         self.lookahead = check_lookahead(lookahead)
