@@ -574,6 +574,44 @@ def invariance(split: str, capacity: str) -> str:
     )
 
 
+def stream_agreement(split: str, capacity: str, lookaheads: tuple[int, ...]) -> str:
+    """Agreement of ``CrepeStream(voicing="auto", lookahead=L)``'s decisions with the offline
+    ones, per L: the stream's decision step (``transforms._stream_voicing.advance``, what the
+    stream calls) fed the clip's frames one push per frame. The network part of a stream
+    equals the offline activations to float rounding (``tests/test_stream.py``), so this
+    isolates what the look-ahead changes."""
+    import torch
+
+    from crepe_transforms.functional._voicing_model import decide_voicing
+    from crepe_transforms.transforms._stream_voicing import AutoState, advance
+
+    cells = []
+    for lookahead in lookaheads:
+        same = total = 0
+        for clip in make_corpus(split):
+            out = network_outputs(clip, capacity)
+            p = torch.from_numpy(out["periodicity"])[None]
+            level = torch.from_numpy(out["level"])[None]
+            offline = decide_voicing(p, level)[0]
+            state, parts = AutoState.empty(p), []
+            for k in range(p.shape[-1]):
+                sl = slice(k, k + 1)
+                state, f0, _ = advance(state, p[:, sl], p[:, sl], level[:, sl], lookahead, False)
+                parts.append(f0)
+            state, f0, _ = advance(state, p[:, :0], p[:, :0], level[:, :0], lookahead, True)
+            parts.append(f0)
+            streamed = ~torch.cat(parts, dim=-1)[0].isnan()
+            same += int((streamed == offline).sum())
+            total += offline.numel()
+        cells.append(f"{100 * same / total:.2f} %")
+    head = " | ".join(f"L = {n} ({10 * n} ms)" for n in lookaheads)
+    rule = "---:|" * len(lookaheads)
+    return (
+        f"| look-ahead | {head} |\n|---|{rule}\n"
+        f"| {capacity}, {split} split, all conditions | {' | '.join(cells)} |"
+    )
+
+
 def write_doc(text: str) -> None:
     doc = DOC.read_text()
     if START not in doc:
@@ -593,6 +631,7 @@ def main_report() -> None:
         "--peers", default="test", help="splits to run PESTO on ('' : none; it is slow here)"
     )
     parser.add_argument("--invariance", default="test", help="split for the gain check ('' : skip)")
+    parser.add_argument("--stream", default="", help="split for stream agreement (slow) ('': skip)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     capacities = tuple(args.capacities.split(","))
@@ -603,6 +642,12 @@ def main_report() -> None:
             "\n\nLevel invariance: share of decisions that change when the input is scaled "
             "(the network re-run on the scaled audio).\n\n| capacity | material | changed at ×0.1 "
             "| changed at ×10 |\n|---|---|---:|---:|\n" + "\n".join(rows)
+        )
+    if args.stream:
+        text += (
+            '\n\nStream agreement: share of frames where `CrepeStream(voicing="auto", '
+            "lookahead=L)` decides as the offline `voicing=\"auto\"` (tiny, one push per "
+            "frame).\n\n" + stream_agreement(args.stream, "tiny", (1, 2, 4, 7, 10, 13))
         )
     print(text)
     if not args.no_write:
