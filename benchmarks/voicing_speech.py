@@ -28,7 +28,10 @@ ceiling 600 Hz, 5 ms step): a reverberant tail or the noise in a pause is unvoic
 A frame (10 ms hop, centred) is scored only when Praat gives one state over its whole 64 ms
 window; the others are "don't care".
 
-    python benchmarks/voicing_speech.py        # synthesise the corpus (cached) and print it
+    python benchmarks/voicing_speech.py corpus        # synthesise the corpus (cached), print sizes
+    python benchmarks/voicing_speech.py               # the tables of docs/voicing.md (tiny, full,
+                                                      # PESTO on test); network outputs cached in /tmp
+    python benchmarks/voicing_speech.py --capacities tiny --no-write --invariance test --stream test
 """
 
 from __future__ import annotations
@@ -646,7 +649,7 @@ def main_report() -> None:
     if args.stream:
         text += (
             '\n\nStream agreement: share of frames where `CrepeStream(voicing="auto", '
-            "lookahead=L)` decides as the offline `voicing=\"auto\"` (tiny, one push per "
+            'lookahead=L)` decides as the offline `voicing="auto"` (tiny, one push per '
             "frame).\n\n" + stream_agreement(args.stream, "tiny", (1, 2, 4, 7, 10, 13))
         )
     print(text)

@@ -237,7 +237,9 @@ class CrepeStream(PitchComposite):
                 f"back before it is decided); this stream has voicing={self.voicing!r}. Pass "
                 f'voicing="auto", or leave lookahead out.'
             )
-        self.lookahead = check_lookahead(lookahead)
+        self._lookahead = check_lookahead(lookahead)
+        # The option as given (None: the default), so that rebuilding settings round-trips.
+        self.lookahead = None if lookahead is None else self._lookahead
         self.lag = check_lag(lag)
         self.step_frames = check_step_frames(step_frames)
         self.block_frames = check_block_frames(block_frames)
@@ -268,7 +270,7 @@ class CrepeStream(PitchComposite):
         rate = self.frames.sample_rate
         reach = 0 if self._resampler is None else self._resampler.context + 2
         lag = self.lag if self.decode.decoder == "viterbi" else 0
-        wait = lag + self.step_frames - 1 + (self.lookahead if self.voicing == "auto" else 0)
+        wait = lag + self.step_frames - 1 + (self._lookahead if self.voicing == "auto" else 0)
         return _HALF / SAMPLE_RATE + reach / rate + wait * self.frames.hop_length / rate
 
     def _apply(self, fn: Any, recurse: bool = True) -> CrepeStream:
@@ -421,7 +423,7 @@ class CrepeStream(PitchComposite):
             count = f0.shape[-1]
             start = AutoState.empty(f0) if auto_state is None else auto_state
             auto_state, f0, periodicity = advance(
-                start, f0, periodicity, queue[:, :count], self.lookahead, final
+                start, f0, periodicity, queue[:, :count], self._lookahead, final
             )
             levels = queue[:, count:]
         keep16 = min(produced, max(state.a16_start, self._center(ready) - _HALF))
