@@ -29,9 +29,9 @@ A frame (10 ms hop, centred) is scored only when Praat gives one state over its 
 window; the others are "don't care".
 
     python benchmarks/voicing_speech.py corpus        # synthesise the corpus (cached), print sizes
-    python benchmarks/voicing_speech.py               # the tables of docs/voicing.md (tiny, full,
-                                                      # PESTO on test); network outputs cached in /tmp
-    python benchmarks/voicing_speech.py --capacities tiny --no-write --invariance test --stream test
+    python benchmarks/voicing_speech.py               # docs/voicing.md's tables (tiny, full,
+                                                      # PESTO on test); outputs cached in /tmp
+    python benchmarks/voicing_speech.py --capacities tiny --no-write --invariance test
 """
 
 from __future__ import annotations

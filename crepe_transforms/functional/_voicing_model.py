@@ -47,10 +47,13 @@ from ..exceptions import ChecksumError, ParameterError, WeightsError, WeightsFor
 from ._framing import extract_frames, length_mask
 
 __all__ = [
+    "VoicingHead",
     "audio_levels",
     "auto_voicing",
     "frame_levels",
     "noise_floor",
+    "voicing_features",
+    "voicing_probability",
 ]
 
 #: Samples (16 kHz) at the centre of each frame whose mean square is the frame's level (32 ms).
