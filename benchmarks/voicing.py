@@ -16,7 +16,8 @@ left out. For each capacity (tiny, full) and material (speech, music):
 
 Reported: recall (voiced frames kept), false alarm (unvoiced frames called voiced), false
 alarm at 98 % recall (each method's own score swept: the threshold for the threshold rules,
-``lower`` for auto), ROC curves, the level-invariance figure (% of all frames whose decision
+the head's probability threshold for auto), ROC curves, the level-invariance figure (% of all
+frames whose decision
 changes when the input is scaled by 0.1 or 10), and raw pitch accuracy (50 cents) on voiced
 frames. torchcrepe frames are scored at their actual centres (its hop is truncated to whole
 16 kHz samples at 22.05/44.1 kHz).
@@ -44,7 +45,7 @@ from voicing_corpus import UNVOICED, VOICED, WHAT, Clip, make_corpus
 import crepe_transforms.functional as CF
 from crepe_transforms import CrepeFrames, CrepePitch
 from crepe_transforms.exceptions import CrepeError
-from crepe_transforms.functional._voicing_model import LOWER, auto_voicing, frame_levels
+from crepe_transforms.functional._voicing_model import auto_voicing, frame_levels
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "voicing.md"
@@ -219,13 +220,11 @@ def _sweep_threshold(score: np.ndarray) -> list[np.ndarray]:
     return [score >= t for t in SWEEP]
 
 
-def _auto(outputs: Outputs, lower: float = LOWER) -> np.ndarray:
-    upper = max(0.5, lower)
+def _auto(outputs: Outputs, threshold: float | None = None) -> np.ndarray:
     voiced = auto_voicing(
         torch.from_numpy(outputs["periodicity"]),
         torch.from_numpy(outputs["level"]),
-        lower=lower,
-        upper=upper,
+        threshold=threshold,
     )
     return voiced.numpy()
 
@@ -469,7 +468,7 @@ def plot(
 
     fig, axes = plt.subplots(2, len(capacities), figsize=(5.5 * len(capacities), 9), squeeze=False)
     styles = {
-        "auto": ("C3", '"auto" (sweeping lower)'),
+        "auto": ("C3", '"auto" (sweeping the head\'s threshold)'),
         "p": ("C0", "this package, periodicity threshold"),
         "tcw": ("C1", "torchcrepe weighted_argmax, periodicity threshold"),
         "recipe": ("C2", "torchcrepe weighted_argmax + recipe (median, Silence −60 dB)"),

@@ -11,15 +11,19 @@ import torch
 
 import crepe_transforms.functional as CF
 from crepe_transforms import CrepePitch
-from crepe_transforms.exceptions import ParameterError
+from crepe_transforms.exceptions import ChecksumError, ParameterError, WeightsError
 from crepe_transforms.functional._voicing import check_voicing, check_voicing_rule, voiced_mask
 from crepe_transforms.functional._voicing_model import (
+    HEAD_FILE,
+    HEAD_SHA256,
     LEVEL_FLOOR_DB,
     MIN_RANGE_DB,
+    PAST_FRAMES,
     audio_levels,
     auto_voicing,
     decide_voicing,
     frame_levels,
+    load_head,
     noise_floor,
 )
 
@@ -88,7 +92,7 @@ def speech() -> Speech:
     return Speech(runs, inside, outside)
 
 
-def test_room_tone_at_minus_70_dbfs_is_unvoiced_where_periodicity_alone_says_voiced(
+def test_room_tone_at_minus_70_dbfs_is_mostly_unvoiced_where_periodicity_alone_says_voiced(
     speech: Speech,
 ) -> None:
     periodicity, levels = speech.runs[1.0]
@@ -99,7 +103,10 @@ def test_room_tone_at_minus_70_dbfs_is_unvoiced_where_periodicity_alone_says_voi
     assert voiced.sum() >= 90
     # The premise: hum and noise 60 dB below the words look periodic to the network.
     assert np.mean(per[room] >= 0.21) >= 0.2
-    assert not auto[room].any()
+    # 0.3's head leaves a few room-tone frames voiced here (5 % measured; 0.2's floor gate
+    # none), against 20 %+ for periodicity alone: see docs/voicing.md, known limits.
+    assert np.mean(auto[room]) <= 0.1
+    assert np.mean(auto[room]) <= 0.5 * np.mean(per[room] >= 0.21)
     assert np.mean(auto[voiced]) >= 0.97
     # The same through the rule's own entry point.
     assert torch.equal(voiced_mask(periodicity, "auto", levels), torch.from_numpy(auto))
@@ -224,7 +231,8 @@ def test_noise_floor_is_the_quiet_end_but_never_the_whole_range() -> None:
     steady = torch.linspace(-20.0, -10.0, 100)
     reference = torch.quantile(steady, 0.95).item()
     assert noise_floor(steady).item() == pytest.approx(reference - MIN_RANGE_DB, abs=1e-4)
-    assert auto_voicing(torch.full((100,), 0.9), steady).all()
+    # A steady periodic item without pauses (one held note) stays voiced.
+    assert auto_voicing(torch.full((100,), 0.9), steady)[5:95].all()
     # Digital silence takes no part in the floor.
     gated = torch.tensor([LEVEL_FLOOR_DB] * 40 + [-60.0] * 10 + [-10.0] * 50)
     assert noise_floor(gated).item() == -60.0
@@ -232,34 +240,55 @@ def test_noise_floor_is_the_quiet_end_but_never_the_whole_range() -> None:
     assert noise_floor(two).tolist() == [-60.0, -60.0]
 
 
-def test_a_floor_given_from_elsewhere_decides_pieces_like_the_whole() -> None:
+def test_a_frame_reads_only_its_window_so_pieces_decide_like_the_whole() -> None:
     periodicity, levels = _random_item(400, 5)
-    floor = noise_floor(levels)
     whole = auto_voicing(periodicity, levels)
-    assert torch.equal(auto_voicing(periodicity, levels, floor_db=floor), whole)
-    # A piece decided against the whole item's floor: the same, except next to the cut, where
-    # the median filter (2 frames) and a run cut short may see differently. Here every word
-    # reaches `upper` within itself, so only the median's 2 frames (and 1 of slack) differ.
-    piece = auto_voicing(periodicity[:200], levels[:200], floor_db=floor)
-    assert torch.equal(piece[:197], whole[:197])
+    # Frames t - 103 ... t + 13 decide frame t: a piece that holds them decides it alike.
+    piece = auto_voicing(periodicity[50:300], levels[50:300])
+    assert torch.equal(piece[PAST_FRAMES + 3 : 250 - 13], whole[50 + PAST_FRAMES + 3 : 300 - 13])
 
 
-def test_median_and_hysteresis_shape_runs() -> None:
-    level = torch.full((40,), -20.0)
-    level[:5] = -80.0  # a pause sets the floor
-    p = torch.full((40,), 0.1)
-    p[10:30] = 0.9
-    p[20] = 0.05  # a dip inside a word stays voiced
-    p[35] = 0.95  # a lone spike is removed by the median
-    out = auto_voicing(p, level)
-    assert out[10:30].all()
-    assert not out[30:].any()
-    assert not out[:10].any()
-    # A run that stays between lower and upper is not voiced.
-    weak = torch.full((40,), 0.1)
-    weak[10:30] = 0.4
-    assert not auto_voicing(weak, level).any()
-    assert auto_voicing(weak, level, lower=0.3, upper=0.35)[10:30].all()
+def test_a_steadily_decaying_periodic_tail_is_unvoiced() -> None:
+    """The issue's failure: a vowel ends in a smooth, still periodic tail decaying by about
+    1.5 dB a frame into a floor of a few LSBs; the 0.2 floor gate called it voiced."""
+    word = torch.full((60,), -15.0) + 2 * torch.sin(torch.arange(60.0))  # speech moves
+    tail = -15.0 - 1.5 * torch.arange(1, 51, dtype=torch.float32)  # -16.5 ... -90 dB
+    pause = torch.full((40,), -96.0)
+    levels = torch.cat([pause, word, tail, pause])
+    periodicity = torch.cat(
+        [torch.full((40,), 0.1), torch.full((110,), 0.85), torch.full((40,), 0.1)]
+    )
+    # The premise: every frame of the tail is well above the pause's floor and periodic.
+    assert (levels[100:150] > levels[:40].max() + 3).all()
+    out = auto_voicing(periodicity, levels)
+    assert out[45:95].all()  # the word
+    # The tail from 35 dB below the word on (its first frames, close to the word, may pass).
+    assert not out[40 + 60 + 24 : 40 + 60 + 50].any()
+    assert not out[:40].any()
+
+
+def test_threshold_trades_recall_for_false_alarms() -> None:
+    periodicity, levels = _random_item(400, 6)
+    counts = [int(auto_voicing(periodicity, levels, threshold=t).sum()) for t in (0.05, 0.5, 0.99)]
+    assert counts[0] >= counts[1] >= counts[2]
+    assert counts[0] > counts[2]
+
+
+def test_the_shipped_head_passes_its_checksum_and_a_changed_one_is_refused(
+    tmp_path: object,
+) -> None:
+    import hashlib
+
+    raw = HEAD_FILE.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == HEAD_SHA256
+    head = load_head()
+    assert 0 < head.threshold < 1
+    changed = tmp_path / "head.json"  # type: ignore[operator]
+    changed.write_bytes(raw.replace(b'"threshold": ', b'"threshold": 1', 1))
+    with pytest.raises(ChecksumError, match=r"fails its checksum.*reinstall crepe_transforms"):
+        load_head(changed)
+    with pytest.raises(WeightsError, match=r"voicing head.*missing.*Reinstall"):
+        load_head(changed.with_name("absent.json"))
 
 
 def test_digital_silence_and_tiny_inputs() -> None:
@@ -349,11 +378,9 @@ def test_levels_past_lengths_are_not_checked() -> None:
         ({"lengths": torch.tensor(0)}, "lengths must be at least 1"),
         ({"lengths": torch.tensor(4)}, r"lengths has a maximum of 4.*frames"),
         ({"lengths": torch.tensor(2.0)}, r"lengths must be an integer tensor"),
-        ({"lower": 1.2}, r"lower must be a periodicity in \[0, 1\]"),
-        ({"lower": 0.6}, r"upper must be a periodicity in \[0.6, 1\]"),
-        ({"upper": "high"}, r"upper must be a periodicity"),
-        ({"floor_db": torch.zeros(2)}, r"floor_db must be a torch\.Tensor with one floor"),
-        ({"floor_db": torch.tensor(math.nan)}, "floor_db holds NaN"),
+        ({"threshold": 1.2}, r"threshold must be a probability of voice in \[0, 1\]"),
+        ({"threshold": "high"}, r"threshold must be a probability"),
+        ({"threshold": True}, r"threshold must be a probability"),
     ],
 )
 def test_bad_arguments_name_the_option(kwargs: dict[str, object], message: str) -> None:
@@ -398,7 +425,7 @@ def test_crepe_pitch_auto_marks_pauses_unvoiced_padded_and_block_wise() -> None:
     pause = (t > 0.7) & (t < 0.8)
     assert voiced[inside].float().mean() > 0.95
     assert not voiced[pause].any()  # periodicity alone calls room tone voiced (test above)
-    # the same decisions in a padded batch (each item against its own floor) ...
+    # the same decisions in a padded batch (each item decided alone) ...
     other = _speech_like(1.5, sr, 0.05)[:sr]
     batch = torch.stack([audio, torch.nn.functional.pad(other, (0, audio.shape[-1] - sr))])
     padded = model(batch, lengths=torch.tensor([audio.shape[-1], sr]))
@@ -424,3 +451,64 @@ def test_extractor_auto_equals_crepe_pitch(tmp_path: object) -> None:
     result = Extractor("tiny", voicing="auto", block_frames=64).pitch(path)
     expected = CrepePitch(sr, "tiny", voicing="auto")(audio)
     assert torch.equal(result["voiced"], ~expected.f0.isnan())
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def _stream_decisions(audio: torch.Tensor, sr: int, chunk: int, **options: object) -> torch.Tensor:
+    from crepe_transforms import CrepeStream
+
+    stream = CrepeStream(sr, "tiny", voicing="auto", decoder="weighted_argmax", **options)
+    parts = [stream.push(part) for part in audio.split(chunk, dim=-1)]
+    parts.append(stream.flush())
+    return torch.cat([p.f0 for p in parts], dim=-1)
+
+
+def test_stream_auto_equals_offline_at_the_default_lookahead_and_holds_frames_back() -> None:
+    from crepe_transforms import CrepeStream
+
+    sr = 16000
+    audio = torch.stack([_speech_like(1.5, sr, 1.0), _speech_like(1.5, sr, 0.01)])
+    offline = CrepePitch(sr, "tiny", voicing="auto", decoder="weighted_argmax")(audio).f0
+    streamed = _stream_decisions(audio, sr, 800)
+    assert streamed.shape == offline.shape
+    assert torch.equal(streamed.isnan(), offline.isnan())
+    assert (~offline.isnan()).float().mean() > 0.3  # something to agree on
+    # Frames come out `lookahead` frames late: the first 30 ms chunks give nothing back yet.
+    stream = CrepeStream(sr, "tiny", voicing="auto", decoder="weighted_argmax", lookahead=5)
+    plain = CrepeStream(sr, "tiny", decoder="weighted_argmax")
+    first = audio[:, :4800]
+    assert plain.push(first).f0.shape[-1] - stream.push(first).f0.shape[-1] == 5
+    assert stream.latency - plain.latency == pytest.approx(5 * 0.01)
+
+
+def test_stream_auto_with_a_short_lookahead_mostly_agrees() -> None:
+    sr = 16000
+    audio = _speech_like(1.5, sr, 1.0)
+    offline = CrepePitch(sr, "tiny", voicing="auto", decoder="weighted_argmax")(audio).f0
+    short = _stream_decisions(audio, sr, 480, lookahead=2)
+    assert (short.isnan() == offline.isnan()).float().mean() >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"voicing": "auto", "lookahead": 0},
+            r"lookahead must be a positive integer, got 0\..*default 13",
+        ),
+        ({"voicing": "auto", "lookahead": -3}, r"lookahead must be a positive integer"),
+        ({"voicing": "auto", "lookahead": 2.5}, r"lookahead must be a positive integer, got 2\.5"),
+        ({"voicing": "auto", "lookahead": "5"}, r"lookahead must be a positive integer"),
+        ({"voicing": 0.5, "lookahead": 4}, r'lookahead=4 is for voicing="auto" only'),
+        ({"voicing": "automatic"}, RULE),
+    ],
+)
+def test_stream_bad_voicing_options_name_the_option_and_the_fix(
+    options: dict[str, object], message: str
+) -> None:
+    from crepe_transforms import CrepeStream
+
+    with pytest.raises(ParameterError, match=message):
+        CrepeStream(16000, "tiny", pretrained=False, **options)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ tables made once in ``__init__``. Grouped by what they do:
 - training targets: :func:`pitch_target` (CREPE's Gaussian target), :func:`check_track` and
   :func:`track_labels` (f0 tracks read at frame centres);
 - voicing and smoothing: :func:`auto_voicing` (the ``voicing="auto"`` decision) with
+  :func:`voicing_features`, :func:`voicing_probability`, :class:`VoicingHead`,
   :func:`frame_levels`, :func:`audio_levels` and :func:`noise_floor`, :func:`voiced_mask`,
   :func:`check_voicing_rule`, :func:`threshold`, :func:`hysteresis`, :func:`silence`,
   :func:`nan_median_filter`, :func:`nan_mean_filter`;
@@ -106,7 +107,15 @@ from ._voicing import (
     threshold,
     voiced_mask,
 )
-from ._voicing_model import audio_levels, auto_voicing, frame_levels, noise_floor
+from ._voicing_model import (
+    VoicingHead,
+    audio_levels,
+    auto_voicing,
+    frame_levels,
+    noise_floor,
+    voicing_features,
+    voicing_probability,
+)
 
 __all__ = [
     "BACKENDS",
@@ -128,6 +137,7 @@ __all__ = [
     "Pitch",
     "TrackLabels",
     "Voicing",
+    "VoicingHead",
     "a_weighted_loudness",
     "a_weighting_db",
     "admitted_bins",
@@ -177,5 +187,7 @@ __all__ = [
     "viterbi",
     "viterbi_path",
     "voiced_mask",
+    "voicing_features",
+    "voicing_probability",
     "weighted_argmax",
 ]

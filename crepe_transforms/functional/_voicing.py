@@ -246,8 +246,8 @@ def check_voicing_rule(value: object) -> Voicing:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
         raise ParameterError(
             f'voicing must be None or a periodicity threshold in [0, 1], or "auto", got '
-            f'{value!r}. "auto" decides from periodicity and level relative to each item\'s '
-            f"noise floor (recommended for speech); with a threshold, frames whose periodicity "
+            f'{value!r}. "auto" decides from periodicity and relative level with the shipped '
+            f"voicing head (recommended for speech); with a threshold, frames whose periodicity "
             f"is below it get f0 NaN (0.21 to 0.5 are usual values)."
         )
     return float(value)

@@ -1,50 +1,59 @@
-"""The automatic voicing decision (``voicing="auto"``): periodicity *and* level, per item.
+"""The automatic voicing decision (``voicing="auto"``): a small learned head on periodicity and
+relative level, per item.
 
 Periodicity alone cannot tell a quiet voice from a quiet room: every CREPE frame is normalised
-to unit variance, so room tone, hum and reverberant tails 40-70 dB below the speech come out of
-the network as loud as the speech itself, often with periodicity 0.3-0.8. A fixed dB gate fixes
-that only at one recording level. This decision is relative instead, so it does not depend on how
-loud the recording is:
+to unit variance, so room tone, hum, reverberant tails and the resonant tails of a synthetic or
+breathy voice 30-90 dB below the speech come out of the network as loud as the speech itself,
+often with periodicity 0.5-0.9. A fixed dB gate fixes that only at one recording level, a gate
+relative to the item's floor fails where the pauses have no floor (a tail decays into a few
+LSBs), and a gate relative to its loudest frames fails in rooms (measured, ``docs/voicing.md``).
+The decision here reads how the level *moves* as well: a tail decays steadily in dB per frame,
+speech does not.
 
 1. **Level** of each frame (:func:`frame_levels`): mean square of the central 32 ms
    (:data:`LEVEL_WINDOW` samples at 16 kHz) of the raw frame, before normalisation, in dB re
-   full scale. 32 ms rather than the whole 64 ms window: a frame centred in a pause just after
-   a word then reads the pause, not the word's end.
-2. **Noise floor** of each item (:func:`noise_floor`): the 5th percentile of its frame levels,
-   leaving out digital silence (frames more than :data:`AUDIBLE_RANGE_DB` below the item's
-   95th percentile), and never closer than :data:`MIN_RANGE_DB` to that 95th percentile (so
-   an item without a pause keeps its quiet voiced frames).
-3. **Decision** (:func:`auto_voicing`): a frame is voiced when its level is at least
-   :data:`GATE_DB` above the floor (and above digital silence), and its periodicity,
-   median-filtered over :data:`MEDIAN_FRAMES` frames, is at least :data:`LOWER` in a run of
-   such frames that reaches :data:`UPPER` somewhere (hysteresis).
+   full scale.
+2. **Features** (:func:`voicing_features`, :data:`FEATURES`): periodicity and its neighbours,
+   the level relative to the loudest and quietest frames of the window ``t - PAST_FRAMES …
+   t + AHEAD_FRAMES`` (1 s back, 100 ms ahead at a 10 ms hop), and the level's changes over 1
+   and 3 frames and how steady they are. Only differences of levels: gain-invariant.
+3. **Head** (:func:`load_head`): a one-hidden-layer perceptron whose few hundred weights ship in
+   ``voicing_head.json`` (SHA-256 :data:`HEAD_SHA256`, checked at load), trained by
+   ``benchmarks/train_voicing_head.py`` on the ``dev`` split of the benchmark corpora only
+   (espeak-ng voices and sentences in rooms, quiet and in noise, and 0.2's synthetic
+   speech-like and music-like clips). A frame is voiced where its probability of voice is at
+   least the head's threshold (chosen on the same dev split).
 
-Scaling the input by any gain shifts every level and the floor by the same number of dB, and the
-network sees the same normalised frames, so decisions do not change (measured: under 1 % at
-x0.1 and x10, see ``docs/voicing.md``). The constants were chosen on the ``dev`` split of
-``benchmarks/voicing_corpus.py`` (tiny and full) and are reported on its ``test`` split.
-
-Everything is vectorised tensor code (sorts, gathers, a cumulative sum for the runs): no loop
-over frames or items, any device, deterministic. Each item of a padded batch is decided alone:
-frames past ``lengths`` take no part in its floor, median or runs, and come out unvoiced.
+Everything is vectorised tensor code (pooling, gathers, two small matrix products): no loop over
+frames or items, any device, deterministic. Each item of a padded batch is decided alone: frames
+past ``lengths`` are never read and come out unvoiced. The decision of a frame reads frames
+``t - PAST_FRAMES … t + AHEAD_FRAMES`` only, so a stream decides it exactly once it has seen
+:data:`AHEAD_FRAMES` frames past it (``CrepeStream(..., voicing="auto")``).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
+from pathlib import Path
 
 import torch
 
 from .._checks import check_lengths
 from ..constants import WINDOW_SIZE
-from ..exceptions import ParameterError
+from ..exceptions import ChecksumError, ParameterError, WeightsError, WeightsFormatError
 from ._framing import extract_frames, length_mask
 
 __all__ = [
+    "VoicingHead",
     "audio_levels",
     "auto_voicing",
     "frame_levels",
     "noise_floor",
+    "voicing_features",
+    "voicing_probability",
 ]
 
 #: Samples (16 kHz) at the centre of each frame whose mean square is the frame's level (32 ms).
@@ -61,13 +70,6 @@ REFERENCE_PERCENTILE = 95.0
 AUDIBLE_RANGE_DB = 90.0
 #: The floor is never closer than this to the reference (an item without pauses).
 MIN_RANGE_DB = 20.0
-#: A voiced frame is at least this far above the floor.
-GATE_DB = 3.0
-#: Frames of the running median over periodicity (odd, centred).
-MEDIAN_FRAMES = 5
-#: Hysteresis on the median-filtered periodicity: runs >= LOWER that reach UPPER.
-LOWER = 0.22
-UPPER = 0.5
 
 
 def frame_levels(frames: torch.Tensor) -> torch.Tensor:
@@ -202,17 +204,12 @@ def _check_levels(level_db: object, valid: torch.Tensor, shape: torch.Size, name
             )
 
 
-def _check_bounds(lower: object, upper: object) -> tuple[float, float]:
-    low = _check_bound(lower, "lower", 0.0)
-    return low, _check_bound(upper, "upper", low)
-
-
 def _check_bound(value: object, name: str, low: float) -> float:
     number = float(value) if isinstance(value, (int, float)) else math.nan
     if isinstance(value, bool) or not low <= number <= 1:
         raise ParameterError(
-            f"{name} must be a periodicity in [{low:g}, 1], got {value!r}; the defaults are "
-            f"lower={LOWER} and upper={UPPER} (upper must not be below lower)."
+            f"{name} must be a probability of voice in [{low:g}, 1], got {value!r}; leave it "
+            f"out for the head's own threshold (chosen on the benchmark's dev split)."
         )
     return number
 
@@ -224,13 +221,13 @@ def _check_lengths(lengths: object, shape: torch.Size) -> torch.Tensor | None:
 
 
 def noise_floor(level_db: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Noise floor of each item in dB, as :func:`auto_voicing` estimates it.
+    """Noise floor of each item in dB (the floor 0.2's ``voicing="auto"`` gated against; the
+    decision no longer uses it, it stays as a helper, e.g. for a gate of your own).
 
     The :data:`FLOOR_PERCENTILE`-th percentile of the item's frame levels (frames more than
     :data:`AUDIBLE_RANGE_DB` below its :data:`REFERENCE_PERCENTILE`-th percentile, digital
     silence, left out), capped at :data:`MIN_RANGE_DB` below that percentile. Needs the levels
-    of the whole item; pass it to :func:`auto_voicing` as ``floor_db`` to decide pieces of an
-    item (or a stream) against a floor estimated elsewhere.
+    of the whole item.
 
     Args:
         level_db: frame levels from :func:`frame_levels`.
@@ -258,72 +255,212 @@ def noise_floor(level_db: torch.Tensor, lengths: torch.Tensor | None = None) -> 
     return _floor(work, valid).reshape(level_db.shape[:-1]).to(level_db.dtype)
 
 
-def _median(x: torch.Tensor, valid_frames: torch.Tensor, window: int) -> torch.Tensor:
-    """Centred running median per row, the row's own edge frames repeated past its ends."""
-    frames = x.shape[-1]
-    half = window // 2
-    offsets = torch.arange(-half, half + 1, device=x.device)
-    index = torch.arange(frames, device=x.device).unsqueeze(-1) + offsets  # (frames, window)
-    last = (valid_frames - 1).clamp_min(0).view(-1, 1, 1)
-    index = torch.minimum(index.clamp_min(0).unsqueeze(0), last)  # (rows, frames, window)
-    gathered = x.gather(-1, index.reshape(x.shape[0], -1)).reshape(*index.shape)
-    return gathered.median(dim=-1).values
+# ----------------------------------------------------------------------------- the learned head
+
+#: The voicing head's weights (a JSON file in the package) and their SHA-256, checked at load.
+HEAD_FILE = Path(__file__).with_name("voicing_head.json")
+HEAD_SHA256 = "b03910d3918ebfe9e65dbed598c51f270f27cc60ad2c784eaba8bdadee3f5a78"
+#: Frames of context the features read: before and after the frame (10 ms hop: 1 s and 100 ms).
+PAST_FRAMES = 100
+AHEAD_FRAMES = 10
+#: Levels are clamped here before differences are taken (digital silence reads -200 dB).
+_LEVEL_CLAMP_DB = -140.0
+#: Names of the features, in the head's input order (see :func:`voicing_features`).
+FEATURES = (
+    "periodicity",
+    "periodicity median of 5",
+    "periodicity min of 5",
+    "periodicity max of 5",
+    "level re loudest frame of the window / 20 dB",
+    "level re quietest frame of the window / 20 dB",
+    "level change from frame -1 / 5 dB",
+    "level change to frame +1 / 5 dB",
+    "level change from frame -3 / 10 dB",
+    "level change to frame +3 / 10 dB",
+    "|change of the level change|, backward / 5 dB",
+    "|change of the level change|, forward / 5 dB",
+    "periodicity at frame -3",
+    "periodicity at frame +3",
+    "level re loudest at frame -3 / 20 dB",
+    "level re loudest at frame +3 / 20 dB",
+)
 
 
-def _runs(low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
-    """Frames of ``low`` runs (per row) that contain at least one ``high`` frame."""
-    if low.numel() == 0:
-        return low
-    starts = low.clone()
-    starts[:, 1:] &= ~low[:, :-1]
-    run = starts.reshape(-1).cumsum(0)  # run index per frame; rows never share a run
-    # Sized by the frame count (an upper bound on runs): no device-to-host read of run[-1].
-    hits = torch.zeros(low.numel() + 1, dtype=torch.int64, device=low.device)
-    hits.index_add_(0, run, (high & low).reshape(-1).long())
-    return low & (hits[run] > 0).reshape(low.shape)
+def _shift(x: torch.Tensor, k: int, last: torch.Tensor) -> torch.Tensor:
+    """``x`` at frame ``t + k`` of each row, the row's own edge frames repeated past its ends."""
+    index = torch.arange(x.shape[-1], device=x.device) + k
+    index = torch.minimum(index.clamp_min(0).unsqueeze(0), last.unsqueeze(-1))
+    return x.gather(-1, index.expand(x.shape[0], -1))
+
+
+def _window(x: torch.Tensor, valid: torch.Tensor, largest: bool) -> torch.Tensor:
+    """Max (or min) of each row over frames ``[t - PAST_FRAMES, t + AHEAD_FRAMES]``."""
+    sign = 1.0 if largest else -1.0
+    work = (sign * x).masked_fill(~valid, -math.inf)
+    padded = torch.nn.functional.pad(work, (PAST_FRAMES, AHEAD_FRAMES), value=-math.inf)
+    pooled = torch.nn.functional.max_pool1d(padded.unsqueeze(1), PAST_FRAMES + AHEAD_FRAMES + 1, 1)
+    return sign * pooled.squeeze(1)
+
+
+def voicing_features(
+    periodicity: torch.Tensor, level_db: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """The head's input features (:data:`FEATURES`) of each frame: ``(rows, frames, 16)``.
+
+    Every level feature is a *difference* of levels, so a gain changes none of them; each reads
+    frames ``t - PAST_FRAMES … t + AHEAD_FRAMES`` of its own row only (frames past a row's
+    length are never read), which is what lets a stream decide with a bounded look-ahead.
+    """
+    p = periodicity
+    level = level_db.clamp_min(_LEVEL_CLAMP_DB)
+    last = (valid.sum(dim=-1) - 1).clamp_min(0)
+    loud = (level - _window(level, valid, True)).clamp_min(-100.0)
+    quiet = (level - _window(level, valid, False)).clamp_max(100.0)
+    near = torch.stack([_shift(p, k, last) for k in range(-2, 3)])
+
+    def change(a: int, b: int) -> torch.Tensor:
+        return (_shift(level, a, last) - _shift(level, b, last)).clamp(-30.0, 30.0)
+
+    back, ahead = change(0, -1), change(1, 0)
+    columns = [
+        p,
+        near.median(dim=0).values,
+        near.min(dim=0).values,
+        near.max(dim=0).values,
+        loud / 20,
+        quiet / 20,
+        back / 5,
+        ahead / 5,
+        change(0, -3) / 10,
+        change(3, 0) / 10,
+        (back - change(-1, -2)).abs() / 5,
+        (ahead - back).abs() / 5,
+        _shift(p, -3, last),
+        _shift(p, 3, last),
+        _shift(loud, -3, last) / 20,
+        _shift(loud, 3, last) / 20,
+    ]
+    return torch.stack(columns, dim=-1)
+
+
+class VoicingHead:
+    """The shipped voicing head: a one-hidden-layer perceptron on :func:`voicing_features`."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        def tensor(name: str) -> torch.Tensor:
+            return torch.tensor(data[name], dtype=torch.float64)
+
+        self.w1, self.b1, self.w2, self.b2 = tensor("w1"), tensor("b1"), tensor("w2"), tensor("b2")
+        self.mean, self.scale = tensor("mean"), tensor("scale")
+        if self.w1.shape[0] != len(FEATURES) or self.mean.shape[0] != len(FEATURES):
+            raise WeightsFormatError(
+                f"{HEAD_FILE.name} holds a head for {self.w1.shape[0]} features, the code "
+                f"computes {len(FEATURES)}: reinstall crepe_transforms."
+            )
+        self.threshold = float(data["threshold"])  # type: ignore[arg-type]
+        self._cast: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, ...]] = {}
+
+    def probability(self, features: torch.Tensor) -> torch.Tensor:
+        """Probability that each frame is voiced: ``(..., 16)`` → ``(...)``."""
+        key = (features.device, features.dtype)
+        if key not in self._cast:
+            self._cast[key] = tuple(
+                t.to(device=features.device, dtype=features.dtype)
+                for t in (self.mean, self.scale, self.w1, self.b1, self.w2, self.b2)
+            )
+        mean, scale, w1, b1, w2, b2 = self._cast[key]
+        hidden = torch.tanh(((features - mean) / scale) @ w1 + b1)
+        return torch.sigmoid(hidden @ w2 + b2).squeeze(-1)
+
+
+@functools.lru_cache(maxsize=4)
+def load_head(path: Path = HEAD_FILE, sha256: str | None = None) -> VoicingHead:
+    """Read and check the voicing head (cached). A file whose SHA-256 is not the expected one
+    raises :class:`~crepe_transforms.exceptions.ChecksumError`: nothing is decided with it."""
+    expected = HEAD_SHA256 if sha256 is None else sha256
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise WeightsError(
+            f'The voicing head of voicing="auto" is missing ({path}: {error}). Reinstall '
+            f"crepe_transforms, or use a periodicity threshold (voicing=0.5) instead."
+        ) from error
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != expected:
+        raise ChecksumError(
+            f'The voicing head of voicing="auto" ({path}) fails its checksum: sha256 {digest}, '
+            f"expected {expected}. The file is damaged or was changed: reinstall "
+            f"crepe_transforms (or regenerate it with benchmarks/train_voicing_head.py and "
+            f"update HEAD_SHA256), or use a periodicity threshold (voicing=0.5) meanwhile."
+        )
+    try:
+        return VoicingHead(json.loads(raw))
+    except (KeyError, TypeError, ValueError) as error:
+        raise WeightsFormatError(f"{path} is not a voicing head: {error}.") from error
+
+
+def voicing_probability(
+    periodicity: torch.Tensor, level_db: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """The head's probability of voice per frame, on rows (unchecked): ``(rows, frames)``."""
+    dtype = torch.float64 if periodicity.dtype == torch.float64 else torch.float32
+    features = voicing_features(periodicity.to(dtype), level_db.to(dtype), valid)
+    return load_head().probability(features).masked_fill(~valid, 0.0)
+
+
+def _decide(
+    periodicity: torch.Tensor,
+    level_db: torch.Tensor,
+    valid: torch.Tensor,
+    threshold: float | None = None,
+) -> torch.Tensor:
+    """THE decision of ``voicing="auto"`` on rows, called by every path (offline, blocks,
+    collate, stream): the head's probability of voice at least ``threshold``."""
+    head = load_head()
+    prob = voicing_probability(periodicity, level_db, valid)
+    bound = head.threshold if threshold is None else threshold
+    # Digital silence is never voiced.
+    return (prob >= bound) & valid & (level_db > LEVEL_FLOOR_DB)
 
 
 def auto_voicing(
     periodicity: torch.Tensor,
     level_db: torch.Tensor,
     lengths: torch.Tensor | None = None,
-    floor_db: torch.Tensor | None = None,
     *,
-    lower: float = LOWER,
-    upper: float = UPPER,
+    threshold: float | None = None,
 ) -> torch.Tensor:
-    """Voiced frames by periodicity and level relative to each item's noise floor.
+    """Voiced frames by the voicing head on periodicity and relative level (``voicing="auto"``).
 
-    The decision of ``voicing="auto"`` (see the module notes): level at least :data:`GATE_DB`
-    above the item's :func:`noise_floor`, and median-filtered periodicity in a hysteresis run
-    (>= :data:`LOWER`, reaching :data:`UPPER`). Level-invariant: scaling the audio changes no
-    decision. Needs every frame of an item (the floor is a percentile of its levels and runs
-    may be long): collect the levels, one float a frame, while the frames are computed, then
-    decide once, like the Viterbi decode.
+    A small perceptron shipped with the package (``voicing_head.json``, checksummed) reads
+    :func:`voicing_features` (periodicity around the frame, its level relative to the loudest
+    and quietest frames of the last second and next 100 ms, and how the level moves: a
+    reverberant tail or a resonance decays steadily in dB per frame, speech does not) and gives
+    a probability of voice; a frame is voiced where it is at least ``threshold``.
+    Level-invariant: every level feature is a
+    difference of levels. Each row reads only its own frames ``t - 100 … t + 10``.
 
     Args:
         periodicity: periodicity of each frame, in ``[0, 1]`` (``Pitch.periodicity``).
         level_db: level of the same frames from :func:`frame_levels`.
         lengths: valid frames per item of a padded batch; frames past them come out unvoiced
             and take no part in the decision.
-        floor_db: per-item noise floor in dB to use instead of estimating it from
-            ``level_db`` (e.g. :func:`noise_floor` of the whole item, for a part of it).
-        lower: periodicity a run of voiced frames stays above (lower: more recall, more
-            false alarms; ``docs/voicing.md`` plots the trade-off).
-        upper: periodicity a run must reach somewhere (``lower <= upper <= 1``).
+        threshold: probability of voice above which a frame is voiced (default: the head's
+            own, chosen on the dev split; lower: more recall, more false alarms).
 
     Returns:
         Boolean mask, ``True`` on voiced frames.
 
     Shape:
-        - periodicity, level_db: ``(..., frames)``; lengths, floor_db: ``(...)``
+        - periodicity, level_db: ``(..., frames)``; lengths: ``(...)``
         - Output: ``(..., frames)`` bool
 
     Example:
-        >>> periodicity = torch.tensor([0.1, 0.8, 0.9, 0.7, 0.6, 0.1])
-        >>> level = torch.tensor([-70.0, -20.0, -18.0, -20.0, -68.0, -70.0])
-        >>> auto_voicing(periodicity, level)
-        tensor([False,  True,  True,  True, False, False])
+        >>> periodicity = torch.tensor([0.1] * 20 + [0.9] * 30 + [0.1] * 20)
+        >>> level = torch.tensor([-70.0] * 20 + [-20.0] * 30 + [-70.0] * 20)
+        >>> voiced = auto_voicing(periodicity, level)
+        >>> voiced[20:50].all().item(), voiced[:20].any().item(), voiced[50:].any().item()
+        (True, False, False)
     """
     if not isinstance(periodicity, torch.Tensor) or not periodicity.is_floating_point():
         found = periodicity.dtype if isinstance(periodicity, torch.Tensor) else type(periodicity)
@@ -333,13 +470,12 @@ def auto_voicing(
         )
     if periodicity.dim() < 1:
         raise ParameterError("periodicity must have a frames dimension, got a 0-d tensor.")
-    low, high = _check_bounds(lower, upper)
+    bound = None if threshold is None else _check_bound(threshold, "threshold", 0.0)
     shape = periodicity.shape
     checked = _check_lengths(lengths, shape)
     if shape[-1] == 0:
         return torch.zeros(shape, dtype=torch.bool, device=periodicity.device)
     valid = _valid(shape, checked, periodicity.device)
-    rows = valid.shape[0]
     _check_levels(level_db, valid, shape, "level_db")
     p = periodicity.reshape(valid.shape)
     on_valid = p[valid]
@@ -348,17 +484,8 @@ def auto_voicing(
             "periodicity must be in [0, 1] on every valid frame (no NaN); pass the decoder's "
             "Pitch.periodicity, and lengths for a padded batch."
         )
-    floor: torch.Tensor | None = None
-    if floor_db is not None:
-        if not isinstance(floor_db, torch.Tensor) or floor_db.numel() != rows:
-            raise ParameterError(
-                f"floor_db must be a torch.Tensor with one floor (dB) per item, shape "
-                f"{tuple(shape[:-1])}; compute it with noise_floor(level_db, lengths)."
-            )
-        if floor_db.isnan().any():
-            raise ParameterError("floor_db holds NaN; compute it with noise_floor(level_db).")
-        floor = floor_db.reshape(rows)
-    return _decide(p, level_db.reshape(valid.shape), valid, floor, low, high).reshape(shape)
+    level = level_db.reshape(valid.shape).to(p.device)
+    return _decide(p, level, valid, bound).reshape(shape)
 
 
 def decide_voicing(
@@ -367,41 +494,18 @@ def decide_voicing(
     frame_lengths: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`auto_voicing` with its defaults and no checks: the inside for callers whose
-    inputs are right by construction (``CrepePitch``, the collate, the CLI).
+    inputs are right by construction (``CrepePitch``, the extractor, the collate, the stream).
 
     Nothing here reads a value back to the host, so on a GPU it queues without waiting.
 
     Shape:
         - periodicity, level_db: ``(..., frames)``; frame_lengths: ``(...)`` or ``None``
         - Output: ``(..., frames)`` bool
-
-    Example:
-        >>> decide_voicing(torch.tensor([0.9, 0.9]), torch.tensor([-20.0, -90.0]))
-        tensor([ True, False])
     """
     shape = periodicity.shape
     if shape[-1] == 0:
         return torch.zeros(shape, dtype=torch.bool, device=periodicity.device)
     valid = _valid(shape, frame_lengths, periodicity.device)
     p = periodicity.reshape(valid.shape)
-    out = _decide(p, level_db.reshape(valid.shape), valid, None, LOWER, UPPER)
-    return out.reshape(shape)
-
-
-def _decide(
-    periodicity: torch.Tensor,
-    level_db: torch.Tensor,
-    valid: torch.Tensor,
-    floor: torch.Tensor | None,
-    lower: float,
-    upper: float,
-) -> torch.Tensor:
-    """The decision on rows: ``(rows, frames)`` periodicity, levels, valid mask → voiced."""
-    p = periodicity if periodicity.dtype == torch.float64 else periodicity.float()
-    level = level_db if level_db.dtype == torch.float64 else level_db.float()
-    floor = _floor(level, valid) if floor is None else floor.to(level)
-    # Digital silence is never voiced, whatever the floor (an item of silence has no range).
-    loud = (level >= (floor + GATE_DB).unsqueeze(-1)) & (level > LEVEL_FLOOR_DB)
-    smooth = _median(p, valid.sum(dim=-1), MEDIAN_FRAMES)
-    periodic = _runs((smooth >= lower) & valid, smooth >= upper)
-    return loud & periodic & valid
+    level = level_db.reshape(valid.shape).to(p.device)
+    return _decide(p, level, valid).reshape(shape)

@@ -168,8 +168,9 @@ def check_device(value: object) -> str:
 FILE_VOICING = dataclasses.replace(
     VOICING,
     default="auto",
-    help="voicing rule: auto (default: pauses, breath and room tone come out unvoiced, "
-    "decided against each file's own noise floor), a periodicity threshold in [0, 1], or "
+    help="voicing rule: auto (default: pauses, breath, room tone and reverberant tails come out "
+    "unvoiced, decided by the voicing head on periodicity and level relative to the file), a "
+    "periodicity threshold in [0, 1], or "
     "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
     "(NaN in NPZ/PT) and voiced 0",
 )
@@ -536,7 +537,7 @@ class Extractor:
         reader, framer, total = self._open(path, start, stop)
         rows = 1 if self.mono else reader.info.channels
         decoder = BlockDecoder(self.decode, (rows,), total, self.spill_dir)
-        # voicing="auto" decides against each row's noise floor: keep every frame's level
+        # voicing="auto" reads each row's levels around every frame: keep every frame's level
         # (one float a frame) and decide once all blocks are in, as the Viterbi path is.
         levels: list[torch.Tensor] = []
         keep = (lambda _, value: levels.append(value.cpu())) if self.voicing == "auto" else None

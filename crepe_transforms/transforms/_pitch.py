@@ -48,8 +48,8 @@ BLOCK_FRAMES = Setting(
 VOICING = Setting(
     "voicing",
     None,
-    "voicing rule: none (f0 on every frame), auto (periodicity and level against each "
-    "item's noise floor; recommended for speech) or a periodicity threshold in [0, 1]",
+    "voicing rule: none (f0 on every frame), auto (the voicing head on periodicity and "
+    "relative level; recommended for speech) or a periodicity threshold in [0, 1]",
     parse=check_voicing_rule,
     metavar="RULE",
 )
@@ -89,8 +89,9 @@ class CrepePitch(PitchComposite):
         sample_rate: rate of the input audio in Hz (:class:`CrepeFrames`).
         capacity: CREPE model size, ``"tiny"`` … ``"full"`` (:class:`CrepeActivation`).
         voicing: ``None`` (default: f0 on every frame), ``"auto"`` (frames that are not
-            periodic enough, or not above the item's own noise floor, get f0 ``NaN``: pauses,
-            breath and room tone; level-invariant; see ``docs/voicing.md``) or a periodicity
+            judged unvoiced by the shipped voicing head on periodicity and relative level get f0
+            ``NaN``: pauses, breath, room tone, reverberant tails; level-invariant; see
+            ``docs/voicing.md``) or a periodicity
             threshold in ``[0, 1]`` below which f0 becomes ``NaN``.
         block_frames: frames computed per block (memory bound).
         **options: any option of :class:`CrepeFrames` (``hop_length``, ``resample``,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -35,11 +36,13 @@ from ..functional._decode import pack, run_decoder
 from ..functional._framing import center_sample
 from ..functional._resample import BlockResampler, compute_dtype
 from ..functional._viterbi_lag import DEFAULT_LAG, FixedLagViterbi, check_lag
-from ..functional._voicing import check_voicing
+from ..functional._voicing import check_voicing_rule
+from ..functional._voicing_model import _levels as frame_levels
 from ..model import share_frames
 from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, block_rows, cut_frames
 from ._frames import CrepeFrames
 from ._pitch import BLOCK_FRAMES, VOICING, PitchComposite, check_block_frames
+from ._stream_voicing import LOOKAHEAD, AutoState, advance, check_lookahead
 
 
 def check_step_frames(value: object) -> int:
@@ -90,6 +93,8 @@ class _State:
     pending: torch.Tensor | None  # (rows, computed − emitted, states): Viterbi's undecided frames
     viterbi: FixedLagViterbi | None
     flushed: bool = False
+    levels: torch.Tensor | None = None  # (rows, computed − decoded): levels (voicing="auto")
+    auto: AutoState | None = None  # voicing="auto": history and frames held back
 
 
 class _Buffer:
@@ -139,7 +144,12 @@ class CrepeStream(PitchComposite):
     Args:
         sample_rate: rate of the pushed audio in Hz.
         capacity: CREPE model size (:class:`CrepeActivation`).
-        voicing: ``None`` or a periodicity threshold in ``[0, 1]`` below which f0 is ``NaN``.
+        voicing: ``None``, a periodicity threshold in ``[0, 1]`` below which f0 is ``NaN``,
+            or ``"auto"``: the offline ``voicing="auto"`` decision, which needs
+            ``lookahead`` frames past a frame before it returns it.
+        lookahead: frames ``voicing="auto"`` holds each frame back (default 13, i.e.
+            130 ms at the 10 ms hop: decisions equal the offline ones; fewer answer sooner,
+            ``docs/voicing.md`` measures the agreement). Only with ``voicing="auto"``.
         lag: frames Viterbi waits before deciding a frame (other decoders answer at once).
         step_frames: frames the stream collects before it runs the network (default 1: every
             frame as soon as its window is complete). The network's cost per call is mostly
@@ -169,22 +179,27 @@ class CrepeStream(PitchComposite):
         (26, 4000)
     """
 
-    SETTINGS = (VOICING, LAG, STEP_FRAMES, BLOCK_FRAMES)
+    SETTINGS = (VOICING, LAG, STEP_FRAMES, BLOCK_FRAMES, LOOKAHEAD)
 
     def __init__(
         self,
         sample_rate: int,
         capacity: str = "full",
         *,
-        voicing: float | None = None,
+        voicing: float | str | None = None,
         lag: int = DEFAULT_LAG,
         step_frames: int = 1,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
+        lookahead: int | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._configure(
-            voicing=voicing, lag=lag, step_frames=step_frames, block_frames=block_frames
+            voicing=voicing,
+            lag=lag,
+            step_frames=step_frames,
+            block_frames=block_frames,
+            lookahead=lookahead,
         )
         options = {"sample_rate": sample_rate, "capacity": capacity, **options}
         self._build_parts(options, lambda parts: _check_streamable(parts["frames"]))
@@ -195,15 +210,24 @@ class CrepeStream(PitchComposite):
         self._start_over()
 
     def _configure(
-        self, *, voicing: object, lag: object, step_frames: object, block_frames: object
+        self,
+        *,
+        voicing: object,
+        lag: object,
+        step_frames: object,
+        block_frames: object,
+        lookahead: object = None,
     ) -> None:
-        if isinstance(voicing, str) and voicing.strip().lower() == "auto":
+        self.voicing = check_voicing_rule(voicing)
+        if lookahead is not None and self.voicing != "auto":
             raise ParameterError(
-                'CrepeStream does not take voicing="auto": it decides against each item\'s '
-                "noise floor, which a stream only knows at its end. Pass a periodicity "
-                "threshold (e.g. voicing=0.5), or None and decide on the offline result."
+                f'lookahead={lookahead!r} is for voicing="auto" only (frames a frame is held '
+                f"back before it is decided); this stream has voicing={self.voicing!r}. Pass "
+                f'voicing="auto", or leave lookahead out.'
             )
-        self.voicing = check_voicing(voicing)
+        self._lookahead = check_lookahead(lookahead)
+        # The option as given (None: the default), so that rebuilding settings round-trips.
+        self.lookahead = None if lookahead is None else self._lookahead
         self.lag = check_lag(lag)
         self.step_frames = check_step_frames(step_frames)
         self.block_frames = check_block_frames(block_frames)
@@ -234,7 +258,7 @@ class CrepeStream(PitchComposite):
         rate = self.frames.sample_rate
         reach = 0 if self._resampler is None else self._resampler.context + 2
         lag = self.lag if self.decode.decoder == "viterbi" else 0
-        wait = lag + self.step_frames - 1
+        wait = lag + self.step_frames - 1 + (self._lookahead if self.voicing == "auto" else 0)
         return _HALF / SAMPLE_RATE + reach / rate + wait * self.frames.hop_length / rate
 
     def _apply(self, fn: Any, recurse: bool = True) -> CrepeStream:
@@ -246,12 +270,22 @@ class CrepeStream(PitchComposite):
             if viterbi is not None:
                 viterbi.to(device)
             pending = None if state.pending is None else state.pending.to(device, dtype)
+            auto = state.auto
+            if auto is not None:
+                auto = AutoState(
+                    auto.periodicity.to(device),
+                    auto.level.to(device),
+                    auto.f0.to(device),
+                    auto.history,
+                )
             self._state = replace(
                 state,
                 inp=state.inp.to(device),
                 a16=state.a16.to(device),
                 pending=pending,
                 viterbi=viterbi,
+                levels=None if state.levels is None else state.levels.to(device),
+                auto=auto,
             )
         return self
 
@@ -376,8 +410,23 @@ class CrepeStream(PitchComposite):
             if ready - state.computed < self.step_frames:
                 ready = state.computed  # wait for a full step
         signal = _Buffer(a16, state.a16_start, produced)
-        activation = self._activations(signal, state.computed, ready)
+        auto = self.voicing == "auto"
+        level_parts: list[torch.Tensor] = [] if state.levels is None else [state.levels]
+        activation = self._activations(
+            signal, state.computed, ready, level_parts.append if auto else None
+        )
         pitch, pending, viterbi = self._decode(state, activation, final)
+        f0, periodicity = pitch
+        levels, auto_state = None, state.auto
+        if auto:  # hold frames back until `lookahead` frames past them are in
+            rows = f0.shape[0]
+            queue = torch.cat(level_parts, dim=-1) if level_parts else f0.new_zeros((rows, 0))
+            count = f0.shape[-1]
+            start = AutoState.empty(f0) if auto_state is None else auto_state
+            auto_state, f0, periodicity = advance(
+                start, f0, periodicity, queue[:, :count], self._lookahead, final
+            )
+            levels = queue[:, count:]
         keep16 = min(produced, max(state.a16_start, self._center(ready) - _HALF))
         a16 = a16[:, keep16 - state.a16_start :]
         new = replace(
@@ -389,12 +438,13 @@ class CrepeStream(PitchComposite):
             a16=a16,
             a16_start=keep16,
             computed=ready,
-            emitted=state.emitted + pitch.f0.shape[-1],
+            emitted=state.emitted + f0.shape[-1],
             pending=pending,
             viterbi=viterbi,
+            levels=levels,
+            auto=auto_state,
         )
-        f0, periodicity = pitch
-        if self.voicing is not None:
+        if isinstance(self.voicing, float):
             f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
         count = f0.shape[-1]
         return new, Pitch(f0.reshape(*state.shape, count), periodicity.reshape(*state.shape, count))
@@ -434,12 +484,20 @@ class CrepeStream(PitchComposite):
             n -= 1
         return n
 
-    def _activations(self, signal: _Buffer, start: int, stop: int) -> torch.Tensor:
-        """Network activations of frames ``[start, stop)`` of every row, block by block.
+    def _activations(
+        self,
+        signal: _Buffer,
+        start: int,
+        stop: int,
+        on_levels: Callable[[torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
+        """Network activations of frames ``[start, stop)`` of every row, block by block;
+        ``on_levels`` gets their levels in dB (``(rows, count)``, in order).
 
         The rows' frames go through the network together (:func:`share_frames`): a batch of
         streams costs one call per push, not one per row, and threads share its frames.
         """
+        on_raw = None if on_levels is None else (lambda raw: on_levels(frame_levels(raw)))
         activation = self.activation
         rows, dtype = signal.rows, activation.dtype
         plan: FramePlan = self.frames.plan
@@ -450,7 +508,7 @@ class CrepeStream(PitchComposite):
         out = []
         for first in range(start, stop, step):
             count = min(step, stop - first)
-            frames = cut_frames(signal, plan, first, count).to(dtype)
+            frames = cut_frames(signal, plan, first, count, on_raw).to(dtype)
             flat = frames.reshape(rows * count, WINDOW_SIZE)
             results = share_frames(activation.network, flat, per_call)
             out.append(torch.cat(results).reshape(rows, count, -1))
