@@ -653,7 +653,8 @@ def main_report() -> None:
         text += (
             '\n\nStream agreement: share of frames where `CrepeStream(voicing="auto", '
             'lookahead=L)` decides as the offline `voicing="auto"` (tiny, one push per '
-            "frame).\n\n" + stream_agreement(args.stream, "tiny", (1, 2, 4, 7, 10, 13))
+            f"frame, every {STREAM_EVERY}th clip of the split, all conditions).\n\n"
+            + stream_agreement(args.stream, "tiny", (1, 2, 4, 7, 10, 13))
         )
     print(text)
     if not args.no_write:
