@@ -106,7 +106,7 @@ _ITEM = re.compile(r"^( *)([-*+]|\d+[.)])( +)(?=\S)")
 
 
 def nest_lists(markdown: str) -> str:
-    """Re-indent nested lists written the CommonMark way for Python-Markdown.
+    r"""Re-indent nested lists written the CommonMark way for Python-Markdown.
 
     CommonMark (GitHub, any editor's preview) nests an item indented to its parent's text, two
     spaces under ``- `` and three under ``1. ``; Python-Markdown needs four per level and
@@ -164,7 +164,7 @@ _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.(?=\s|$)")
 
 
 def first_sentence(docstring: str) -> str:
-    """The first sentence of a docstring's first paragraph, its lines joined.
+    r"""The first sentence of a docstring's first paragraph, its lines joined.
 
     Example:
         >>> first_sentence("Activations → pitch (e.g. for a loss), a\nreadout.\n\nMore.")
