@@ -517,7 +517,7 @@ def test_each_command_describes_its_own_options(capsys: pytest.CaptureFixture[st
     for command in ("pitch", "activation", "embedding", "embed", "plot"):
         assert main([command, "--help"]) == 0
         helps[command] = " ".join(capsys.readouterr().out.split())
-    assert "auto (default: pauses, breath and room tone come out unvoiced" in helps["pitch"]
+    assert "auto (default: pauses, breath, room tone and reverberant tails" in helps["pitch"]
     assert "splits the solid contour (at or above it) from the faint dots" in helps["plot"]
     assert "voiced column" not in helps["plot"]
     assert "--voicing" not in helps["activation"]
