@@ -259,16 +259,16 @@ def test_features_none_pads_only_and_never_builds_a_network() -> None:
     batch = collate([torch.zeros(640), torch.zeros(100)])
     assert batch["frame_lengths"].tolist() == [11, 2]
     assert batch["mask"].shape == (2, 11)
-    assert collate._conditioner is None
+    assert collate._lazy.built is None
 
 
 def test_collate_pickles_without_its_network(tiny_collate: CrepeCollate) -> None:
     tiny_collate([torch.zeros(1600)])
-    assert tiny_collate._conditioner is not None
+    assert tiny_collate._lazy.built is not None
     blob = pickle.dumps(tiny_collate)
     assert len(blob) < 10_000  # configuration only, not the 2 MB of weights
     clone = pickle.loads(blob)
-    assert clone._conditioner is None
+    assert clone._lazy.built is None
     assert clone.conditioner_options == {"sample_rate": 16000, "capacity": "tiny"}
     assert repr(clone) == "CrepeCollate(sample_rate=16000, capacity='tiny')"
     assert clone.settings() == tiny_collate.settings()
@@ -619,7 +619,7 @@ def test_unknown_or_bad_options_raise_at_construction(
 def test_collate_checks_options_without_reading_weights(tmp_path: object) -> None:
     missing = f"{tmp_path}/nowhere/full.pth"
     collate = CrepeCollate(16000, hop_length=64, weights=missing, sha256="0" * 64)
-    assert collate._conditioner is None
+    assert collate._lazy.built is None
     assert collate.hop_length == 64
     with pytest.raises(WeightsNotFoundError):
         collate([torch.zeros(640)])  # the weights are read on the first call, in the worker
@@ -657,7 +657,7 @@ def test_from_conditioner_uses_it_and_keeps_its_hop() -> None:
     assert batch["f0"].shape == (2, 1 + 3000 // 64)
     # Pad-only and cached collates keep the settings, not the network.
     pad_only = CrepeCollate.from_conditioner(conditioner, features="none")
-    assert pad_only._given is None
+    assert pad_only._lazy.built is None
     assert len(pickle.dumps(pad_only)) < 10_000
     assert pad_only.settings()["hop_length"] == 64
     with pytest.raises(ParameterError, match=r"conditioner must be a CrepeConditioner"):
@@ -745,3 +745,20 @@ def test_voicing_adds_voiced_and_keeps_f0_finite() -> None:
         assert torch.equal(alone.f0.isnan(), ~batch["voiced"][k, :n])  # CrepePitch's NaN
         voiced = batch["voiced"][k, :n]
         assert torch.equal(alone.f0[voiced], batch["f0"][k, :n][voiced])
+
+
+def test_a_rebuilt_conditioner_must_match_the_config_its_owner_saw(
+    tiny_collate: CrepeCollate,
+) -> None:
+    from crepe_transforms.train._conditioner import LazyConditioner
+
+    tiny_collate([torch.zeros(1600)])
+    seen = tiny_collate._lazy.config
+    assert seen is not None and len(seen["weights_sha256"]) == 64
+    clone = pickle.loads(pickle.dumps(tiny_collate))
+    assert clone._lazy.built is None and clone._lazy.config == seen
+    clone([torch.zeros(1600)])  # the same weights: rebuilt and accepted
+    changed = {**seen, "weights_sha256": "0" * 64}
+    lazy = LazyConditioner({"sample_rate": 16000, "capacity": "tiny"}, config=changed)
+    with pytest.raises(ParameterError, match=r"changed: weights_sha256.*did a weight file"):
+        lazy.get()

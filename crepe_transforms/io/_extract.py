@@ -32,8 +32,7 @@ from .._settings import Setting, plain, route
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
 from ..functional import default_hop_length
-from ..functional._voicing import Voicing, check_voicing_rule
-from ..functional._voicing_model import decide_voicing
+from ..functional._voicing import Voicing, apply_voicing, check_voicing_rule
 from ..transforms import (
     DEFAULT_BLOCK_FRAMES,
     CrepeActivation,
@@ -552,11 +551,9 @@ class Extractor:
         finally:
             decoder.close()
         arrays = {"f0": f0, "periodicity": periodicity}
-        if self.voicing is not None:
-            if self.voicing == "auto":
-                voiced = decide_voicing(periodicity, torch.cat(levels, dim=-1))
-            else:
-                voiced = periodicity >= self.voicing
+        level = torch.cat(levels, dim=-1) if levels else None
+        voiced = apply_voicing(self.voicing, periodicity, level)
+        if voiced is not None:
             arrays["f0"] = f0.masked_fill(~voiced, math.nan)
             arrays["voiced"] = voiced
         return self._features(path, "pitch", framer, total, arrays)

@@ -14,7 +14,7 @@ from ..functional import num_frames
 from ..functional._voicing import Voicing, check_voicing_rule
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepeLoudness, CrepePitch
 from ..transforms._pitch import PITCH_PARTS, check_block_frames
-from ._conditioner import CrepeConditioner, feature_keys, padding_values
+from ._conditioner import CrepeConditioner, LazyConditioner, feature_keys, padding_values
 from ._forward import Forward
 from ._items import (
     ITEM_OPTIONS,
@@ -147,7 +147,7 @@ class CrepeCollate(Configurable):
             loudness.floor_db,
             voicing,
         )
-        self._given: CrepeConditioner | None = None
+        self._lazy = LazyConditioner(self.conditioner_options)
 
     @classmethod
     def from_conditioner(
@@ -203,7 +203,7 @@ class CrepeCollate(Configurable):
             conditioner.floor_db,
             conditioner.voicing,
         )
-        self._given = None
+        self._lazy = LazyConditioner(settings)
         if self.features == "compute":
             device = next(conditioner.buffers()).device
             if device.type != "cpu":
@@ -212,7 +212,8 @@ class CrepeCollate(Configurable):
                     f"conditioner is on {device}. Either pass features='none' and call the "
                     f"conditioner in the training step, or pass conditioner.cpu()."
                 )
-            self._given = conditioner.eval()
+            # Kept as given, pickled with its weights: the settings may not rebuild it.
+            self._lazy = LazyConditioner(settings, built=conditioner, keep=True)
         return self
 
     def _setup(
@@ -231,7 +232,6 @@ class CrepeCollate(Configurable):
         self.floor_db = floor_db
         self.voicing = voicing
         self.feature_keys = feature_keys(voicing)
-        self._conditioner: CrepeConditioner | None = None
 
     # The item options, read from the policy where Configurable looks for them.
     resample_policy = Forward[str]("policy.resample_policy")
@@ -256,20 +256,11 @@ class CrepeCollate(Configurable):
         conditioner = describe(_CONDITIONER_SETTINGS, self.conditioner_options)
         return f"{type(self).__name__}({', '.join(p for p in (conditioner, own) if p)})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_conditioner"] = None  # spawn workers build their own from the settings
-        return state
-
     @property
     def conditioner(self) -> CrepeConditioner:
         """The CPU :class:`CrepeConditioner`: the one given to :meth:`from_conditioner`, or
         built (and its weights loaded) on first use."""
-        if self._given is not None:
-            return self._given
-        if self._conditioner is None:
-            self._conditioner = CrepeConditioner(**self.conditioner_options).eval()
-        return self._conditioner
+        return self._lazy.get()
 
     def __call__(self, batch: Sequence[object]) -> dict[str, Any]:
         if isinstance(batch, (str, bytes, torch.Tensor)) or not isinstance(batch, Sequence):

@@ -49,6 +49,7 @@ __all__ = [
     "FEATURES_VERSION",
     "NOT_IN_CONFIG",
     "CrepeConditioner",
+    "LazyConditioner",
     "feature_keys",
     "padding_values",
     "state_digest",
@@ -288,3 +289,56 @@ class CrepeConditioner(Configurable, nn.Module):
             values["voiced"] = voiced.reshape(*shape, frames)
         out = {key: values[key].masked_fill(~mask, fills[key]) for key in self.feature_keys}
         return {**out, "frame_lengths": frame_lengths, "mask": mask}
+
+
+class LazyConditioner:
+    """The CPU conditioner of a picklable owner (the collate, the feature cache): the one
+    given, or built from its options on first use in each process.
+
+    A spawned DataLoader worker receives the options only (unless ``keep`` says to pickle the
+    conditioner itself, weights and all: one the options cannot rebuild, e.g. random or
+    retrained weights). A conditioner rebuilt where a config is already known (the one the
+    owner saw) must have that config: a weight file that changed in between raises.
+    """
+
+    def __init__(
+        self,
+        options: dict[str, Any],
+        *,
+        built: CrepeConditioner | None = None,
+        keep: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        #: The conditioner's keyword arguments (what a worker rebuilds it from).
+        self.options = options
+        self._built = None if built is None else built.eval()
+        self._keep = keep
+        #: The config of the conditioner this owner runs (``None`` until one is built).
+        self.config = config
+
+    @property
+    def built(self) -> CrepeConditioner | None:
+        """The conditioner, if this process has it already (nothing is built here)."""
+        return self._built
+
+    def get(self) -> CrepeConditioner:
+        """The conditioner, built (and its weights read) on first use in this process."""
+        if self._built is None:
+            built = CrepeConditioner(**self.options).eval()
+            config = built.config()
+            if self.config is not None and config != self.config:
+                changed = sorted(k for k in config if config.get(k) != self.config.get(k))
+                raise ParameterError(
+                    f"the conditioner rebuilt in this process differs from the one its owner "
+                    f"was made with (changed: {', '.join(changed)}): did a weight file change "
+                    f"since? Recreate the collate or feature cache."
+                )
+            self.config = config
+            self._built = built
+        return self._built
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if not self._keep:
+            state["_built"] = None  # rebuilt from the options where it is unpickled
+        return state

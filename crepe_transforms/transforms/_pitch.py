@@ -12,9 +12,8 @@ from .._eager import eager
 from .._settings import Configurable, Setting
 from ..constants import N_BINS
 from ..functional._decode import Pitch
-from ..functional._framing import length_mask, num_frames
-from ..functional._voicing import Voicing, check_voicing_rule
-from ..functional._voicing_model import decide_voicing
+from ..functional._framing import num_frames
+from ..functional._voicing import Voicing, apply_voicing, check_voicing_rule
 from ._activation import CrepeActivation
 from ._composite import Composite
 from ._decode import CrepeDecode
@@ -181,13 +180,7 @@ class CrepePitch(PitchComposite):
         auto = self.voicing == "auto"
         activation, frame_lengths, level = self._activations(prepared, levels=auto)
         f0, periodicity = self.decode.decode(activation, frame_lengths)
-        voiced: torch.Tensor | None = None
-        if auto and level is not None:
-            voiced = decide_voicing(periodicity, level, frame_lengths)
-        elif isinstance(self.voicing, float):
-            voiced = periodicity >= self.voicing
-            if frame_lengths is not None:
-                voiced &= length_mask(frame_lengths.to(voiced.device), voiced.shape[-1])
+        voiced = apply_voicing(self.voicing, periodicity, level, frame_lengths)
         return f0, periodicity, voiced, frame_lengths
 
     @eager

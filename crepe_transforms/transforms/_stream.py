@@ -36,7 +36,7 @@ from ..functional._decode import pack, run_decoder
 from ..functional._framing import center_sample
 from ..functional._resample import BlockResampler, compute_dtype
 from ..functional._viterbi_lag import DEFAULT_LAG, FixedLagViterbi, check_lag
-from ..functional._voicing import check_voicing_rule
+from ..functional._voicing import apply_voicing, check_voicing_rule
 from ..functional._voicing_model import _levels as frame_levels
 from ..model import share_frames
 from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, block_rows, cut_frames
@@ -444,8 +444,9 @@ class CrepeStream(PitchComposite):
             levels=levels,
             auto=auto_state,
         )
-        if isinstance(self.voicing, float):
-            f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
+        if isinstance(self.voicing, float):  # "auto" was decided by `advance` above
+            voiced = apply_voicing(self.voicing, periodicity, None)
+            f0 = f0.masked_fill(~cast(torch.Tensor, voiced), math.nan)
         count = f0.shape[-1]
         return new, Pitch(f0.reshape(*state.shape, count), periodicity.reshape(*state.shape, count))
 
