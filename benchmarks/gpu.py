@@ -39,7 +39,8 @@ import torch
 from signals import melody
 
 from crepe_transforms import CrepeActivation, CrepePitch
-from crepe_transforms.functional import log_emission, log_transition, viterbi_path
+from crepe_transforms.functional import viterbi_path
+from crepe_transforms.functional._internal import log_emission, log_transition
 from crepe_transforms.functional._viterbi import DEFAULT_HMM, log_jump
 
 ROOT = Path(__file__).resolve().parents[1]

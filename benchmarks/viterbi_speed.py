@@ -22,15 +22,15 @@ import librosa
 import numpy as np
 import torch
 
-from crepe_transforms.functional import (
+from crepe_transforms.functional import viterbi
+from crepe_transforms.functional import viterbi_path as banded_path
+from crepe_transforms.functional._internal import (
     CREPE_HMM,
     DEFAULT_HMM,
     log_emission,
     log_jump,
     log_transition,
-    viterbi,
 )
-from crepe_transforms.functional import viterbi_path as banded_path
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 360

@@ -20,6 +20,7 @@ weight file. Weights load on the first construction of a weighted transform.
 from typing import TYPE_CHECKING, Any
 
 from . import functional, weights
+from ._version import VERSION
 from .exceptions import (
     AudioError,
     ChecksumError,
@@ -42,7 +43,7 @@ from .transforms import (
     CrepeStream,
 )
 
-__version__ = "0.2.0"
+__version__ = VERSION
 
 # Training and file tools are imported on first use: they bring in soundfile, tqdm and the
 # DataLoader machinery, which the transforms alone do not need.

@@ -16,8 +16,10 @@ from _data_workers import ReportingCollate, ToneItems, harmonic
 from torch.utils.data import DataLoader, default_collate
 
 from crepe_transforms import CrepeLoudness, CrepePitch, ParameterError, weights
+from crepe_transforms.constants import DEFAULT_FLOOR_DB
 from crepe_transforms.exceptions import WeightsNotFoundError
-from crepe_transforms.functional import DEFAULT_FLOOR_DB, DEFAULT_HMM, num_frames, resample_to
+from crepe_transforms.functional import num_frames, resample_to
+from crepe_transforms.functional._internal import DEFAULT_HMM
 from crepe_transforms.train import CrepeCollate, CrepeConditioner, ItemPolicy, _items
 
 FEATURES = ("f0", "periodicity", "loudness")
@@ -754,9 +756,11 @@ def test_a_rebuilt_conditioner_must_match_the_config_its_owner_saw(
 
     tiny_collate([torch.zeros(1600)])
     seen = tiny_collate._lazy.config
-    assert seen is not None and len(seen["weights_sha256"]) == 64
+    assert seen is not None
+    assert len(seen["weights_sha256"]) == 64
     clone = pickle.loads(pickle.dumps(tiny_collate))
-    assert clone._lazy.built is None and clone._lazy.config == seen
+    assert clone._lazy.built is None
+    assert clone._lazy.config == seen
     clone([torch.zeros(1600)])  # the same weights: rebuilt and accepted
     changed = {**seen, "weights_sha256": "0" * 64}
     lazy = LazyConditioner({"sample_rate": 16000, "capacity": "tiny"}, config=changed)

@@ -22,12 +22,12 @@ from crepe_transforms.cli import main
 from crepe_transforms.exceptions import ChecksumError, ParameterError, WeightsFormatError
 from crepe_transforms.functional import (
     bins_to_cents,
-    check_track,
     hz_to_bins,
     hz_to_cents,
     pitch_target,
     track_labels,
 )
+from crepe_transforms.functional._internal import check_track
 from crepe_transforms.io import pair_files, read_pairs
 from crepe_transforms.model import Crepe
 from crepe_transforms.train import (

@@ -74,7 +74,8 @@ def test_apply_voicing_without_a_rule_is_no_mask_and_auto_needs_levels() -> None
     with pytest.raises(ParameterError, match="level_db"):
         apply_voicing("auto", p, None)
     empty = apply_voicing("auto", p[:, :0], None)
-    assert empty is not None and empty.shape == (1, 0)
+    assert empty is not None
+    assert empty.shape == (1, 0)
 
 
 def _hysteresis_reference(p: list[float], lower: float, upper: float) -> list[bool]:

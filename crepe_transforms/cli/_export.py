@@ -18,9 +18,9 @@ from .._settings import Setting
 from ..constants import SAMPLE_RATE
 from ..exceptions import ParameterError
 from ..export import EXPORT_DECODERS, FORMATS, GRAPHS, export_network, export_pitch
-from ..export._write import check_export_path
+from ..export._internal import check_export_path
 from ..functional import admitted_bins
-from ..io._extract import hop_length_for, parse_hop
+from ..io._internal import hop_length_for, parse_hop
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
 from ._options import CommandText, add_command, add_settings, emit_line, given
 

@@ -30,11 +30,20 @@ from .._settings import Setting
 from ..exceptions import ParameterError
 from ..functional import admitted_bins
 from ..io import AUDIO_EXTENSIONS, Extractor, plot_file, predict_files
-from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, total
-from ..io._outputs import FORMATS, check_output_dir
-from ..io._plot import check_image_path
+from ..io._internal import (
+    FORMATS,
+    Job,
+    check_image_path,
+    check_output_dir,
+    describe,
+    display,
+    env_rank,
+    gather,
+    parse_shard,
+    total,
+)
 from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames
-from ..transforms._pitch import VOICING
+from ..transforms._internal import VOICING
 from ._options import (
     PROG,
     CommandText,

@@ -40,7 +40,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import VERSION as __version__
 
     return __version__
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TextIO
 from .._checks import check_positive_int
 from .._settings import REQUIRED, Setting
 from ..exceptions import ParameterError
-from ..io._corpus import display
+from ..io._internal import display
 
 __all__ = [
     "PROG",

@@ -297,7 +297,7 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
                 "equivalent": f"CrepePitch(16000, {graph.capacity!r}, decoder={graph.decoder!r})",
             },
         }
-    from .. import __version__
+    from .._version import VERSION as __version__
 
     return {
         "graph": "network" if isinstance(graph, NetworkGraph) else "pitch",

@@ -25,12 +25,18 @@ from .._checks import (
     check_positive_int,
     check_sample_rate,
 )
-from ..constants import CREPE_STD_FLOOR, SAMPLE_RATE, TORCHCREPE_STD_FLOOR, WINDOW_SIZE
+from ..constants import (
+    CREPE_STD_FLOOR,
+    NORMALIZATIONS,
+    RESAMPLERS,
+    SAMPLE_RATE,
+    TORCHCREPE_STD_FLOOR,
+    WINDOW_SIZE,
+)
 from ..exceptions import ParameterError
-from ._resample import RESAMPLERS, _resample, compute_dtype
+from ._resample import _resample, compute_dtype
 
 __all__ = [
-    "NORMALIZATIONS",
     "default_hop_length",
     "extract_frames",
     "frame",
@@ -40,9 +46,6 @@ __all__ = [
     "normalize_frames",
     "num_frames",
 ]
-
-#: ``normalization=`` choices: the original CREPE's rule, torchcrepe's, or none.
-NORMALIZATIONS = ("crepe", "torchcrepe", "none")
 
 
 def default_hop_length(sample_rate: int) -> int:

@@ -21,8 +21,9 @@ from typing import cast
 import torch
 
 from .._checks import check_choice
+from ..constants import BACKENDS
 from ..exceptions import ParameterError
-from ._viterbi import BACKENDS, HMM, _compiled, _max_plus_step, log_emission, log_jump
+from ._viterbi import HMM, _compiled, _max_plus_step, log_emission, log_jump
 
 __all__ = ["DEFAULT_LAG", "FixedLagViterbi", "check_lag"]
 

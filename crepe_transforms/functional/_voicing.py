@@ -18,14 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_lengths
+from ..constants import HYSTERESIS_LOWER, HYSTERESIS_UPPER, SILENCE_DB
 from ..exceptions import ParameterError
 from ._framing import length_mask
 from ._voicing_model import auto_voicing, decide_voicing
 
 __all__ = [
-    "HYSTERESIS_LOWER",
-    "HYSTERESIS_UPPER",
-    "SILENCE_DB",
     "Voicing",
     "apply_voicing",
     "check_voicing_rule",
@@ -41,12 +39,6 @@ __all__ = [
 AUTO: Literal["auto"] = "auto"
 #: A voicing rule: none, a periodicity threshold, or ``"auto"``.
 Voicing: TypeAlias = float | Literal["auto"] | None
-
-#: Default hysteresis bounds on periodicity (torchcrepe's ``threshold.Hysteresis`` values).
-HYSTERESIS_LOWER = 0.19
-HYSTERESIS_UPPER = 0.31
-#: Default silence gate: A-weighted loudness in dB re full scale (see :func:`a_weighted_loudness`).
-SILENCE_DB = -60.0
 
 
 def _describe(value: object) -> str:

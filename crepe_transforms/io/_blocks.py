@@ -30,17 +30,9 @@ import torch
 
 from ..constants import N_BINS, SAMPLE_RATE
 from ..exceptions import AudioError, ParameterError
-from ..functional import (
-    BlockResampler,
-    DecoderInput,
-    Pitch,
-    finish_path,
-    log_emission,
-    log_jump,
-    log_transition,
-    viterbi_path,
-)
-from ..functional._viterbi import _compiled
+from ..functional import BlockResampler, Pitch, viterbi_path
+from ..functional._internal import DecoderInput, finish_path, log_emission, log_jump, log_transition
+from ..functional._internal import compiled_kernel as _compiled
 from ..transforms import CrepeDecode
 from ._audio import AudioReader, downmix
 

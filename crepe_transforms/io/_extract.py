@@ -31,8 +31,7 @@ from .._checks import check_choice
 from .._settings import Setting, plain, route
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
-from ..functional import default_hop_length
-from ..functional._voicing import Voicing, apply_voicing, check_voicing_rule
+from ..functional._internal import Voicing, apply_voicing, check_voicing_rule, default_hop_length
 from ..transforms import (
     DEFAULT_BLOCK_FRAMES,
     CrepeActivation,
@@ -40,9 +39,13 @@ from ..transforms import (
     CrepeEmbedding,
     CrepeFrames,
 )
-from ..transforms._embedding import EMBEDDING_LAYOUTS
-from ..transforms._engine import run_blocks
-from ..transforms._pitch import BLOCK_FRAMES, VOICING, check_block_frames
+from ..transforms._internal import (
+    BLOCK_FRAMES,
+    EMBEDDING_LAYOUTS,
+    VOICING,
+    check_block_frames,
+    run_blocks,
+)
 from ._audio import AudioReader
 from ._blocks import BlockDecoder, FileSignal
 from ._outputs import KINDS, Features

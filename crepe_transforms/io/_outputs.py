@@ -66,7 +66,7 @@ _HEADER = ("kind", "source", "sample_rate", "hop_length", "version")
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import VERSION as __version__
 
     return __version__
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..exceptions import MissingDependencyError, ParameterError
-from ..functional._voicing import check_voicing
+from ..functional._internal import check_voicing
 from ._audio import AudioReader, audio_info, downmix
 from ._corpus import display
 from ._extract import Extractor

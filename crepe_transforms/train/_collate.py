@@ -11,9 +11,9 @@ from .._checks import check_choice
 from .._settings import Configurable, Setting, describe, route
 from ..exceptions import ParameterError
 from ..functional import num_frames
-from ..functional._voicing import Voicing, check_voicing_rule
+from ..functional._internal import Voicing, check_voicing_rule
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepeLoudness, CrepePitch
-from ..transforms._pitch import PITCH_PARTS, check_block_frames
+from ..transforms._internal import PITCH_PARTS, check_block_frames
 from ._conditioner import CrepeConditioner, LazyConditioner, feature_keys, padding_values
 from ._forward import Forward
 from ._items import (

@@ -37,10 +37,10 @@ from torch import nn
 
 from .._eager import eager
 from .._settings import Configurable, Setting, plain
+from ..constants import DEFAULT_FLOOR_DB
 from ..exceptions import ParameterError
-from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
-from ..functional._loudness import check_floor_db
-from ..functional._voicing import Voicing
+from ..functional import num_frames
+from ..functional._internal import Voicing, check_floor_db, length_mask
 from ..transforms import CrepeLoudness, CrepePitch
 from ._forward import Forward
 from ._items import FEATURE_KEYS
@@ -245,7 +245,7 @@ class CrepeConditioner(Configurable, nn.Module):
             >>> len(cfg["weights_sha256"]), cfg["dtype"]
             (64, 'torch.float32')
         """
-        from .. import __version__
+        from .._version import VERSION as __version__
 
         settings = {k: plain(v) for k, v in self.settings().items() if k not in NOT_IN_CONFIG}
         settings["hmm"] = self.pitch.decode.model.to_dict()

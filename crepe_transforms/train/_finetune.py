@@ -471,6 +471,6 @@ def finetune(
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import VERSION as __version__
 
     return __version__

@@ -29,9 +29,10 @@ from torch.utils.data import default_collate
 
 from .._checks import check_choice, check_sample_rate
 from .._settings import Setting, route
-from ..constants import AUDIO_RATES
+from ..constants import AUDIO_RATES, RESAMPLERS
 from ..exceptions import ParameterError
-from ..functional import RESAMPLERS, length_mask, resample_to
+from ..functional import resample_to
+from ..functional._internal import length_mask
 
 __all__ = [
     "CHANNEL_POLICIES",

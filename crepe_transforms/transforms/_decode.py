@@ -9,16 +9,16 @@ from torch import nn
 
 from .._checks import check_choice, check_lengths
 from .._settings import Configurable, Setting
-from ..functional._decode import (
-    DECODERS,
-    Pitch,
-    admitted_bins,
+from ..constants import BACKENDS, DECODERS, DEFAULT_TEMPERATURE
+from ..functional import HMM, Pitch, admitted_bins, soft_decode
+from ..functional._internal import (
     check_activation,
+    check_temperature,
+    log_transition,
     pack,
+    resolve_hmm,
     run_decoder,
 )
-from ..functional._readout import DEFAULT_TEMPERATURE, check_temperature, soft_decode
-from ..functional._viterbi import BACKENDS, HMM, log_transition, resolve_hmm
 
 __all__ = ["CrepeDecode", "CrepeSoftDecode", "parse_hz"]
 

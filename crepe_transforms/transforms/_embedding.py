@@ -10,7 +10,7 @@ from .._checks import check_choice
 from .._eager import eager
 from .._settings import Configurable, Setting
 from ..constants import EMBEDDING_ROWS
-from ..functional._framing import num_frames
+from ..functional import num_frames
 from ._activation import CrepeActivation
 from ._composite import Composite
 from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks

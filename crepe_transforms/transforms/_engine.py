@@ -29,8 +29,10 @@ import torch
 import torch.nn.functional as F
 
 from ..constants import WINDOW_SIZE
-from ..functional._framing import _centers, _normalize, extract_frames
-from ..functional._voicing_model import _levels as frame_levels
+from ..functional import extract_frames
+from ..functional._internal import centers_unchecked as _centers
+from ..functional._internal import levels_unchecked as frame_levels
+from ..functional._internal import normalize_unchecked as _normalize
 from ..model import map_chunks
 
 __all__ = [

@@ -9,9 +9,13 @@ from torch import nn
 
 from .._checks import check_audio, check_choice, check_hop_length, check_lengths, check_sample_rate
 from .._settings import REQUIRED, Configurable, Setting
-from ..functional._framing import NORMALIZATIONS, _centers, _normalize, extract_frames, num_frames
-from ..functional._framing import frame_times as _frame_times
-from ..functional._resample import RESAMPLERS, _resample, compute_dtype
+from ..constants import NORMALIZATIONS, RESAMPLERS
+from ..functional import extract_frames, num_frames
+from ..functional import frame_times as _frame_times
+from ..functional._internal import centers_unchecked as _centers
+from ..functional._internal import compute_dtype
+from ..functional._internal import normalize_unchecked as _normalize
+from ..functional._internal import resample_unchecked as _resample
 from ._engine import FramePlan
 
 __all__ = ["CrepeFrames", "PreparedAudio"]

@@ -7,12 +7,9 @@ from torch import nn
 
 from .._checks import check_hop_length, check_sample_rate
 from .._settings import REQUIRED, Configurable, Setting
-from ..functional._loudness import (
-    DEFAULT_FLOOR_DB,
-    a_weighted_loudness,
-    check_floor_db,
-    loudness_tables,
-)
+from ..constants import DEFAULT_FLOOR_DB
+from ..functional import a_weighted_loudness
+from ..functional._internal import check_floor_db, loudness_tables
 
 __all__ = ["CrepeLoudness"]
 

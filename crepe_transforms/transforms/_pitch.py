@@ -11,9 +11,8 @@ from .._checks import check_positive_int
 from .._eager import eager
 from .._settings import Configurable, Setting
 from ..constants import N_BINS
-from ..functional._decode import Pitch
-from ..functional._framing import num_frames
-from ..functional._voicing import Voicing, apply_voicing, check_voicing_rule
+from ..functional import Pitch, num_frames
+from ..functional._internal import Voicing, apply_voicing, check_voicing_rule
 from ._activation import CrepeActivation
 from ._composite import Composite
 from ._decode import CrepeDecode

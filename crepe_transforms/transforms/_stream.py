@@ -31,13 +31,20 @@ from .._checks import check_audio, check_positive_int
 from .._settings import Setting
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
-from ..functional import DecoderInput, Pitch, finish_path
-from ..functional._decode import pack, run_decoder
-from ..functional._framing import center_sample
-from ..functional._resample import BlockResampler, compute_dtype
-from ..functional._viterbi_lag import DEFAULT_LAG, FixedLagViterbi, check_lag
-from ..functional._voicing import apply_voicing, check_voicing_rule
-from ..functional._voicing_model import _levels as frame_levels
+from ..functional import BlockResampler, FixedLagViterbi, Pitch
+from ..functional._internal import (
+    DEFAULT_LAG,
+    DecoderInput,
+    apply_voicing,
+    center_sample,
+    check_lag,
+    check_voicing_rule,
+    compute_dtype,
+    finish_path,
+    pack,
+    run_decoder,
+)
+from ..functional._internal import levels_unchecked as frame_levels
 from ..model import share_frames
 from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, block_rows, cut_frames
 from ._frames import CrepeFrames

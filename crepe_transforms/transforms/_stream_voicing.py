@@ -18,7 +18,7 @@ import torch
 
 from .._checks import check_positive_int
 from .._settings import Setting
-from ..functional._voicing_model import AHEAD_FRAMES, PAST_FRAMES, decide_voicing
+from ..functional._internal import AHEAD_FRAMES, PAST_FRAMES, decide_voicing
 
 #: Frames before and after a frame that its decision reads (the window plus 3-frame shifts).
 REACH_PAST = PAST_FRAMES + 3
