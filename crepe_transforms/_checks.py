@@ -89,7 +89,7 @@ def check_sha256(sha256: object) -> str | None:
     if text is None or len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         raise ParameterError(
             f"sha256={sha256!r} is not a sha256 digest (64 hexadecimal characters). Compute "
-            f"it with `sha256sum FILE` or crepe_transforms.weights.sha256_file(FILE)."
+            f"it with `sha256sum FILE` (or hashlib.sha256 in Python)."
         )
     return text
 

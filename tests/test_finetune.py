@@ -43,7 +43,8 @@ from crepe_transforms.train import (
     pitch_shift,
     segment_length,
 )
-from crepe_transforms.weights import load_state_dict, sha256_file
+from crepe_transforms.weights import load_state_dict
+from crepe_transforms.weights._internal import sha256_file
 
 SR = 16000
 

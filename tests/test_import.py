@@ -306,3 +306,15 @@ def test_running_a_transform_without_compiling_never_imports_dynamo(tmp_path: Pa
         tmp_path,
     )
     assert result == {"dynamo": False, "frames": 6}
+
+
+def test_names_0_2_exported_from_weights_resolve_with_a_deprecation_warning():
+    import crepe_transforms.weights as weights
+    from crepe_transforms.weights import _internal
+
+    assert len(weights.__all__) <= 10
+    assert len(weights.MOVED) == 18
+    for name in weights.MOVED:
+        assert name not in dir(weights)
+        with pytest.warns(DeprecationWarning, match=rf"weights\.{name} moved in 0\.3"):
+            assert getattr(weights, name) is getattr(_internal, name)

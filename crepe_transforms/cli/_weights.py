@@ -11,6 +11,7 @@ from typing import TextIO
 from .. import weights as registry
 from ..constants import CAPACITIES
 from ..exceptions import ChecksumError, CrepeError, WeightsNotFoundError
+from ..weights._internal import finetuned_dirs, sha256_file, weights_dir
 from ._options import CommandText, add_command, emit_line, error
 
 __all__ = ["add_weights_command"]
@@ -89,7 +90,7 @@ def _weights_list(args: argparse.Namespace) -> int:
             rows.append([capacity, "-", "not found", "-"])
             continue
         except ChecksumError:  # e.g. a cache symlink that leads out of the cache
-            path = registry.weights_dir() / f"{capacity}.pth"
+            path = weights_dir() / f"{capacity}.pth"
             rows.append([capacity, "cache", "REFUSED", f"{path} (links outside the cache)"])
             continue
         if args.verify:
@@ -102,14 +103,14 @@ def _weights_list(args: argparse.Namespace) -> int:
         else:
             state = "not checked"
         rows.append([capacity, loc.source, state, str(loc.path)])
-    for found in registry.list_finetuned(*registry.finetuned_dirs(), *args.dirs):
+    for found in registry.list_finetuned(*finetuned_dirs(), *args.dirs):
         if not args.verify:
             state = "not checked"
         elif found.sha256 is None:
             state = "NO SIDECAR"
         else:
             try:
-                state = _status(registry.sha256_file(found.path) == found.sha256, True)
+                state = _status(sha256_file(found.path) == found.sha256, True)
             except OSError as exc:
                 state = f"unreadable ({exc.strerror or exc})"
         rows.append([found.capacity, "finetuned", state, str(found.path)])
@@ -174,11 +175,11 @@ def _weights_convert(args: argparse.Namespace) -> int:
         try:
             capacity, state = registry.convert_keras(file, args.capacity)
             source = (
-                f"converted from {Path(file).name} (sha256 {registry.sha256_file(file)}) "
+                f"converted from {Path(file).name} (sha256 {sha256_file(file)}) "
                 "by crepe-transforms weights convert"
             )
             target = registry.install_state_dict(capacity, state, source)
-            digest = registry.sha256_file(target)
+            digest = sha256_file(target)
         except CrepeError as exc:  # its message names the file
             error(str(exc))
             status = 1

@@ -213,7 +213,8 @@ def _voicing(graph: NetworkGraph | PitchGraph) -> dict[str, Any]:
 def _weights(activation: CrepeActivation) -> dict[str, Any]:
     info: dict[str, Any] = {"capacity": activation.capacity, "pretrained": activation.pretrained}
     if activation.pretrained:
-        from ..weights import locate, sha256_file
+        from ..weights import locate
+        from ..weights._internal import sha256_file
 
         location = locate(activation.capacity, activation.weights, activation.sha256)
         info.update(

@@ -43,7 +43,8 @@ from .._checks import check_capacity, check_choice
 from ..exceptions import ParameterError
 from ..functional import hz_to_cents, normalize_frames, pitch_target, weighted_argmax
 from ..model import Crepe
-from ..weights import load_state_dict, locate, sha256_file
+from ..weights import load_state_dict, locate
+from ..weights._internal import sha256_file
 from ._augment import Augment, segment_length
 from ._checkpoint import (
     CHECKPOINT_FORMAT,
