@@ -292,8 +292,6 @@ def voiced_mask(
             "with voicing=None every frame keeps its f0 and there is no mask."
         )
     if rule == AUTO:
-        if level_db is None and periodicity.numel() == 0:
-            return torch.zeros(periodicity.shape, dtype=torch.bool, device=periodicity.device)
         if level_db is None:
             raise ParameterError(
                 'voicing="auto" needs level_db, the level of every frame in dB: compute it '

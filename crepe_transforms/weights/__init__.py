@@ -20,9 +20,9 @@ environment variable names, the Keras reader's parts, the sidecar helpers) still
 
 from __future__ import annotations
 
-import importlib
 import warnings
 
+from . import _internal
 from ._finetuned import list_finetuned
 from ._keras import convert_keras
 from ._registry import (
@@ -49,28 +49,9 @@ __all__ = [
     "verify",
 ]
 
-#: Names 0.2 exported here, now internal (``crepe_transforms.weights._internal``). Still
-#: resolved, with a DeprecationWarning, until 0.4.
-MOVED = (
-    "ENV_CACHE",
-    "ENV_WEIGHTS",
-    "FINETUNED_DIR",
-    "FinetunedFile",
-    "VerifyResult",
-    "cache_dir",
-    "finetuned_dirs",
-    "finetuned_record",
-    "infer_capacity",
-    "infer_keras_capacity",
-    "keras_to_state_dict",
-    "read_keras_weights",
-    "search_locations",
-    "sha256_file",
-    "sidecar_sha256",
-    "trusted_hashes",
-    "validate_state_dict",
-    "weights_dir",
-)
+#: Names 0.2 exported here, now internal: every name of ``crepe_transforms.weights._internal``.
+#: Still resolved, with a DeprecationWarning, until 0.4.
+MOVED = tuple(_internal.__all__)
 
 
 def __getattr__(name: str) -> object:
@@ -81,7 +62,7 @@ def __getattr__(name: str) -> object:
             DeprecationWarning,
             stacklevel=2,
         )
-        return getattr(importlib.import_module("crepe_transforms.weights._internal"), name)
+        return getattr(_internal, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
