@@ -4,6 +4,7 @@ resumed run respects them, discovery and sharding."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -44,6 +45,7 @@ from crepe_transforms.io._outputs import (
     read_record,
     sidecar_path,
 )
+from crepe_transforms.weights._digest import DIGEST_KEY
 
 SMALL = {"chunk_size": 8, "block_frames": 24, "pretrained": False}
 #: The transforms the extractor is compared with: same chunks, their own (default) blocks.
@@ -563,6 +565,44 @@ def test_resume_ignores_settings_that_do_not_change_the_numbers(
     # a hop given as a duration equal to the default is the same hop
     again = Extractor.from_transforms(tiny.activation, hop_length="10ms", block_frames=24)
     assert len(predict_files([tmp_path / "in"], out, "activation", extractor=again).skipped) == 2
+
+
+def test_resume_sees_that_another_weight_file_is_resolved(
+    tmp_path: Path, tiny: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 20: weights=None both times, but the registry now resolves another file (other
+    # weights): the outputs record the network's digest, as the feature cache keys on it
+    make_tree(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    predict_files([tmp_path / "in"], out, "activation", extractor=tiny)
+    retrained = Extractor("tiny", **SMALL)  # type: ignore[arg-type]
+    assert retrained.settings() == tiny.settings()  # same settings, other weights
+    assert read_record(out / "speaker0/session0/utt000.activation.npz").settings[DIGEST_KEY] == (
+        tiny.weights_digest()
+    )
+    before = mtimes(out)
+    with pytest.raises(ParameterError, match=r"made with other settings than this run: weights_"):
+        predict_files([tmp_path / "in"], out, "activation", extractor=retrained)
+    assert mtimes(out) == before
+    # the same weights found elsewhere (another weights= path) are the same weights
+    monkeypatch.setattr(tiny.activation, "weights", str(tmp_path / "copy.pth"))
+    summary = predict_files([tmp_path / "in"], out, "activation", extractor=tiny)
+    assert (len(summary.skipped), len(summary.written)) == (2, 0)
+
+
+def test_resume_of_outputs_without_a_digest_compares_where_the_weights_came_from(
+    tmp_path: Path, tiny: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # outputs of 0.2 record no digest: the settings that located the weights stand in for it
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.1, 16000)
+    out = tmp_path / "out"
+    features = tiny.compute("pitch", tmp_path / "in" / "a.wav")
+    old = {k: v for k, v in features.settings.items() if k != DIGEST_KEY}
+    write_features(dataclasses.replace(features, settings=old), out / "a.f0.csv")
+    assert len(predict_files([tmp_path / "in"], out, extractor=tiny).skipped) == 1
+    monkeypatch.setattr(tiny.activation, "weights", str(tmp_path / "other.pth"))
+    with pytest.raises(ParameterError, match=r"weights None → '.*other\.pth'"):
+        predict_files([tmp_path / "in"], out, extractor=tiny)
 
 
 def test_resume_refuses_outputs_of_unknown_settings_and_overwrite_recomputes(

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from .._checks import check_choice
-from .._settings import Setting, plain, route
+from .._settings import Setting, neutral, plain, route
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
 from ..functional import default_hop_length
@@ -44,6 +44,7 @@ from ..transforms import (
 from ..transforms._embedding import EMBEDDING_LAYOUTS
 from ..transforms._engine import run_blocks
 from ..transforms._pitch import BLOCK_FRAMES, VOICING, check_block_frames
+from ..weights._digest import DIGEST_KEY, state_digest
 from ._audio import AudioReader
 from ._blocks import BlockDecoder, FileSignal
 from ._outputs import KINDS, Features
@@ -55,11 +56,6 @@ __all__ = [
     "hop_length_for",
     "parse_hop",
 ]
-
-#: Settings that do not change the numbers an output holds: a resumed run ignores them when
-#: it compares its settings with an output's (the numba and torch Viterbi kernels give the
-#: same path; verification only checks the file).
-NEUTRAL_SETTINGS = ("device", "chunk_size", "block_frames", "spill_dir", "backend", "verify")
 
 
 def parse_hop(value: object) -> str | int | None:
@@ -254,6 +250,7 @@ class Extractor:
             "torch device for the network, e.g. cuda or cuda:1",
             parse=check_device,
             metavar="DEVICE",
+            affects_output=False,
         ),
         Setting(
             "spill_dir",
@@ -261,6 +258,7 @@ class Extractor:
             "folder where Viterbi decoding of a long file parks the activations until the "
             "path is known (default: the temporary folder, $TMPDIR)",
             metavar="DIR",
+            affects_output=False,
         ),
         FILE_VOICING,
         BLOCK_FRAMES,
@@ -269,6 +267,7 @@ class Extractor:
 
     activation: CrepeActivation
     decode: CrepeDecode
+    _digest: tuple[tuple[tuple[int, int], ...], str] | None = None
 
     def __init__(
         self,
@@ -413,7 +412,26 @@ class Extractor:
             names.add("layout")
         settings = self.settings()
         settings["hop_length"] = self.framer(sample_rate).hop_length
-        return {k: plain(v) for k, v in settings.items() if k in names}
+        recorded = {k: plain(v) for k, v in settings.items() if k in names}
+        recorded[DIGEST_KEY] = self.weights_digest()
+        return recorded
+
+    def weights_digest(self) -> str:
+        """sha256 of the network's state (:func:`~crepe_transforms.weights._digest.state_digest`),
+        as the feature cache keys on it: every output records it, so a resumed run sees that
+        another weight file is now resolved whatever ``weights`` says. Computed once, again
+        only when a tensor of the network changed in place.
+
+        Example:
+            >>> extractor = Extractor("tiny", pretrained=False)
+            >>> extractor.weights_digest() == state_digest(extractor.activation.network)
+            True
+        """
+        tensors = self.activation.network.state_dict().values()
+        key = tuple((id(t), t._version) for t in tensors)
+        if self._digest is None or self._digest[0] != key:
+            self._digest = (key, state_digest(self.activation.network))
+        return self._digest[1]
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -574,3 +592,13 @@ class Extractor:
         if kind == "embedding":
             return self.embedding(path, on_frames)
         return self.activations(path, on_frames)
+
+
+#: Settings that do not change the numbers an output holds (``affects_output=False``, read
+#: from the settings tables): a resumed run ignores them when it compares its settings with an
+#: output's. Where the weights were found is among them: the recorded weights digest
+#: (``weights_sha256``) covers what they hold.
+NEUTRAL_SETTINGS = neutral((*Extractor.SETTINGS, *(s for _, settings in PARTS for s in settings)))
+#: The settings that located the weights: compared instead of the digest with outputs that
+#: record none (made by 0.2).
+WEIGHT_SOURCE = ("weights", "sha256", "pretrained")

@@ -6,7 +6,10 @@ reports a bad file and goes on, and returns a :class:`~crepe_transforms.io.Summa
 
 The resume rule: every output records the settings that made it. Before computing anything,
 each existing output's record is compared with this run's settings for it, leaving out those
-that do not change the numbers (:data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS`). An
+that do not change the numbers (:data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS`,
+``affects_output=False`` in the settings tables). Where the weights were found is one of those:
+every output records the digest of the network's state (``weights_sha256``, as the feature
+cache's key does), so a run that now resolves another weight file recomputes. An
 output made with other settings, or whose settings are unknown (written by 0.1, or a CSV that
 no longer matches its record), is not done, and the run stops with one error naming it, each
 differing setting and the fix (``overwrite=True`` / ``--overwrite``, or another output
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import CrepeError, ParameterError
+from ..weights._digest import DIGEST_KEY
 from ._audio import AUDIO_EXTENSIONS
 from ._corpus import (
     Job,
@@ -33,7 +37,7 @@ from ._corpus import (
     env_rank,
     shard,
 )
-from ._extract import NEUTRAL_SETTINGS, Extractor
+from ._extract import NEUTRAL_SETTINGS, WEIGHT_SOURCE, Extractor
 from ._outputs import (
     FORMATS,
     Features,
@@ -86,10 +90,13 @@ def check_resume(targets: Iterable[Path], kind: str, fmt: str, extractor: Extrac
         except UnknownRecord as exc:
             problems.append(f"{exc}; its settings are unknown, so it is not done")
             continue
+        ignore = NEUTRAL_SETTINGS
+        if DIGEST_KEY not in record.settings:
+            # made by 0.2, before outputs recorded the weights' digest: compare the settings
+            # that located the weights instead, as 0.2 did
+            ignore = (*(n for n in NEUTRAL_SETTINGS if n not in WEIGHT_SOURCE), DIGEST_KEY)
         changed = differences(
-            record.settings,
-            extractor.recorded_settings(kind, record.sample_rate),
-            ignore=NEUTRAL_SETTINGS,
+            record.settings, extractor.recorded_settings(kind, record.sample_rate), ignore=ignore
         )
         if changed:
             listed = ", ".join(f"{name} {_show(a)} → {_show(b)}" for name, a, b in changed)

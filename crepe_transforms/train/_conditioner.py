@@ -28,7 +28,6 @@ a second is ``hop_length=64`` at 16 kHz.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,12 +35,13 @@ import torch
 from torch import nn
 
 from .._eager import eager
-from .._settings import Configurable, Setting, plain
+from .._settings import Configurable, Setting, neutral, plain
 from ..exceptions import ParameterError
 from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
 from ..functional._loudness import check_floor_db
 from ..functional._voicing import Voicing
 from ..transforms import CrepeLoudness, CrepePitch
+from ..weights._digest import DIGEST_KEY, state_digest
 from ._forward import Forward
 from ._items import FEATURE_KEYS
 
@@ -59,23 +59,18 @@ __all__ = [
 #: 2: f0 and periodicity come from the 0.2 block engine.
 FEATURES_VERSION = 2
 
-#: Settings left out of :meth:`CrepeConditioner.config`: they move only memory, speed or float
-#: rounding (chunk and block sizes, the Viterbi kernel), or say where the weights come from,
-#: which the weights' own digest in the config covers.
-NOT_IN_CONFIG = (
-    "chunk_size",
-    "block_frames",
-    "backend",
-    "weights",
-    "sha256",
-    "pretrained",
-    "verify",
-)
-
 FLOOR_DB = Setting(
     "floor_db",
     DEFAULT_FLOOR_DB,
     "loudness of digital silence and of padded frames, dB re full scale",
+)
+
+#: Settings left out of :meth:`CrepeConditioner.config`: those that do not change the numbers
+#: (``affects_output=False``: chunk and block sizes, the Viterbi kernel, and where the weights
+#: were found, which the weights' own digest in the config covers). Derived from the settings
+#: tables, as the file outputs' :data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS` are.
+NOT_IN_CONFIG = neutral(
+    (*(s for _, part in CrepePitch.PARTS for s in part.SETTINGS), *CrepePitch.SETTINGS, FLOOR_DB)
 )
 
 
@@ -88,16 +83,6 @@ def padding_values(floor_db: float) -> dict[str, float | bool]:
     """What each feature holds on padded frames: f0 0, periodicity 0, loudness ``floor_db``,
     voiced False."""
     return {"f0": 0.0, "periodicity": 0.0, "loudness": floor_db, "voiced": False}
-
-
-def state_digest(module: nn.Module) -> str:
-    """sha256 of a module's state dict: names, dtypes, shapes and bytes, in key order."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 class CrepeConditioner(Configurable, nn.Module):
@@ -253,7 +238,7 @@ class CrepeConditioner(Configurable, nn.Module):
             "package_version": __version__,
             **settings,
             "dtype": str(self.pitch.activation.dtype),
-            "weights_sha256": state_digest(self.pitch.activation.network),
+            DIGEST_KEY: state_digest(self.pitch.activation.network),
         }
 
     @eager

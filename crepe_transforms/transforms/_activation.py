@@ -119,12 +119,14 @@ class CrepeActivation(Configurable, nn.Module):
             DEFAULT_CHUNK_SIZE,
             "frames per network call (memory bound; larger on a GPU)",
             metavar="N",
+            affects_output=False,
         ),
         Setting(
             "weights",
             None,
             "weight file (default: the registry, see `crepe-transforms weights list`)",
             metavar="FILE",
+            affects_output=False,  # the digest of the loaded state stands for the weights
         ),
         Setting(
             "sha256",
@@ -132,9 +134,16 @@ class CrepeActivation(Configurable, nn.Module):
             "trust the --weights file with this hash (files no manifest knows)",
             parse=check_sha256,
             metavar="HEX",
+            affects_output=False,
         ),
-        Setting("pretrained", True, "load weights (False: random init, for tests)", cli=False),
-        Setting("verify", True, "check the weight file's sha256", cli=False),
+        Setting(
+            "pretrained",
+            True,
+            "load weights (False: random init, for tests)",
+            cli=False,
+            affects_output=False,
+        ),
+        Setting("verify", True, "check the weight file's sha256", cli=False, affects_output=False),
         Setting(
             "algorithm",
             "fft",

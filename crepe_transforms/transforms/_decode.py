@@ -100,7 +100,13 @@ class CrepeDecode(Configurable, nn.Module):
             "Viterbi model: default, or crepe (the original CREPE decoder)",
             choices=("default", "crepe"),
         ),
-        Setting("backend", "auto", "Viterbi kernel: auto, numba (CPU) or torch", cli=False),
+        Setting(
+            "backend",
+            "auto",
+            "Viterbi kernel: auto, numba (CPU) or torch",
+            cli=False,
+            affects_output=False,  # the numba and torch kernels give the same path
+        ),
     )
 
     transition: torch.Tensor | None

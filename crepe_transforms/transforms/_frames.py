@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from .._checks import check_audio, check_choice, check_hop_length, check_lengths, check_sample_rate
 from .._settings import REQUIRED, Configurable, Setting
-from ..functional._framing import NORMALIZATIONS, _centers, _normalize, extract_frames, num_frames
+from ..functional._framing import (
+    NORMALIZATIONS,
+    _centers,
+    _normalize,
+    default_hop_length,
+    extract_frames,
+    num_frames,
+)
 from ..functional._framing import frame_times as _frame_times
 from ..functional._resample import RESAMPLERS, _resample, compute_dtype
 from ._engine import FramePlan
@@ -24,6 +32,11 @@ class PreparedAudio(NamedTuple):
     shape: tuple[int, ...]  # the input's leading dims
     time: int  # input samples (the padded length)
     lengths: torch.Tensor | None  # (rows,) valid input samples, int64
+
+
+def ten_ms(values: Mapping[str, Any]) -> int:
+    """The hop ``hop_length=None`` stands for: 10 ms of ``values["sample_rate"]``."""
+    return default_hop_length(int(values["sample_rate"]))
 
 
 class CrepeFrames(Configurable, nn.Module):
@@ -65,6 +78,7 @@ class CrepeFrames(Configurable, nn.Module):
             None,
             "hop between frames in samples of the input rate (default: 10 ms)",
             cli=False,
+            derive=ten_ms,
         ),
         Setting(
             "resample",

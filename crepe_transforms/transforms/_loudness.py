@@ -13,6 +13,7 @@ from ..functional._loudness import (
     check_floor_db,
     loudness_tables,
 )
+from ._frames import ten_ms
 
 __all__ = ["CrepeLoudness"]
 
@@ -44,7 +45,7 @@ class CrepeLoudness(Configurable, nn.Module):
 
     SETTINGS = (
         Setting("sample_rate", REQUIRED, "rate of the input audio in Hz", cli=False),
-        Setting("hop_length", None, "hop in samples of the input rate", cli=False),
+        Setting("hop_length", None, "hop in samples of the input rate", cli=False, derive=ten_ms),
         Setting("floor_db", DEFAULT_FLOOR_DB, "loudness of digital silence, dB re full scale"),
     )
 

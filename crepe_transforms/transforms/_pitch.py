@@ -44,6 +44,7 @@ BLOCK_FRAMES = Setting(
     DEFAULT_BLOCK_FRAMES,
     "frames computed per block of a long input (memory bound)",
     metavar="N",
+    affects_output=False,
 )
 VOICING = Setting(
     "voicing",
