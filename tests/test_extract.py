@@ -296,10 +296,10 @@ def test_recorded_settings_hold_what_each_kind_depends_on() -> None:
     assert set(NEUTRAL_SETTINGS) - {"spill_dir", "backend"} <= set(activation)
 
 
-def test_from_transforms_uses_the_transforms_given() -> None:
+def test_from_parts_uses_the_transforms_given() -> None:
     activation = CrepeActivation("tiny", pretrained=False, chunk_size=4)
     decode = CrepeDecode("weighted_argmax", fmin=80.0)
-    extractor = Extractor.from_transforms(
+    extractor = Extractor.from_parts(
         activation, decode, hop_length=64, normalization="none", voicing=0.3
     )
     assert extractor.activation is activation
@@ -311,11 +311,11 @@ def test_from_transforms_uses_the_transforms_given() -> None:
         4,
         "none",
     )
-    assert Extractor.from_transforms(activation).decode.settings() == CrepeDecode().settings()
+    assert Extractor.from_parts(activation).decode.settings() == CrepeDecode().settings()
     with pytest.raises(ParameterError, match="activation must be a CrepeActivation"):
-        Extractor.from_transforms(decode)  # type: ignore[arg-type]
+        Extractor.from_parts(decode)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="decode must be a CrepeDecode"):
-        Extractor.from_transforms(activation, activation)  # type: ignore[arg-type]
+        Extractor.from_parts(activation, activation)  # type: ignore[arg-type]
 
 
 def test_bf16_precision_keeps_a_float32_network_on_the_fft_path(
@@ -533,7 +533,7 @@ def test_resume_with_other_settings_stops_before_computing(
     first = predict_files([tmp_path / "in"], out, fmt=fmt, extractor=tiny)
     assert len(first.written) == 3
     before = mtimes(out)
-    other = Extractor.from_transforms(tiny.activation, CrepeDecode("argmax", fmin=60.0))
+    other = Extractor.from_parts(tiny.activation, CrepeDecode("argmax", fmin=60.0))
     with pytest.raises(ParameterError) as caught:
         predict_files([tmp_path / "in"], out, fmt=fmt, extractor=other)
     message = str(caught.value)
@@ -553,7 +553,7 @@ def test_resume_ignores_settings_that_do_not_change_the_numbers(
     out = tmp_path / "out"
     predict_files([tmp_path / "in"], out, "activation", extractor=tiny)
     # other chunk and block sizes, spill folder, decoder (activations do not decode)
-    other = Extractor.from_transforms(
+    other = Extractor.from_parts(
         tiny.activation, CrepeDecode("argmax"), block_frames=64, spill_dir=tmp_path
     )
     other.activation.chunk_size = 3
@@ -563,7 +563,7 @@ def test_resume_ignores_settings_that_do_not_change_the_numbers(
         other.activation.chunk_size = 8
     assert (len(summary.skipped), len(summary.written)) == (2, 0)
     # a hop given as a duration equal to the default is the same hop
-    again = Extractor.from_transforms(tiny.activation, hop_length="10ms", block_frames=24)
+    again = Extractor.from_parts(tiny.activation, hop_length="10ms", block_frames=24)
     assert len(predict_files([tmp_path / "in"], out, "activation", extractor=again).skipped) == 2
 
 

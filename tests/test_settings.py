@@ -245,3 +245,34 @@ def test_the_streams_voicing_help_is_a_streams() -> None:
     assert "lookahead" in stream.help
     assert "held back" in stream.help
     assert "recommended" not in stream.help
+
+
+def test_every_composite_takes_built_parts_by_one_name_and_the_old_names_warn() -> None:
+    # issue 20: four names for one idea (from_parts, from_pitch, from_conditioner,
+    # from_transforms); the old three stay for a while as warning aliases
+    from crepe_transforms import CrepeCollate
+    from crepe_transforms.io import Extractor
+
+    pitch = CrepePitch(16000, "tiny", pretrained=False, hop_length=64)
+    conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
+    collate = CrepeCollate.from_parts(conditioner, features="none")
+    extractor = Extractor.from_parts(pitch.activation, pitch.decode, hop_length="4ms")
+    assert (conditioner.pitch, collate.hop_length, extractor.activation) == (
+        pitch,
+        64,
+        pitch.activation,
+    )
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"CrepeConditioner\.from_pitch is deprecated .*"
+        r"use CrepeConditioner\.from_parts",
+    ):
+        old = CrepeConditioner.from_pitch(pitch, floor_db=-90.0)
+    assert old.settings() == conditioner.settings()
+    with pytest.warns(DeprecationWarning, match=r"CrepeCollate\.from_conditioner is deprecated"):
+        assert CrepeCollate.from_conditioner(conditioner, features="none").settings() == (
+            collate.settings()
+        )
+    with pytest.warns(DeprecationWarning, match=r"Extractor\.from_transforms is deprecated"):
+        again = Extractor.from_transforms(pitch.activation, pitch.decode, hop_length="4ms")
+    assert again.settings() == extractor.settings()

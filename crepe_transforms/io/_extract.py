@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from .._checks import check_choice
+from .._deprecated import renamed
 from .._settings import Setting, neutral, plain, route
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
@@ -302,7 +303,7 @@ class Extractor:
         self._assemble(activation.to(self.device), decode, normalization)
 
     @classmethod
-    def from_transforms(
+    def from_parts(
         cls,
         activation: CrepeActivation,
         decode: CrepeDecode | None = None,
@@ -323,7 +324,7 @@ class Extractor:
         Example:
             >>> from crepe_transforms import CrepeActivation, CrepeDecode
             >>> act = CrepeActivation("tiny", pretrained=False, precision="bf16")
-            >>> extractor = Extractor.from_transforms(act, CrepeDecode("argmax"), hop_length="5ms")
+            >>> extractor = Extractor.from_parts(act, CrepeDecode("argmax"), hop_length="5ms")
             >>> extractor.activation is act, extractor.framer(16000).hop_length
             (True, 80)
         """
@@ -340,6 +341,17 @@ class Extractor:
         self._configure(hop_length, mono, where, spill_dir, voicing, block_frames, layout)
         self._assemble(activation.to(self.device), decode, normalization)
         return self
+
+    @classmethod
+    def from_transforms(
+        cls,
+        activation: CrepeActivation,
+        decode: CrepeDecode | None = None,
+        **settings: Any,
+    ) -> Extractor:
+        """Deprecated since 0.3: :meth:`from_parts`, the one name of every composite."""
+        renamed(f"{cls.__name__}.from_transforms", f"{cls.__name__}.from_parts")
+        return cls.from_parts(activation, decode, **settings)
 
     def _configure(
         self,
@@ -459,7 +471,7 @@ class Extractor:
         except BaseException:
             reader.close()
             raise
-        return reader, framer, int(framer.num_frames(reader.info.frames))
+        return reader, framer, int(framer.num_frames(reader.info.samples))
 
     def _blocks(
         self,

@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._deprecated import renamed
 from .._eager import eager
 from .._settings import Configurable, Setting, neutral, plain
 from ..exceptions import ParameterError
@@ -91,7 +92,7 @@ class CrepeConditioner(Configurable, nn.Module):
     The conditioning features of DDSP-style models, computed on whatever device the module and
     its input are on. Built from a :class:`~crepe_transforms.CrepePitch` (``.pitch``), which
     owns every option but ``floor_db``, and a :class:`~crepe_transforms.CrepeLoudness`
-    (``.loudness``) with the pitch's rate and hop; :meth:`from_pitch` takes a pitch you built.
+    (``.loudness``) with the pitch's rate and hop; :meth:`from_parts` takes a pitch you built.
 
     f0 is a training target, so it is never NaN: with ``voicing=None`` (default) every frame
     keeps its decoded f0 and voicing is left to ``periodicity``. With a ``voicing`` threshold
@@ -157,15 +158,16 @@ class CrepeConditioner(Configurable, nn.Module):
         self._assemble(CrepePitch(sample_rate, capacity, **options), floor_db)
 
     @classmethod
-    def from_pitch(
+    def from_parts(
         cls, pitch: CrepePitch, *, floor_db: float = DEFAULT_FLOOR_DB
     ) -> CrepeConditioner:
-        """A conditioner around a ``CrepePitch`` you built (used, not copied).
+        """A conditioner around a ``CrepePitch`` you built (used, not copied); ``floor_db``
+        is its own setting, the pitch's options are in the pitch.
 
         Example:
             >>> from crepe_transforms import CrepePitch
             >>> pitch = CrepePitch(22050, "tiny", hop_length=256, pretrained=False)
-            >>> conditioner = CrepeConditioner.from_pitch(pitch, floor_db=-90.0)
+            >>> conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
             >>> conditioner.pitch is pitch, conditioner.loudness
             (True, CrepeLoudness(sample_rate=22050, hop_length=256, floor_db=-90.0))
         """
@@ -179,6 +181,14 @@ class CrepeConditioner(Configurable, nn.Module):
         nn.Module.__init__(self)
         self._assemble(pitch, check_floor_db(floor_db))
         return self
+
+    @classmethod
+    def from_pitch(
+        cls, pitch: CrepePitch, *, floor_db: float = DEFAULT_FLOOR_DB
+    ) -> CrepeConditioner:
+        """Deprecated since 0.3: :meth:`from_parts`, the one name of every composite."""
+        renamed(f"{cls.__name__}.from_pitch", f"{cls.__name__}.from_parts")
+        return cls.from_parts(pitch, floor_db=floor_db)
 
     def _assemble(self, pitch: CrepePitch, floor_db: float) -> None:
         self.pitch = pitch
