@@ -20,6 +20,7 @@ weight file. Weights load on the first construction of a weighted transform.
 from typing import TYPE_CHECKING, Any
 
 from . import functional, weights
+from ._version import __version__
 from .exceptions import (
     AudioError,
     ChecksumError,
@@ -41,8 +42,6 @@ from .transforms import (
     CrepeSoftDecode,
     CrepeStream,
 )
-
-__version__ = "0.2.0"
 
 # Training and file tools are imported on first use: they bring in soundfile, tqdm and the
 # DataLoader machinery, which the transforms alone do not need.

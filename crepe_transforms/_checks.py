@@ -7,6 +7,7 @@ names the parameter, what was expected, what was found and how to fix it.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import numbers
 from collections.abc import Sequence
 
@@ -240,3 +241,48 @@ def check_lengths(
                 f"{'last (time)' if unit == 'samples' else 'frames'} dimension."
             )
     return lengths.long()
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
+def check_device(value: object) -> str:
+    """A torch device that exists here, as text (``"cpu"``, ``"cuda:1"`` …).
+
+    CUDA is checked without creating a context (under torchrun each rank picks its own GPU
+    later); other accelerators are probed with an empty tensor.
+
+    Example:
+        >>> check_device("cpu")
+        'cpu'
+    """
+    import torch  # the command line checks --device before anything else needs torch
+
+    try:
+        device = torch.device(value)  # type: ignore[call-overload]
+    except (RuntimeError, TypeError, ValueError):
+        close = difflib.get_close_matches(str(value).split(":")[0], _DEVICE_TYPES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ParameterError(
+            f"device={value!r} is not a torch device.{hint} Use e.g. 'cpu', 'cuda' or 'cuda:1'."
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ParameterError(
+                f"device={value!r} but CUDA is not available here "
+                f"(torch.cuda.is_available() is False); use device='cpu'."
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ParameterError(
+                f"device={value!r} but this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s), numbered from 0."
+            )
+    elif device.type != "cpu":
+        try:
+            torch.empty(0, device=device)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())
+            raise ParameterError(
+                f"device={value!r} is not usable here ({reason}); use device='cpu'."
+            ) from None
+    return str(device)

@@ -25,7 +25,9 @@ from crepe_transforms import (
     CrepePitch,
     ParameterError,
 )
+from crepe_transforms._fileio import atomic_write
 from crepe_transforms._settings import plain
+from crepe_transforms.functional._framing import hop_length_for, parse_hop
 from crepe_transforms.io import (
     Extractor,
     Features,
@@ -37,14 +39,10 @@ from crepe_transforms.io import (
 )
 from crepe_transforms.io._blocks import BlockDecoder
 from crepe_transforms.io._corpus import Job, discover, env_rank, parse_shard, shard
-from crepe_transforms.io._extract import NEUTRAL_SETTINGS, hop_length_for, parse_hop
-from crepe_transforms.io._outputs import (
-    UnknownRecord,
-    atomic_write,
-    read_csv,
-    read_record,
-    sidecar_path,
-)
+from crepe_transforms.io._extract import NEUTRAL_SETTINGS
+from crepe_transforms.io._features import UnknownRecord, sidecar_path
+from crepe_transforms.io._formats import read_csv
+from crepe_transforms.io._records import read_record
 from crepe_transforms.weights._digest import DIGEST_KEY
 
 SMALL = {"chunk_size": 8, "block_frames": 24, "pretrained": False}
@@ -428,18 +426,18 @@ def test_csv_sidecar_records_the_settings_and_the_csv(tmp_path: Path) -> None:
 def test_csv_sidecar_is_written_before_the_csv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crepe_transforms.io._outputs as outputs
+    import crepe_transforms.io._formats as formats
 
     written: list[str] = []
-    original = outputs.atomic_write
+    original = formats.atomic_write
 
-    def record_then_fail_csv(target: Path, write: object) -> None:
+    def record_then_fail_csv(target: Path, write: object, sweep_stale: bool) -> None:
         written.append(target.name)
         if target.suffix == ".csv":
             raise OSError("killed")
-        original(target, write)  # type: ignore[arg-type]
+        original(target, write, sweep_stale=sweep_stale)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(outputs, "atomic_write", record_then_fail_csv)
+    monkeypatch.setattr(formats, "atomic_write", record_then_fail_csv)
     with pytest.raises(OSError, match="killed"):
         write_features(_features([220.0], [0.9]), tmp_path / "a.f0.csv")
     assert written == ["a.f0.csv.json", "a.f0.csv"]
@@ -510,8 +508,9 @@ def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path: Path) -> No
 def test_atomic_write_replaces_and_removes_stale_temporaries(tmp_path: Path) -> None:
     target = tmp_path / "x[1].csv"  # glob characters in the name
     (tmp_path / ".x[1].csv.abcd.tmp").write_bytes(b"half")  # left by a killed run
-    atomic_write(target, lambda fh: fh.write(b"old"))
-    atomic_write(target, lambda fh: fh.write(b"new"))
+    # output files have one writer each, so their writes sweep what a killed run left
+    atomic_write(target, lambda fh: fh.write(b"old"), sweep_stale=True)
+    atomic_write(target, lambda fh: fh.write(b"new"), sweep_stale=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x[1].csv"]
     assert target.read_bytes() == b"new"
 

@@ -204,6 +204,9 @@ FUNCTIONAL_INTERNALS = {
     "center_sample",
     "check_lag",
     "DEFAULT_LAG",
+    # the hop words of files and the command line ("10ms", "0.01s", samples), beside framing
+    "hop_length_for",
+    "parse_hop",
 }
 
 

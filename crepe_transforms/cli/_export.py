@@ -20,7 +20,7 @@ from ..exceptions import ParameterError
 from ..export import EXPORT_DECODERS, FORMATS, GRAPHS, export_network, export_pitch
 from ..export._write import check_export_path
 from ..functional import admitted_bins
-from ..io._extract import hop_length_for, parse_hop
+from ..functional._framing import hop_length_for, parse_hop
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
 from ._options import CommandText, add_command, add_settings, emit_line, given
 

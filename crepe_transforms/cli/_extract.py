@@ -31,7 +31,8 @@ from ..exceptions import ParameterError
 from ..functional import admitted_bins
 from ..io import AUDIO_EXTENSIONS, Extractor, plot_file, predict_files
 from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, total
-from ..io._outputs import FORMATS, check_output_dir
+from ..io._features import FORMATS
+from ..io._formats import check_output_dir
 from ..io._plot import check_image_path
 from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames
 from ..transforms._pitch import VOICING

@@ -30,6 +30,7 @@ import torch
 from .._checks import check_choice
 from .._fileio import FILE_MODE
 from .._settings import route
+from .._version import __version__
 from ..constants import (
     CREPE_STD_FLOOR,
     N_BINS,
@@ -297,7 +298,6 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
                 "equivalent": f"CrepePitch(16000, {graph.capacity!r}, decoder={graph.decoder!r})",
             },
         }
-    from .. import __version__
 
     return {
         "graph": "network" if isinstance(graph, NetworkGraph) else "pitch",

@@ -17,22 +17,20 @@ its own (:attr:`Extractor.SETTINGS`).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 from collections.abc import Callable, Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .._checks import check_choice
+from .._checks import check_choice, check_device
 from .._deprecated import renamed
 from .._settings import Setting, neutral, plain, route
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
-from ..functional import default_hop_length
+from ..functional._framing import hop_length_for, parse_hop
 from ..functional._voicing import Voicing, check_voicing_rule
 from ..functional._voicing_model import decide_voicing
 from ..transforms import (
@@ -43,118 +41,14 @@ from ..transforms import (
     CrepeFrames,
 )
 from ..transforms._embedding import EMBEDDING_LAYOUTS
-from ..transforms._engine import run_blocks
-from ..transforms._pitch import BLOCK_FRAMES, VOICING, check_block_frames
+from ..transforms._engine import check_block_frames, run_blocks
+from ..transforms._pitch import BLOCK_FRAMES, VOICING
 from ..weights._digest import DIGEST_KEY, state_digest
 from ._audio import AudioReader
 from ._blocks import BlockDecoder, FileSignal
-from ._outputs import KINDS, Features
+from ._features import KINDS, Features
 
-__all__ = [
-    "NEUTRAL_SETTINGS",
-    "Extractor",
-    "check_device",
-    "hop_length_for",
-    "parse_hop",
-]
-
-
-def parse_hop(value: object) -> str | int | None:
-    """Check a hop: ``None`` (10 ms), a duration (``"10ms"``, ``"0.005s"``) or samples.
-
-    Returns the hop as given, whole numbers of samples as ``int``; each file's rate turns it
-    into samples (:func:`hop_length_for`).
-
-    Example:
-        >>> parse_hop("10ms"), parse_hop("160"), parse_hop(None)
-        ('10ms', 160, None)
-    """
-    if value is None:
-        return None
-    hop_length_for(value, 16000)  # the syntax; the value in samples depends on each rate
-    text = str(value).strip()
-    return int(text) if text.isdigit() else text
-
-
-def hop_length_for(hop: object, sample_rate: int) -> int:
-    """Hop in samples of ``sample_rate``: None → 10 ms; ``"12.5ms"``, ``"0.01s"`` or samples.
-
-    Durations are floored to whole samples, as the 10 ms default (``sample_rate // 100``).
-
-    Example:
-        >>> hop_length_for("10ms", 22050), hop_length_for("5 ms", 16000), hop_length_for(256, 8000)
-        (220, 80, 256)
-    """
-    if hop is None:
-        return default_hop_length(sample_rate)
-    text = str(hop).strip().lower().replace(" ", "")
-    unit = next((u for u in ("ms", "s") if text.endswith(u)), "")
-    number = text[: len(text) - len(unit)]
-    try:
-        value = Fraction(number)
-    except (ValueError, ZeroDivisionError):
-        raise ParameterError(
-            f"hop_length={hop!r} is not a hop: give milliseconds like '10ms', seconds like "
-            f"'0.01s' or samples of the input rate like 160"
-        ) from None
-    if isinstance(hop, bool) or (not unit and (value.denominator != 1 or value <= 0)):
-        raise ParameterError(
-            f"hop_length must be a positive integer number of samples or a duration, got "
-            f"{hop!r}. Use e.g. '10ms' or a number of samples like 160."
-        )
-    if not unit:
-        return int(value)
-    if value <= 0:
-        raise ParameterError(f"hop_length={hop!r} must be positive; use e.g. '10ms' or '0.01s'")
-    samples = math.floor(value * sample_rate / (1000 if unit == "ms" else 1))
-    if samples < 1:
-        raise ParameterError(
-            f"hop_length={hop!r} is less than one sample at {sample_rate} Hz; use a longer hop"
-        )
-    return samples
-
-
-_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
-
-
-def check_device(value: object) -> str:
-    """A torch device that exists here, as text (``"cpu"``, ``"cuda:1"`` …).
-
-    CUDA is checked without creating a context (under torchrun each rank picks its own GPU
-    later); other accelerators are probed with an empty tensor.
-
-    Example:
-        >>> check_device("cpu")
-        'cpu'
-    """
-    try:
-        device = torch.device(value)  # type: ignore[call-overload]
-    except (RuntimeError, TypeError, ValueError):
-        close = difflib.get_close_matches(str(value).split(":")[0], _DEVICE_TYPES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ParameterError(
-            f"device={value!r} is not a torch device.{hint} Use e.g. 'cpu', 'cuda' or 'cuda:1'."
-        ) from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ParameterError(
-                f"device={value!r} but CUDA is not available here "
-                f"(torch.cuda.is_available() is False); use device='cpu'."
-            )
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ParameterError(
-                f"device={value!r} but this machine has {torch.cuda.device_count()} CUDA "
-                f"device(s), numbered from 0."
-            )
-    elif device.type != "cpu":
-        try:
-            torch.empty(0, device=device)
-        except Exception as exc:
-            reason = " ".join(str(exc).split())
-            raise ParameterError(
-                f"device={value!r} is not usable here ({reason}); use device='cpu'."
-            ) from None
-    return str(device)
+__all__ = ["NEUTRAL_SETTINGS", "PARTS", "WEIGHT_SOURCE", "Extractor"]
 
 
 #: The voicing rule of every file entry point: ``Extractor``, ``predict_file``,

@@ -21,10 +21,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from .._text import display
 from ..exceptions import MissingDependencyError, ParameterError
 from ..functional._voicing import check_voicing
 from ._audio import AudioReader, audio_info, downmix
-from ._corpus import display
 from ._extract import Extractor
 
 __all__ = [

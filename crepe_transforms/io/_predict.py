@@ -38,17 +38,9 @@ from ._corpus import (
     shard,
 )
 from ._extract import NEUTRAL_SETTINGS, WEIGHT_SOURCE, Extractor
-from ._outputs import (
-    FORMATS,
-    Features,
-    UnknownRecord,
-    check_format,
-    check_output_dir,
-    differences,
-    output_name,
-    read_record,
-    write_features,
-)
+from ._features import FORMATS, Features, UnknownRecord, check_format, output_name
+from ._formats import check_output_dir, write_features
+from ._records import differences, read_record
 
 __all__ = ["check_resume", "predict_file", "predict_files"]
 

@@ -14,7 +14,8 @@ from ..exceptions import ParameterError
 from ..functional import num_frames
 from ..functional._voicing import Voicing, check_voicing_rule
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepeLoudness, CrepePitch
-from ..transforms._pitch import PITCH_PARTS, check_block_frames
+from ..transforms._engine import check_block_frames
+from ..transforms._pitch import PITCH_PARTS
 from ._conditioner import CrepeConditioner, feature_keys, padding_values
 from ._forward import Forward
 from ._items import (

@@ -37,6 +37,7 @@ from torch import nn
 from .._deprecated import renamed
 from .._eager import eager
 from .._settings import Configurable, Setting, neutral, plain
+from .._version import __version__
 from ..exceptions import ParameterError
 from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
 from ..functional._loudness import check_floor_db
@@ -239,8 +240,6 @@ class CrepeConditioner(Configurable, nn.Module):
             >>> len(cfg["weights_sha256"]), cfg["dtype"]
             (64, 'torch.float32')
         """
-        from .. import __version__
-
         settings = {k: plain(v) for k, v in self.settings().items() if k not in NOT_IN_CONFIG}
         settings["hmm"] = self.pitch.decode.model.to_dict()
         return {

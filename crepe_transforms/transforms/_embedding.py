@@ -13,9 +13,9 @@ from ..constants import EMBEDDING_ROWS
 from ..functional._framing import num_frames
 from ._activation import CrepeActivation
 from ._composite import Composite
-from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
+from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, check_block_frames, run_blocks
 from ._frames import CrepeFrames
-from ._pitch import BLOCK_FRAMES, check_block_frames
+from ._pitch import BLOCK_FRAMES
 
 __all__ = ["EMBEDDING_LAYOUTS", "CrepeEmbedding"]
 

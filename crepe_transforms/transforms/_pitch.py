@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 
-from .._checks import check_positive_int
 from .._eager import eager
 from .._settings import Configurable, Setting
 from ..constants import N_BINS
@@ -18,7 +17,7 @@ from ..functional._voicing_model import decide_voicing
 from ._activation import CrepeActivation
 from ._composite import Composite
 from ._decode import CrepeDecode
-from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
+from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, check_block_frames, run_blocks
 from ._frames import CrepeFrames, PreparedAudio
 
 __all__ = ["CrepePitch", "PitchComposite", "check_block_frames"]
@@ -29,14 +28,6 @@ PITCH_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
     ("activation", CrepeActivation),
     ("decode", CrepeDecode),
 )
-
-
-def check_block_frames(value: object) -> int:
-    return check_positive_int(
-        value,
-        "block_frames",
-        f" Frames per block of a long input (memory bound), e.g. {DEFAULT_BLOCK_FRAMES}.",
-    )
 
 
 BLOCK_FRAMES = Setting(
