@@ -10,11 +10,13 @@ import contextlib
 import difflib
 import numbers
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from .constants import AUDIO_RATES, CAPACITIES, N_BINS
 from .exceptions import ParameterError
+
+if TYPE_CHECKING:
+    import torch
 
 #: A last axis this short under a much longer one is read as (time, channels) audio.
 _MAX_CHANNELS = 8
@@ -116,6 +118,8 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
 
 
 def _finite(x: torch.Tensor) -> bool:
+    import torch  # only tensors need it: the scalar checks stay light
+
     # min and max propagate NaN and expose ±Inf: one reduction, no boolean copy of the audio.
     return bool(torch.isfinite(torch.stack(x.detach().aminmax())).all())
 
@@ -123,6 +127,8 @@ def _finite(x: torch.Tensor) -> bool:
 def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -> torch.Tensor:
     """Check an audio tensor of shape ``(..., time)``: real floating point, non-empty, not a
     transposed ``(time, channels)`` array, and (unless ``finite=False``) free of NaN/Inf."""
+    import torch  # only tensors need it: the scalar checks stay light
+
     if not isinstance(waveform, torch.Tensor):
         raise ParameterError(
             f"{name} must be a torch.Tensor of shape (..., time), got {type(waveform).__name__}. "
@@ -173,6 +179,8 @@ def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -
 
 def check_last_dim(x: object, size: int, name: str, what: str) -> torch.Tensor:
     """Check a real floating tensor whose last dimension must be ``size``."""
+    import torch  # only tensors need it: the scalar checks stay light
+
     if not isinstance(x, torch.Tensor):
         raise ParameterError(
             f"{name} must be a torch.Tensor of shape (..., {what}), got {type(x).__name__}. "
@@ -209,6 +217,8 @@ def check_lengths(
     ``unit`` names what is counted in the messages: ``"samples"`` for audio, ``"frames"``
     for activations.
     """
+    import torch  # only tensors need it: the scalar checks stay light
+
     if isinstance(lengths, Sequence) and not isinstance(lengths, str):
         with contextlib.suppress(TypeError, ValueError, RuntimeError):  # not numbers: below
             lengths = torch.as_tensor(list(lengths))
@@ -286,3 +296,13 @@ def check_device(value: object) -> str:
                 f"device={value!r} is not usable here ({reason}); use device='cpu'."
             ) from None
     return str(device)
+
+
+def parse_hz(text: str) -> float:
+    """Command-line text → a frequency in Hz (checked later with the range)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(
+            f"{text!r} is not a frequency in Hz; give a number, e.g. 50 or 1000.5"
+        ) from None

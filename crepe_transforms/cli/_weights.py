@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .. import weights as registry
 from ..constants import CAPACITIES
 from ..exceptions import ChecksumError, CrepeError, WeightsNotFoundError
 from ._options import CommandText, add_command, emit_line, error
@@ -81,6 +80,8 @@ def _status(result_ok: bool, trusted: bool) -> str:
 
 
 def _weights_list(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+
     rows = [["capacity", "source", "verified", "path"]]
     for capacity in CAPACITIES:
         try:
@@ -118,11 +119,15 @@ def _weights_list(args: argparse.Namespace) -> int:
 
 
 def _weights_path(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+
     emit_line(str(registry.locate(args.capacity).path))
     return 0
 
 
 def _weights_verify(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+
     named = list(dict.fromkeys(args.capacity))
     if args.path is not None and len(named) != 1:
         error("--path needs exactly one CAPACITY, e.g. `weights verify tiny --path FILE`.")
@@ -169,6 +174,8 @@ def _weights_verify(args: argparse.Namespace) -> int:
 
 
 def _weights_convert(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+
     status = 0
     for file in args.files:
         try:

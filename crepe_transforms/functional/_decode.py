@@ -24,6 +24,7 @@ from typing import NamedTuple
 import torch
 
 from .._checks import check_choice, check_last_dim, check_lengths
+from .._tables import DECODERS
 from ..constants import FMAX_HZ, FMIN_HZ, N_BINS
 from ..exceptions import ParameterError
 from . import _viterbi as kernel
@@ -45,8 +46,6 @@ __all__ = [
     "weighted_argmax",
 ]
 
-#: Names accepted by :func:`decode` and ``CrepeDecode(decoder=...)``.
-DECODERS = ("argmax", "weighted_argmax", "viterbi")
 
 #: Half-width of the local average window (original CREPE: argmax − 4 … argmax + 4).
 LOCAL_AVERAGE_RADIUS = 4

@@ -27,6 +27,7 @@ from .._checks import (
     check_positive_int,
     check_sample_rate,
 )
+from .._tables import NORMALIZATIONS
 from ..constants import CREPE_STD_FLOOR, SAMPLE_RATE, TORCHCREPE_STD_FLOOR, WINDOW_SIZE
 from ..exceptions import ParameterError
 from ._resample import RESAMPLERS, _resample, compute_dtype
@@ -44,9 +45,6 @@ __all__ = [
     "num_frames",
     "parse_hop",
 ]
-
-#: ``normalization=`` choices: the original CREPE's rule, torchcrepe's, or none.
-NORMALIZATIONS = ("crepe", "torchcrepe", "none")
 
 
 def default_hop_length(sample_rate: int) -> int:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .._checks import check_audio, check_choice, check_lengths, check_sample_rate
+from .._tables import RESAMPLERS
 from ..constants import SAMPLE_RATE
 from ..exceptions import MissingDependencyError, ParameterError
 
@@ -35,8 +36,6 @@ __all__ = [
     "resampled_length",
 ]
 
-#: ``resample=`` choices.
-RESAMPLERS = ("resampy", "torchaudio")
 
 # torchaudio settings that approximate resampy's kaiser_best (torchaudio's resampling tutorial).
 _TORCHAUDIO_KAISER_BEST = {

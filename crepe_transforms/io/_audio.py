@@ -31,26 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._tables import AUDIO_EXTENSIONS
 from ..exceptions import AudioError, ParameterError
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "AudioReader", "audio_info", "downmix", "load_audio"]
 
-#: File name suffixes treated as audio when a directory is searched (case-insensitive).
-AUDIO_EXTENSIONS = (
-    ".aif",
-    ".aifc",
-    ".aiff",
-    ".au",
-    ".caf",
-    ".flac",
-    ".mp3",
-    ".oga",
-    ".ogg",
-    ".opus",
-    ".rf64",
-    ".w64",
-    ".wav",
-)
 
 #: Samples decoded at a time when a read skips ahead (decoding is sequential in every format).
 _SKIP_BLOCK = 1 << 20

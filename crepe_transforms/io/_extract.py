@@ -16,7 +16,6 @@ its own (:attr:`Extractor.SETTINGS`).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -27,7 +26,8 @@ import torch
 
 from .._checks import check_choice, check_device
 from .._deprecated import renamed
-from .._settings import Setting, neutral, plain, route
+from .._settings import Setting, plain, route
+from .._tables import EXTRACTOR, EXTRACTOR_PARTS, NEUTRAL_SETTINGS, WEIGHT_SOURCE
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
 from ..functional._framing import hop_length_for, parse_hop
@@ -37,12 +37,10 @@ from ..transforms import (
     DEFAULT_BLOCK_FRAMES,
     CrepeActivation,
     CrepeDecode,
-    CrepeEmbedding,
     CrepeFrames,
 )
 from ..transforms._embedding import EMBEDDING_LAYOUTS
 from ..transforms._engine import check_block_frames, run_blocks
-from ..transforms._pitch import BLOCK_FRAMES, VOICING
 from ..weights._digest import DIGEST_KEY, state_digest
 from ._audio import AudioReader
 from ._blocks import BlockDecoder, FileSignal
@@ -51,35 +49,8 @@ from ._features import KINDS, Features
 __all__ = ["NEUTRAL_SETTINGS", "PARTS", "WEIGHT_SOURCE", "Extractor"]
 
 
-#: The voicing rule of every file entry point: ``Extractor``, ``predict_file``,
-#: ``predict_files`` and the ``pitch`` command (which takes its flag from this one setting), so
-#: an output made from Python and a rerun from the shell agree (issue 22). ``"auto"``: a file is
-#: a recording with pauses, and ``f0`` ≈ 1965 Hz on silence is not a pitch. The transforms keep
-#: ``None`` (f0 on every frame, as the original CREPE), as tensors in a model need a value.
-FILE_VOICING = dataclasses.replace(
-    VOICING,
-    default="auto",
-    help="voicing rule: auto (default: pauses, breath, room tone and reverberant tails come out "
-    "unvoiced, decided by the voicing head on periodicity and level relative to the file), a "
-    "periodicity threshold in [0, 1], or "
-    "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
-    "(NaN in NPZ/PT) and voiced 0",
-)
-
-
-def _pick(cls: Any, *names: str) -> tuple[Setting, ...]:
-    """The settings ``names`` of ``cls`` (shared, not copied)."""
-    return tuple(s for s in cls.SETTINGS if s.name in names)
-
-
-#: Options of the parts, routed by name: the frames' (the rate comes from each file, the hop
-#: is the extractor's, files are resampled with resampy), the activation's but its capacity
-#: (the first argument), the decoder's.
-PARTS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
-    ("frames", _pick(CrepeFrames, "normalization")),
-    ("activation", tuple(s for s in CrepeActivation.SETTINGS if s.name != "capacity")),
-    ("decode", CrepeDecode.SETTINGS),
-)
+#: Options of the parts, routed by name (:data:`crepe_transforms._tables.EXTRACTOR_PARTS`).
+PARTS = EXTRACTOR_PARTS
 
 
 class Extractor:
@@ -124,41 +95,7 @@ class Extractor:
     """
 
     #: The extractor's own settings (its parts declare the rest).
-    SETTINGS: tuple[Setting, ...] = (
-        Setting(
-            "hop_length",
-            None,
-            "hop between frames: a duration ('10ms', '0.005s'; floored to whole samples of "
-            "each file's rate) or samples of each file's rate ('160'); default 10 ms",
-            parse=parse_hop,
-            metavar="HOP",
-        ),
-        Setting(
-            "mono",
-            True,
-            "downmix the channels to their mean (False: one result per channel)",
-            cli=False,
-        ),
-        Setting(
-            "device",
-            "cpu",
-            "torch device for the network, e.g. cuda or cuda:1",
-            parse=check_device,
-            metavar="DEVICE",
-            affects_output=False,
-        ),
-        Setting(
-            "spill_dir",
-            None,
-            "folder where Viterbi decoding of a long file parks the activations until the "
-            "path is known (default: the temporary folder, $TMPDIR)",
-            metavar="DIR",
-            affects_output=False,
-        ),
-        FILE_VOICING,
-        BLOCK_FRAMES,
-        *_pick(CrepeEmbedding, "layout"),
-    )
+    SETTINGS: tuple[Setting, ...] = EXTRACTOR
 
     activation: CrepeActivation
     decode: CrepeDecode
@@ -498,13 +435,3 @@ class Extractor:
         if kind == "embedding":
             return self.embedding(path, on_frames)
         return self.activations(path, on_frames)
-
-
-#: Settings that do not change the numbers an output holds (``affects_output=False``, read
-#: from the settings tables): a resumed run ignores them when it compares its settings with an
-#: output's. Where the weights were found is among them: the recorded weights digest
-#: (``weights_sha256``) covers what they hold.
-NEUTRAL_SETTINGS = neutral((*Extractor.SETTINGS, *(s for _, settings in PARTS for s in settings)))
-#: The settings that located the weights: compared instead of the digest with outputs that
-#: record none (made by 0.2).
-WEIGHT_SOURCE = ("weights", "sha256", "pretrained")

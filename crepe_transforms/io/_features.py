@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from .._settings import plain
+from .._tables import FORMATS, KINDS
 from .._version import __version__
 from ..exceptions import CrepeError, ParameterError
 
@@ -36,10 +37,6 @@ __all__ = [
     "sidecar_path",
 ]
 
-#: What each command computes, and the file name tag of its outputs.
-KINDS = {"pitch": "f0", "activation": "activation", "embedding": "embedding"}
-#: Output formats accepted per kind (first = default).
-FORMATS = {"pitch": ("csv", "npz", "pt"), "activation": ("npz", "pt"), "embedding": ("npz", "pt")}
 
 #: What every output records besides its arrays and settings.
 HEADER = ("kind", "source", "sample_rate", "hop_length", "version")

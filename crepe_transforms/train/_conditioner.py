@@ -36,7 +36,8 @@ from torch import nn
 
 from .._deprecated import renamed
 from .._eager import eager
-from .._settings import Configurable, Setting, neutral, plain
+from .._settings import Configurable, plain
+from .._tables import FLOOR_DB, NOT_IN_CONFIG
 from .._version import __version__
 from ..exceptions import ParameterError
 from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
@@ -60,20 +61,6 @@ __all__ = [
 #: to this package alters the numbers, so caches keyed on the config are not reused.
 #: 2: f0 and periodicity come from the 0.2 block engine.
 FEATURES_VERSION = 2
-
-FLOOR_DB = Setting(
-    "floor_db",
-    DEFAULT_FLOOR_DB,
-    "loudness of digital silence and of padded frames, dB re full scale",
-)
-
-#: Settings left out of :meth:`CrepeConditioner.config`: those that do not change the numbers
-#: (``affects_output=False``: chunk and block sizes, the Viterbi kernel, and where the weights
-#: were found, which the weights' own digest in the config covers). Derived from the settings
-#: tables, as the file outputs' :data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS` are.
-NOT_IN_CONFIG = neutral(
-    (*(s for _, part in CrepePitch.PARTS for s in part.SETTINGS), *CrepePitch.SETTINGS, FLOOR_DB)
-)
 
 
 def feature_keys(voicing: Voicing) -> tuple[str, ...]:

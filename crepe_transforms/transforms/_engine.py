@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_positive_int
+from .._tables import DEFAULT_BLOCK_FRAMES
 from ..constants import WINDOW_SIZE
 from ..functional._framing import _centers, _normalize, extract_frames
 from ..functional._voicing_model import _levels as frame_levels
@@ -44,10 +45,6 @@ __all__ = [
     "chunk_rows",
     "run_blocks",
 ]
-
-#: Frames cut from the signal per block, over all rows (16 MB of float32 frames): bounds the
-#: memory of long inputs. Rounded down to a whole number of network chunks per row.
-DEFAULT_BLOCK_FRAMES = 4096
 
 
 def check_block_frames(value: object) -> int:

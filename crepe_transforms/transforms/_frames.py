@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from .._checks import check_audio, check_choice, check_hop_length, check_lengths, check_sample_rate
-from .._settings import REQUIRED, Configurable, Setting
+from .._settings import Configurable
+from .._tables import FRAMES
 from ..functional._framing import (
     NORMALIZATIONS,
     _centers,
     _normalize,
-    default_hop_length,
     extract_frames,
     num_frames,
 )
@@ -32,11 +31,6 @@ class PreparedAudio(NamedTuple):
     shape: tuple[int, ...]  # the input's leading dims
     time: int  # input samples (the padded length)
     lengths: torch.Tensor | None  # (rows,) valid input samples, int64
-
-
-def ten_ms(values: Mapping[str, Any]) -> int:
-    """The hop ``hop_length=None`` stands for: 10 ms of ``values["sample_rate"]``."""
-    return default_hop_length(int(values["sample_rate"]))
 
 
 class CrepeFrames(Configurable, nn.Module):
@@ -71,29 +65,7 @@ class CrepeFrames(Configurable, nn.Module):
         CrepeFrames(sample_rate=22050, hop_length=256)
     """
 
-    SETTINGS = (
-        Setting("sample_rate", REQUIRED, "rate of the input audio in Hz", cli=False),
-        Setting(
-            "hop_length",
-            None,
-            "hop between frames in samples of the input rate (default: 10 ms)",
-            cli=False,
-            derive=ten_ms,
-        ),
-        Setting(
-            "resample",
-            "resampy",
-            "resampler to 16 kHz: resampy (the original CREPE's) or torchaudio (on device)",
-            choices=RESAMPLERS,
-            cli=False,
-        ),
-        Setting(
-            "normalization",
-            "crepe",
-            "frame normalisation: crepe (population std), torchcrepe (unbiased std) or none",
-            choices=NORMALIZATIONS,
-        ),
-    )
+    SETTINGS = FRAMES
 
     def __init__(
         self,

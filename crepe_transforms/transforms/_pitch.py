@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from .._eager import eager
-from .._settings import Configurable, Setting
+from .._settings import Configurable
+from .._tables import BLOCK_FRAMES, PITCH, VOICING
 from ..constants import N_BINS
 from ..functional._decode import Pitch
 from ..functional._framing import length_mask, num_frames
@@ -20,30 +21,13 @@ from ._decode import CrepeDecode
 from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, check_block_frames, run_blocks
 from ._frames import CrepeFrames, PreparedAudio
 
-__all__ = ["CrepePitch", "PitchComposite", "check_block_frames"]
+__all__ = ["BLOCK_FRAMES", "VOICING", "CrepePitch", "PitchComposite", "check_block_frames"]
 
 #: The parts of a ``CrepePitch``, in pipeline order: every option belongs to one of them.
 PITCH_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
     ("frames", CrepeFrames),
     ("activation", CrepeActivation),
     ("decode", CrepeDecode),
-)
-
-
-BLOCK_FRAMES = Setting(
-    "block_frames",
-    DEFAULT_BLOCK_FRAMES,
-    "frames computed per block of a long input (memory bound)",
-    metavar="N",
-    affects_output=False,
-)
-VOICING = Setting(
-    "voicing",
-    None,
-    "voicing rule: none (f0 on every frame), auto (the voicing head on periodicity and "
-    "relative level; recommended for speech) or a periodicity threshold in [0, 1]",
-    parse=check_voicing_rule,
-    metavar="RULE",
 )
 
 
@@ -104,7 +88,7 @@ class CrepePitch(PitchComposite):
         torch.Size([3, 26])
     """
 
-    SETTINGS = (VOICING, BLOCK_FRAMES)
+    SETTINGS = PITCH
 
     def __init__(
         self,
