@@ -1,7 +1,9 @@
 """Input validation shared by the transforms and functional API.
 
 Every check raises :class:`~crepe_transforms.exceptions.ParameterError` with a message that
-names the parameter, what was expected, what was found and how to fix it.
+names the parameter, what was expected, what was found and how to fix it. The checks of
+scalar options need no torch (the command line parses its flags with them before torch is
+imported); the checks of tensors and devices import it when they run.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ its key (:data:`NOT_IN_CONFIG`) are both read from these tables.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
@@ -317,14 +316,13 @@ FLOOR_DB = Setting(
 #: an output made from Python and a rerun from the shell agree (issue 22). ``"auto"``: a file is
 #: a recording with pauses, and ``f0`` ≈ 1965 Hz on silence is not a pitch. The transforms keep
 #: ``None`` (f0 on every frame, as the original CREPE), as tensors in a model need a value.
-FILE_VOICING = dataclasses.replace(
-    VOICING,
-    default="auto",
-    help="voicing rule: auto (default: pauses, breath, room tone and reverberant tails come out "
+FILE_VOICING = VOICING.with_help(
+    "voicing rule: auto (default: pauses, breath, room tone and reverberant tails come out "
     "unvoiced, decided by the voicing head on periodicity and level relative to the file), a "
     "periodicity threshold in [0, 1], or "
     "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
     "(NaN in NPZ/PT) and voiced 0",
+    default="auto",
 )
 
 #: ``Extractor``'s own settings (its parts declare the rest).
