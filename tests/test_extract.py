@@ -589,6 +589,19 @@ def test_resume_sees_that_another_weight_file_is_resolved(
     assert (len(summary.skipped), len(summary.written)) == (2, 0)
 
 
+def test_the_weights_digest_is_kept_until_the_weights_change() -> None:
+    extractor = Extractor("tiny", **SMALL)  # type: ignore[arg-type]
+    first = extractor.weights_digest()
+    assert extractor.weights_digest() == first
+    assert extractor._digest is not None
+    kept = extractor._digest
+    extractor.weights_digest()
+    assert extractor._digest is kept  # not recomputed
+    with torch.no_grad():
+        next(extractor.activation.network.parameters()).add_(1.0)
+    assert extractor.weights_digest() != first
+
+
 def test_resume_of_outputs_without_a_digest_compares_where_the_weights_came_from(
     tmp_path: Path, tiny: Extractor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

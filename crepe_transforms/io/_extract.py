@@ -270,8 +270,10 @@ class Extractor:
             >>> extractor.weights_digest() == state_digest(extractor.activation.network)
             True
         """
-        tensors = self.activation.network.state_dict().values()
-        key = tuple((id(t), t._version) for t in tensors)
+        network = self.activation.network
+        # a tensor replaced or changed in place (load_state_dict, an optimiser step) changes
+        # its identity or its version counter
+        key = tuple((id(t), t._version) for t in (*network.parameters(), *network.buffers()))
         if self._digest is None or self._digest[0] != key:
             self._digest = (key, state_digest(self.activation.network))
         return self._digest[1]
