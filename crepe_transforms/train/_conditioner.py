@@ -32,18 +32,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._deprecated import renamed
 from .._eager import eager
-from .._settings import Configurable, plain
+from .._settings import plain
 from .._tables import FLOOR_DB, NOT_IN_CONFIG
 from .._version import __version__
-from ..exceptions import ParameterError
 from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
 from ..functional._loudness import check_floor_db
 from ..functional._voicing import Voicing
 from ..transforms import CrepeLoudness, CrepePitch
+from ..transforms._composite import Composite
 from ..weights._digest import DIGEST_KEY, state_digest
 from ._forward import Forward
 from ._items import FEATURE_KEYS
@@ -74,7 +73,7 @@ def padding_values(floor_db: float) -> dict[str, float | bool]:
     return {"f0": 0.0, "periodicity": 0.0, "loudness": floor_db, "voiced": False}
 
 
-class CrepeConditioner(Configurable, nn.Module):
+class CrepeConditioner(Composite):
     """Audio → frame-aligned f0, periodicity and loudness, as a batch dictionary.
 
     The conditioning features of DDSP-style models, computed on whatever device the module and
@@ -126,9 +125,19 @@ class CrepeConditioner(Configurable, nn.Module):
         >>> voiced = CrepeConditioner(16000, "tiny", voicing=0.5, pretrained=False)
         >>> list(voiced(torch.randn(4000) * 0.1))
         ['f0', 'periodicity', 'loudness', 'voiced', 'frame_lengths', 'mask']
+
+        Around a ``CrepePitch`` you built (:meth:`from_parts`; used, not copied):
+
+        >>> pitch = CrepePitch(22050, "tiny", hop_length=256, pretrained=False)
+        >>> conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
+        >>> conditioner.pitch is pitch, conditioner.loudness
+        (True, CrepeLoudness(sample_rate=22050, hop_length=256, floor_db=-90.0))
     """
 
     SETTINGS = (FLOOR_DB,)
+    #: The pitch owns every option but ``floor_db``; the loudness follows the pitch's rate and
+    #: hop (built by :meth:`_ready`).
+    PARTS = (("pitch", CrepePitch),)
 
     pitch: CrepePitch
     loudness: CrepeLoudness
@@ -142,33 +151,9 @@ class CrepeConditioner(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        floor_db = check_floor_db(floor_db)  # before CrepePitch reads any weights
-        self._assemble(CrepePitch(sample_rate, capacity, **options), floor_db)
-
-    @classmethod
-    def from_parts(
-        cls, pitch: CrepePitch, *, floor_db: float = DEFAULT_FLOOR_DB
-    ) -> CrepeConditioner:
-        """A conditioner around a ``CrepePitch`` you built (used, not copied); ``floor_db``
-        is its own setting, the pitch's options are in the pitch.
-
-        Example:
-            >>> from crepe_transforms import CrepePitch
-            >>> pitch = CrepePitch(22050, "tiny", hop_length=256, pretrained=False)
-            >>> conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
-            >>> conditioner.pitch is pitch, conditioner.loudness
-            (True, CrepeLoudness(sample_rate=22050, hop_length=256, floor_db=-90.0))
-        """
-        if not isinstance(pitch, CrepePitch):
-            raise ParameterError(
-                f"pitch must be a CrepePitch, got {type(pitch).__name__}; build one with "
-                f"CrepePitch(sample_rate, capacity, ...) or pass the options to "
-                f"CrepeConditioner(sample_rate, capacity, ...)."
-            )
-        self = cls.__new__(cls)
-        nn.Module.__init__(self)
-        self._assemble(pitch, check_floor_db(floor_db))
-        return self
+        self._configure(floor_db)  # before CrepePitch reads any weights
+        self._use_parts({"pitch": CrepePitch(sample_rate, capacity, **options)})
+        self._ready()
 
     @classmethod
     def from_pitch(
@@ -178,9 +163,12 @@ class CrepeConditioner(Configurable, nn.Module):
         renamed(f"{cls.__name__}.from_pitch", f"{cls.__name__}.from_parts")
         return cls.from_parts(pitch, floor_db=floor_db)
 
-    def _assemble(self, pitch: CrepePitch, floor_db: float) -> None:
-        self.pitch = pitch
-        self.loudness = CrepeLoudness(pitch.frames.sample_rate, pitch.frames.hop_length, floor_db)
+    def _configure(self, floor_db: float) -> None:
+        self._floor_db = check_floor_db(floor_db)
+
+    def _ready(self) -> None:
+        frames = self.pitch.frames
+        self.loudness = CrepeLoudness(frames.sample_rate, frames.hop_length, self._floor_db)
 
     sample_rate = Forward[int]("pitch.frames.sample_rate")
     """The input rate in Hz."""
@@ -209,7 +197,7 @@ class CrepeConditioner(Configurable, nn.Module):
             >>> again.pitch.decode.fmin, again.settings() == conditioner.settings()
             (50.0, True)
         """
-        return {**self.pitch.settings(), **super().settings()}
+        return super().settings()
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output, as a JSON-able dict (a feature-cache key).
