@@ -14,7 +14,9 @@ Where to start:
 - :mod:`crepe_transforms.weights`: the weight registry.
 
 Importing this package is cheap: it never imports torchaudio or torchcrepe and never reads a
-weight file. Weights load on the first construction of a weighted transform.
+weight file, and torch itself is imported when a transform, ``functional`` or ``weights`` is
+first used (so ``crepe-transforms --help`` needs no torch). Weights load on the first
+construction of a weighted transform.
 """
 
 from typing import TYPE_CHECKING, Any
