@@ -726,7 +726,10 @@ def test_settings_rebuild_an_equal_config_and_collate() -> None:
 def test_voicing_adds_voiced_and_keeps_f0_finite() -> None:
     voicing = 0.5
     conditioner = CrepeConditioner(16000, "tiny", voicing=voicing)
-    clips = [harmonic(220.0, 6000, 16000, seed=3), 0.01 * torch.randn(2500)]
+    # seeded: with the global generator, whatever tests ran before decided the draw, and some
+    # draws of quiet noise reach periodicity 0.5 on a frame or two
+    noise = 0.01 * torch.randn(2500, generator=torch.Generator().manual_seed(0))
+    clips = [harmonic(220.0, 6000, 16000, seed=3), noise]
     batch = CrepeCollate.from_parts(conditioner)(clips)
     assert list(batch)[:8] == [
         "audio", "lengths", "f0", "periodicity", "loudness", "voiced", "frame_lengths", "mask"
