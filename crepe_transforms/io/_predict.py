@@ -9,7 +9,8 @@ each existing output's record is compared with this run's settings for it, leavi
 that do not change the numbers (:data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS`,
 ``affects_output=False`` in the settings tables). Where the weights were found is one of those:
 every output records the digest of the network's state (``weights_sha256``, as the feature
-cache's key does), so a run that now resolves another weight file recomputes. An
+cache's key does), so an output made with another weight file than the one this run resolves
+is not done. An
 output made with other settings, or whose settings are unknown (written by 0.1, or a CSV that
 no longer matches its record), is not done, and the run stops with one error naming it, each
 differing setting and the fix (``overwrite=True`` / ``--overwrite``, or another output
