@@ -1,6 +1,4 @@
-"""The package version, in a base module that imports nothing (subpackages read it here)."""
+"""The package version, in a module of its own: records (outputs, feature-cache keys, exports,
+checkpoints) and ``crepe-transforms --version`` read it without importing the package's layers."""
 
-__all__ = ["VERSION"]
-
-#: This release (``crepe_transforms.__version__``; ``pyproject.toml`` says the same).
-VERSION = "0.3.0"
+__version__ = "0.3.0"

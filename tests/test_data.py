@@ -627,9 +627,9 @@ def test_collate_checks_options_without_reading_weights(tmp_path: object) -> Non
         collate([torch.zeros(640)])  # the weights are read on the first call, in the worker
 
 
-def test_from_pitch_uses_the_pitch_and_equals_the_options_form() -> None:
+def test_from_parts_uses_the_pitch_and_equals_the_options_form() -> None:
     pitch = CrepePitch(16000, "tiny", hop_length=80, decoder="weighted_argmax")
-    conditioner = CrepeConditioner.from_pitch(pitch, floor_db=-90.0)
+    conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
     assert conditioner.pitch is pitch
     assert (conditioner.hop_length, conditioner.floor_db) == (80, -90.0)
     assert conditioner.loudness.hop_length == 80
@@ -643,12 +643,12 @@ def test_from_pitch_uses_the_pitch_and_equals_the_options_form() -> None:
     for key in ("f0", "periodicity", "loudness", "frame_lengths", "mask"):
         assert torch.equal(a[key], b[key]), key
     with pytest.raises(ParameterError, match=r"pitch must be a CrepePitch, got CrepeLoudness"):
-        CrepeConditioner.from_pitch(CrepeLoudness(16000))  # type: ignore[arg-type]
+        CrepeConditioner.from_parts(CrepeLoudness(16000))  # type: ignore[arg-type]
 
 
-def test_from_conditioner_uses_it_and_keeps_its_hop() -> None:
+def test_from_parts_uses_the_conditioner_and_keeps_its_hop() -> None:
     conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
-    collate = CrepeCollate.from_conditioner(conditioner)
+    collate = CrepeCollate.from_parts(conditioner)
     assert collate.conditioner is conditioner  # random weights: a rebuild would differ
     clips = [harmonic(200.0, 3000, 16000, seed=1), harmonic(300.0, 1000, 16000, seed=2)]
     batch = collate(clips)
@@ -658,12 +658,12 @@ def test_from_conditioner_uses_it_and_keeps_its_hop() -> None:
         assert torch.equal(batch[key], direct[key]), key
     assert batch["f0"].shape == (2, 1 + 3000 // 64)
     # Pad-only and cached collates keep the settings, not the network.
-    pad_only = CrepeCollate.from_conditioner(conditioner, features="none")
+    pad_only = CrepeCollate.from_parts(conditioner, features="none")
     assert pad_only._lazy.built is None
     assert len(pickle.dumps(pad_only)) < 10_000
     assert pad_only.settings()["hop_length"] == 64
     with pytest.raises(ParameterError, match=r"conditioner must be a CrepeConditioner"):
-        CrepeCollate.from_conditioner(CrepePitch(16000, "tiny", pretrained=False))  # type: ignore[arg-type]
+        CrepeCollate.from_parts(CrepePitch(16000, "tiny", pretrained=False))  # type: ignore[arg-type]
 
 
 def test_pad_only_collate_mask_matches_the_conditioner_hop() -> None:
@@ -672,7 +672,7 @@ def test_pad_only_collate_mask_matches_the_conditioner_hop() -> None:
     conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
     items = [torch.randn(8000) * 0.1, torch.randn(3001) * 0.1]
     for collate in (
-        CrepeCollate.from_conditioner(conditioner, features="none"),
+        CrepeCollate.from_parts(conditioner, features="none"),
         CrepeCollate(16000, features="none", capacity="tiny", hop_length=64),
     ):
         batch = collate(items)
@@ -718,8 +718,8 @@ def test_settings_rebuild_an_equal_config_and_collate() -> None:
             "features='none', channels='mean')"
         )
     )
-    from_conditioner = CrepeCollate.from_conditioner(conditioner, features="none")
-    assert CrepeCollate(**from_conditioner.settings()).settings() == from_conditioner.settings()
+    given = CrepeCollate.from_parts(conditioner, features="none")
+    assert CrepeCollate(**given.settings()).settings() == given.settings()
 
 
 # ----------------------------------------------------------------- voicing
@@ -728,8 +728,11 @@ def test_settings_rebuild_an_equal_config_and_collate() -> None:
 def test_voicing_adds_voiced_and_keeps_f0_finite() -> None:
     voicing = 0.5
     conditioner = CrepeConditioner(16000, "tiny", voicing=voicing)
-    clips = [harmonic(220.0, 6000, 16000, seed=3), 0.01 * torch.randn(2500)]
-    batch = CrepeCollate.from_conditioner(conditioner)(clips)
+    # seeded: with the global generator, whatever tests ran before decided the draw, and some
+    # draws of quiet noise reach periodicity 0.5 on a frame or two
+    noise = 0.01 * torch.randn(2500, generator=torch.Generator().manual_seed(0))
+    clips = [harmonic(220.0, 6000, 16000, seed=3), noise]
+    batch = CrepeCollate.from_parts(conditioner)(clips)
     assert list(batch)[:8] == [
         "audio", "lengths", "f0", "periodicity", "loudness", "voiced", "frame_lengths", "mask"
     ]  # fmt: skip

@@ -318,3 +318,49 @@ def test_names_0_2_exported_from_weights_resolve_with_a_deprecation_warning():
         assert name not in dir(weights)
         with pytest.warns(DeprecationWarning, match=rf"weights\.{name} moved in 0\.3"):
             assert getattr(weights, name) is getattr(_internal, name)
+
+
+def test_help_of_every_command_does_not_import_torch(tmp_path: Path) -> None:
+    # issue 20: `crepe-transforms --help` imported torch (seconds) to print text; the settings
+    # tables the flags are made from live in a torch-free module (crepe_transforms/_tables.py)
+    result = run_python(
+        """
+        import contextlib, io, json, sys
+        from crepe_transforms.cli import main
+        helps = {}
+        for argv in (["--help"], ["--version"], ["pitch", "--help"], ["activation", "--help"],
+                     ["embedding", "--help"], ["plot", "--help"], ["export", "--help"],
+                     ["weights", "--help"], ["weights", "verify", "--help"],
+                     ["finetune", "--help"]):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                status = main(argv)
+            helps[" ".join(argv)] = [status, out.getvalue()]
+        print(json.dumps({
+            "helps": helps,
+            "heavy": sorted(m for m in ("torch", "numpy", "soundfile", "crepe_transforms.io",
+                                        "crepe_transforms.transforms") if m in sys.modules),
+        }))
+        """,
+        tmp_path,
+    )
+    assert result["heavy"] == []
+    helps = result["helps"]
+    assert all(status == 0 for status, _ in helps.values()), helps
+    # the flags are all there, made from the same tables as the transforms' SETTINGS
+    pitch = helps["pitch --help"][1]
+    for flag in (
+        "--capacity",
+        "--chunk-size",
+        "--precision",
+        "--fmin",
+        "--decoder",
+        "--voicing",
+        "--hop-length",
+        "--device",
+        "--normalization",
+        "--block-frames",
+    ):
+        assert flag in pitch, flag
+    assert "--graph" in helps["export --help"][1]
+    assert helps["--version"][1].startswith("crepe-transforms ")

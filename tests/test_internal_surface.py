@@ -52,7 +52,8 @@ def crossings() -> list[str]:
                 continue
             rest = target[2:]
             door = rest in ([], ["_internal"])
-            if not door or any(n.startswith("_") for n in names):
+            door_module = rest == [] and names == ["_internal"]  # from ..X import _internal
+            if not door or (any(n.startswith("_") for n in names) and not door_module):
                 found.append(f"{rel}:{node.lineno} {'.'.join(target)} {names}")
     return found
 

@@ -7,7 +7,7 @@ here and never from a private module (``tests/test_internal_surface.py`` guards 
 from ._decode import DecoderInput, check_activation, finish_path, pack, run_decoder
 from ._framing import _centers as centers_unchecked
 from ._framing import _normalize as normalize_unchecked
-from ._framing import center_sample, default_hop_length, length_mask
+from ._framing import center_sample, default_hop_length, hop_length_for, length_mask, parse_hop
 from ._loudness import a_weighting_db, check_floor_db, loudness_tables
 from ._readout import check_temperature
 from ._resample import _resample as resample_unchecked
@@ -58,6 +58,7 @@ __all__ = [
     "decide_voicing",
     "default_hop_length",
     "finish_path",
+    "hop_length_for",
     "length_mask",
     "levels_unchecked",
     "log_emission",
@@ -67,6 +68,7 @@ __all__ = [
     "noise_floor",
     "normalize_unchecked",
     "pack",
+    "parse_hop",
     "resample_unchecked",
     "resampled_length",
     "resolve_hmm",

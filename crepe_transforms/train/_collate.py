@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from .._checks import check_choice
+from .._deprecated import renamed
 from .._settings import Configurable, Setting, describe, route
 from ..exceptions import ParameterError
 from ..functional import num_frames
@@ -72,12 +73,12 @@ class CrepeCollate(Configurable):
     The collate keeps only the conditioner's settings: the conditioner is built on the first
     call in the process that makes it, so every DataLoader worker reads the weights once (a
     forked worker whose parent already used this collate inherits its network), and pickling
-    it for spawned workers carries only the settings. :meth:`from_conditioner` instead uses a
+    it for spawned workers carries only the settings. :meth:`from_parts` instead uses a
     conditioner you built.
 
     ``mask`` and ``frame_lengths`` always count frames of the conditioner's ``hop_length``, with
     ``features="none"`` too: build a pad-only collate from the conditioner you run in the
-    training step (``CrepeCollate.from_conditioner(conditioner, features="none")``) and the two
+    training step (``CrepeCollate.from_parts(conditioner, features="none")``) and the two
     agree.
 
     Args:
@@ -150,7 +151,7 @@ class CrepeCollate(Configurable):
         self._lazy = LazyConditioner(self.conditioner_options)
 
     @classmethod
-    def from_conditioner(
+    def from_parts(
         cls,
         conditioner: CrepeConditioner,
         *,
@@ -178,7 +179,7 @@ class CrepeCollate(Configurable):
 
         Example:
             >>> conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
-            >>> collate = CrepeCollate.from_conditioner(conditioner, features="none")
+            >>> collate = CrepeCollate.from_parts(conditioner, features="none")
             >>> batch = collate([torch.zeros(640), torch.zeros(100)])
             >>> batch["mask"].shape, batch["frame_lengths"].tolist()
             (torch.Size([2, 11]), [11, 2])
@@ -196,7 +197,7 @@ class CrepeCollate(Configurable):
             ItemPolicy.from_options(
                 conditioner.sample_rate,
                 settings["resample"],
-                owner=f"{cls.__name__}.from_conditioner",
+                owner=f"{cls.__name__}.from_parts",
                 **item_options,
             ),
             conditioner.hop_length,
@@ -215,6 +216,18 @@ class CrepeCollate(Configurable):
             # Kept as given, pickled with its weights: the settings may not rebuild it.
             self._lazy = LazyConditioner(settings, built=conditioner, keep=True)
         return self
+
+    @classmethod
+    def from_conditioner(
+        cls,
+        conditioner: CrepeConditioner,
+        *,
+        features: str = "compute",
+        **item_options: Any,
+    ) -> CrepeCollate:
+        """Deprecated since 0.3: :meth:`from_parts`, the one name of every composite."""
+        renamed(f"{cls.__name__}.from_conditioner", f"{cls.__name__}.from_parts")
+        return cls.from_parts(conditioner, features=features, **item_options)
 
     def _setup(
         self,
@@ -247,7 +260,7 @@ class CrepeCollate(Configurable):
 
     def settings(self) -> dict[str, Any]:
         """The conditioner's options and this collate's: ``CrepeCollate(**settings)`` rebuilds
-        it (one built by :meth:`from_conditioner` is rebuilt from the conditioner's settings).
+        it (one built by :meth:`from_parts` is rebuilt from the conditioner's settings).
         """
         return {**self.conditioner_options, **super().settings()}
 
@@ -258,7 +271,7 @@ class CrepeCollate(Configurable):
 
     @property
     def conditioner(self) -> CrepeConditioner:
-        """The CPU :class:`CrepeConditioner`: the one given to :meth:`from_conditioner`, or
+        """The CPU :class:`CrepeConditioner`: the one given to :meth:`from_parts`, or
         built (and its weights loaded) on first use."""
         return self._lazy.get()
 

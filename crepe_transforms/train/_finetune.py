@@ -40,6 +40,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .._checks import check_capacity, check_choice
+from .._version import __version__
 from ..exceptions import ParameterError
 from ..functional import hz_to_cents, normalize_frames, pitch_target, weighted_argmax
 from ..model import Crepe
@@ -460,7 +461,7 @@ def finetune(
         "resumed_from_step": resumed_from,
         "processes": world,
         "torch": torch.__version__,
-        "package_version": _version(),
+        "package_version": __version__,
     }
     path = digest = None
     if output is not None and rank == 0:
@@ -469,9 +470,3 @@ def finetune(
     if world > 1:
         dist.barrier()
     return FinetuneResult(path, digest, record, best_weights)
-
-
-def _version() -> str:
-    from .._version import VERSION as __version__
-
-    return __version__

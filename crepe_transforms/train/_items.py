@@ -337,7 +337,7 @@ class ItemPolicy:
 
 
 #: The item options (:class:`ItemPolicy`'s fields set by keyword) as settings: what
-#: ``CrepeCollate``, ``CrepeCollate.from_conditioner`` and ``FeatureCache`` accept besides the
+#: ``CrepeCollate``, ``CrepeCollate.from_parts`` and ``FeatureCache`` accept besides the
 #: conditioner's options, and what ``CrepeCollate.settings()`` and its repr list.
 ITEM_OPTIONS: tuple[Setting, ...] = tuple(
     Setting(f.name, f.default, f.metadata["help"], choices=f.metadata["choices"])

@@ -28,6 +28,8 @@ from typing import NamedTuple, Protocol
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_positive_int
+from .._tables import DEFAULT_BLOCK_FRAMES
 from ..constants import WINDOW_SIZE
 from ..functional import extract_frames
 from ..functional._internal import centers_unchecked as _centers
@@ -41,13 +43,20 @@ __all__ = [
     "Signal",
     "TensorSignal",
     "block_rows",
+    "check_block_frames",
     "chunk_rows",
     "run_blocks",
 ]
 
-#: Frames cut from the signal per block, over all rows (16 MB of float32 frames): bounds the
-#: memory of long inputs. Rounded down to a whole number of network chunks per row.
-DEFAULT_BLOCK_FRAMES = 4096
+
+def check_block_frames(value: object) -> int:
+    """``block_frames`` of a module that runs this engine: a positive int."""
+    return check_positive_int(
+        value,
+        "block_frames",
+        f" Frames per block of a long input (memory bound), e.g. {DEFAULT_BLOCK_FRAMES}.",
+    )
+
 
 _HALF = WINDOW_SIZE // 2
 

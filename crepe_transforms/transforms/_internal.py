@@ -4,6 +4,7 @@ tables, checks). Users import the public names; other subpackages import these f
 here and never from a private module (``tests/test_internal_surface.py`` guards it).
 """
 
+from ._composite import Composite
 from ._embedding import EMBEDDING_LAYOUTS
 from ._engine import run_blocks
 from ._pitch import BLOCK_FRAMES, PITCH_PARTS, VOICING, check_block_frames
@@ -13,6 +14,7 @@ __all__ = [
     "EMBEDDING_LAYOUTS",
     "PITCH_PARTS",
     "VOICING",
+    "Composite",
     "check_block_frames",
     "run_blocks",
 ]

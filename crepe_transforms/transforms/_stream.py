@@ -48,8 +48,8 @@ from ..functional._internal import levels_unchecked as frame_levels
 from ..model import share_frames
 from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, block_rows, cut_frames
 from ._frames import CrepeFrames
-from ._pitch import BLOCK_FRAMES, VOICING, PitchComposite, check_block_frames
-from ._stream_voicing import LOOKAHEAD, AutoState, advance, check_lookahead
+from ._pitch import BLOCK_FRAMES, PitchComposite, check_block_frames
+from ._stream_voicing import LOOKAHEAD, STREAM_VOICING, AutoState, advance, check_lookahead
 
 
 def check_step_frames(value: object) -> int:
@@ -186,7 +186,7 @@ class CrepeStream(PitchComposite):
         (26, 4000)
     """
 
-    SETTINGS = (VOICING, LAG, STEP_FRAMES, BLOCK_FRAMES, LOOKAHEAD)
+    SETTINGS = (STREAM_VOICING, LAG, STEP_FRAMES, BLOCK_FRAMES, LOOKAHEAD)
 
     def __init__(
         self,

@@ -49,9 +49,28 @@ __all__ = [
     "verify",
 ]
 
-#: Names 0.2 exported here, now internal: every name of ``crepe_transforms.weights._internal``.
-#: Still resolved, with a DeprecationWarning, until 0.4.
-MOVED = tuple(_internal.__all__)
+#: Names 0.2 exported here, now in ``crepe_transforms.weights._internal`` (not API). Still
+#: resolved, with a DeprecationWarning, until 0.4.
+MOVED = (
+    "ENV_CACHE",
+    "ENV_WEIGHTS",
+    "FINETUNED_DIR",
+    "FinetunedFile",
+    "VerifyResult",
+    "cache_dir",
+    "finetuned_dirs",
+    "finetuned_record",
+    "infer_capacity",
+    "infer_keras_capacity",
+    "keras_to_state_dict",
+    "read_keras_weights",
+    "search_locations",
+    "sha256_file",
+    "sidecar_sha256",
+    "trusted_hashes",
+    "validate_state_dict",
+    "weights_dir",
+)
 
 
 def __getattr__(name: str) -> object:

@@ -4,6 +4,7 @@ tables, checks). Users import the public names; other subpackages import these f
 here and never from a private module (``tests/test_internal_surface.py`` guards it).
 """
 
+from ._digest import DIGEST_KEY, state_digest
 from ._finetuned import FINETUNED_DIR, FinetunedFile, finetuned_record, sidecar_sha256
 from ._keras import infer_keras_capacity, keras_to_state_dict, read_keras_weights
 from ._registry import (
@@ -21,6 +22,7 @@ from ._registry import (
 )
 
 __all__ = [
+    "DIGEST_KEY",
     "ENV_CACHE",
     "ENV_WEIGHTS",
     "FINETUNED_DIR",
@@ -36,6 +38,7 @@ __all__ = [
     "search_locations",
     "sha256_file",
     "sidecar_sha256",
+    "state_digest",
     "trusted_hashes",
     "validate_state_dict",
     "weights_dir",
