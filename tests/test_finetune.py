@@ -339,6 +339,28 @@ def test_bn_update_changes_running_statistics_and_frozen_keeps_them(tmp_path: Pa
     )
 
 
+def test_ties_in_validation_accuracy_go_to_the_lower_validation_loss(tmp_path: Path) -> None:
+    # the 110 Hz validation tone is 100 % right from the start: every epoch ties on accuracy,
+    # and only the validation loss (which training on that tone lowers) can pick a later one
+    result = _run(tmp_path, "tie.pt")
+    history = result.record["history"]
+    eligible = [
+        h
+        for h in history
+        if h["general_rpa"] >= result.record["base_general_rpa"] - SMALL.forgetting_tolerance
+    ]
+    top = max(h["val_rpa"] for h in eligible)
+    tied = [h for h in eligible if h["val_rpa"] == top]
+    assert len(tied) >= 2, history  # the situation this test is about
+    kept = min(tied, key=lambda h: h["val_loss"])
+    assert kept["epoch"] != tied[0]["epoch"], history  # accuracy alone would keep the first
+    assert result.record["best"] == {k: kept[k] for k in ("epoch", "step", "val_rpa", "val_loss")}
+    assert all(0 < h["val_loss"] < 1 for h in history)
+    # the file holds trained weights (epoch 0 would be the published ones)
+    tuned = torch.load(tmp_path / "tie.pt", weights_only=True)
+    assert not torch.equal(tuned["conv1.weight"], load_state_dict("tiny")["conv1.weight"])
+
+
 # ----------------------------------------------------------------------------- the files
 
 
