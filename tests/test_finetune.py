@@ -491,3 +491,25 @@ def test_cli_errors_are_one_line_naming_the_file(
     err = capsys.readouterr().err
     assert "audio without an f0 file: lonely.wav" in err
     assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "field"),
+    [
+        ("--steps", "steps"),
+        ("--steps-per-epoch", "steps_per_epoch"),
+        ("--batch-size", "batch_size"),
+        ("--patience", "patience"),
+    ],
+)
+def test_cli_counts_show_the_config_default_and_refuse_non_positive_values(
+    flag: str, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["finetune", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())
+    default = getattr(FinetuneConfig(), field)
+    assert f"{flag} {flag.lstrip('-').replace('-', '_').upper()}" in help_text
+    assert f"({default})" in help_text.split(f"{flag} ", 1)[1].split(" --", 1)[0]
+    assert main(["finetune", "a", "b", "-o", str(tmp_path / "m.pt"), flag, "0"]) == 2
+    assert f"argument {flag}: invalid {flag} value: '0'" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
