@@ -416,7 +416,7 @@ def main() -> None:
     t0 = time.perf_counter()
     if args.before_from is not None:
         before = json.loads(args.before_from.read_text())["before"]
-        env["before_from"] = str(args.before_from.relative_to(ROOT))
+        env["before_from"] = str(args.before_from.resolve().relative_to(ROOT))
     else:
         before = evaluate(args.capacity, None, data, corpus)
     print("before", json.dumps(before), f"({time.perf_counter() - t0:.0f} s)", flush=True)
