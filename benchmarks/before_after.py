@@ -98,7 +98,11 @@ def main() -> None:
             results.append((label, out))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     info = f"{os.cpu_count()} cores, {args.threads} torch threads, load after {load}"
-    text = render(results, "python benchmarks/before_after.py --before <checkout of the previous release>", info)
+    text = render(
+        results,
+        "python benchmarks/before_after.py --before <checkout of the previous release>",
+        info,
+    )
     print(text)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "before_after.md").write_text(text)
