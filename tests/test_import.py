@@ -204,6 +204,8 @@ FUNCTIONAL_INTERNALS = {
     "center_sample",
     "check_lag",
     "DEFAULT_LAG",
+    "ViterbiForward",
+    "unchecked_frame_levels",
 }
 
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from ..constants import WINDOW_SIZE
 from ..functional._framing import _centers, _normalize, extract_frames
-from ..functional._voicing_model import _levels as frame_levels
+from ..functional._voicing_model import unchecked_frame_levels
 from ..model import map_chunks
 
 __all__ = [
@@ -166,7 +166,7 @@ def run_blocks(
         if on_levels is not None:
 
             def on_raw(raw: torch.Tensor, start: int = start) -> None:
-                on_levels(start, frame_levels(raw))
+                on_levels(start, unchecked_frame_levels(raw))
 
         frames = cut_frames(signal, plan, start, count, on_raw)
         if dtype is not None:
