@@ -395,6 +395,18 @@ def test_bad_chunks_leave_the_state_unchanged(
     assert torch.allclose(f0, reference[0], rtol=1e-5)  # as if the bad chunk never came
 
 
+def test_a_loud_finite_chunk_is_audio(tiny: CrepeActivation) -> None:
+    # the usual push is checked with one sum, which finite samples near float32's largest
+    # value overflow: the full check then decides (finite, so accepted)
+    stream = CrepeStream.from_parts(CrepeFrames(16000), tiny, CrepeDecode("argmax"))
+    stream.push(torch.zeros(2, 1600))
+    loud = torch.full((2, 160), 3e38)
+    assert torch.isinf(loud.sum())
+    assert stream.push(loud).f0.shape == (2, 1)
+    with pytest.raises(ParameterError, match="NaN or Inf"):
+        stream.push(torch.full((2, 160), math.inf))
+
+
 def test_push_after_flush_needs_reset() -> None:
     stream = CrepeStream(16000, "tiny", pretrained=False)
     with pytest.raises(ParameterError, match="push\\(\\) at least one chunk"):

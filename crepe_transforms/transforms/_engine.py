@@ -28,8 +28,8 @@ from typing import NamedTuple, Protocol
 import torch
 import torch.nn.functional as F
 
-from ..constants import WINDOW_SIZE
-from ..functional._framing import _centers, _normalize, extract_frames
+from ..constants import SAMPLE_RATE, WINDOW_SIZE
+from ..functional._framing import _centers, _normalize, center_sample, extract_frames
 from ..functional._voicing_model import unchecked_frame_levels
 from ..model import map_chunks
 
@@ -97,10 +97,16 @@ def cut_frames(
 
     ``on_raw`` sees the frames as cut, before normalisation (for their levels).
     """
-    centers = _centers(start, count, plan.hop_length, plan.sample_rate)
-    first = int(centers[0]) - _HALF
-    audio = signal.segment(first, int(centers[-1]) + _HALF)
-    raw = extract_frames(audio, centers - first)
+    hop, rate = plan.hop_length, plan.sample_rate
+    first = center_sample(start, hop, rate) - _HALF
+    audio = signal.segment(first, center_sample(start + count - 1, hop, rate) + _HALF)
+    step, uneven = divmod(hop * SAMPLE_RATE, rate)
+    if count == 1 or not uneven:
+        # Evenly spaced centres (f * step: a hop of whole 16 kHz samples; extract_frames'
+        # strided copy), worked out in integers: no tensor of centres for a few frames.
+        raw = audio.unfold(-1, WINDOW_SIZE, max(step, 1)).contiguous()
+    else:
+        raw = extract_frames(audio, _centers(start, count, hop, rate) - first)
     if on_raw is not None:
         on_raw(raw)
     return _normalize(raw, plan.normalization)

@@ -98,6 +98,16 @@ class StreamState:
 def check_chunk(state: StreamState | None, chunk: object) -> torch.Tensor:
     """A pushed chunk: finite real audio ``(..., n)`` of the stream's dtype and leading shape
     (any, before the first push)."""
+    if (
+        state is not None
+        and not state.flushed
+        and isinstance(chunk, torch.Tensor)
+        and chunk.dtype == state.dtype  # floating point: the first chunk was checked
+        and chunk.shape[:-1] == state.shape
+        and chunk.dim() > 0
+        and math.isfinite(chunk.sum().item())  # NaN and ±Inf make the sum NaN or ±Inf
+    ):
+        return chunk  # the usual push, with one reduction; the rest (or an overflow) below
     if state is not None and state.flushed:
         raise ParameterError(
             "push() after flush(): this stream has ended. Call reset() to start a new one."
