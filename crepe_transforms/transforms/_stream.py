@@ -25,15 +25,13 @@ from ._engine import DEFAULT_BLOCK_FRAMES
 from ._frames import CrepeFrames
 from ._pitch import BLOCK_FRAMES, VOICING, PitchComposite, check_block_frames
 from ._stream_engine import (
-    HALF,
     Buffer,
     StreamState,
     check_chunk,
     decode_frames,
-    frames_ready,
-    keep_from,
+    latency,
     network_frames,
-    take_input,
+    take_audio,
 )
 from ._stream_voicing import LOOKAHEAD, AutoState, advance, check_lookahead
 
@@ -173,13 +171,7 @@ class CrepeStream(PitchComposite):
         lookahead: object = None,
     ) -> None:
         self.voicing = check_voicing_rule(voicing)
-        if lookahead is not None and self.voicing != "auto":
-            raise ParameterError(
-                f'lookahead={lookahead!r} is for voicing="auto" only (frames a frame is held '
-                f"back before it is decided); this stream has voicing={self.voicing!r}. Pass "
-                f'voicing="auto", or leave lookahead out.'
-            )
-        self._lookahead = check_lookahead(lookahead)
+        self._lookahead = check_lookahead(lookahead, self.voicing)
         # The option as given (None: the default), so that rebuilding settings round-trips.
         self.lookahead = None if lookahead is None else self._lookahead
         self.lag = check_lag(lag)
@@ -209,11 +201,9 @@ class CrepeStream(PitchComposite):
     def latency(self) -> float:
         """Seconds from a frame's centre to the input sample whose push returns it (the
         algorithm's delay; add the chunk duration and compute time for a device)."""
-        rate = self.frames.sample_rate
-        reach = 0 if self._resampler is None else self._resampler.context + 2
         lag = self.lag if self.decode.decoder == "viterbi" else 0
         wait = lag + self.step_frames - 1 + (self._lookahead if self.voicing == "auto" else 0)
-        return HALF / SAMPLE_RATE + reach / rate + wait * self.frames.hop_length / rate
+        return latency(self.frames.plan, self._resampler, wait)
 
     def _apply(self, fn: Any, recurse: bool = True) -> CrepeStream:
         super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
@@ -279,15 +269,12 @@ class CrepeStream(PitchComposite):
         self, state: StreamState, x: torch.Tensor, final: bool
     ) -> tuple[StreamState, Pitch]:
         """The state after ``x`` (``(rows, n)``, checked) and the frames it completes."""
-        inp, inp_start, produced, new16 = take_input(state, x, self._resampler, final)
-        a16 = torch.cat([state.a16, new16], dim=-1) if new16.shape[-1] else state.a16
-        plan, received = self.frames.plan, state.received + x.shape[-1]
-        ready = frames_ready(plan, produced, state.computed, received, self.step_frames, final)
-        signal = Buffer(a16, state.a16_start, produced)
+        plan = self.frames.plan
+        audio, signal = take_audio(state, x, self._resampler, plan, self.step_frames, final)
         auto = self.voicing == "auto"
         level_parts: list[torch.Tensor] = [] if state.levels is None else [state.levels]
         activation = self._activations(
-            signal, state.computed, ready, level_parts.append if auto else None
+            signal, state.computed, audio.computed, level_parts.append if auto else None
         )
         pitch, pending, viterbi = decode_frames(self.decode, self.lag, state, activation, final)
         f0, periodicity = pitch
@@ -301,16 +288,9 @@ class CrepeStream(PitchComposite):
                 start, f0, periodicity, queue[:, :count], self._lookahead, final
             )
             levels = queue[:, count:]
-        keep16 = keep_from(plan, state, produced, ready)
         new = replace(
             state,
-            received=received,
-            inp=inp,
-            inp_start=inp_start,
-            produced=produced,
-            a16=a16[:, keep16 - state.a16_start :],
-            a16_start=keep16,
-            computed=ready,
+            **audio._asdict(),
             emitted=state.emitted + f0.shape[-1],
             pending=pending,
             viterbi=viterbi,

@@ -23,6 +23,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -150,18 +151,42 @@ class Buffer:
         return F.pad(part, (lo - start, stop - hi)) if lo > start or hi < stop else part
 
 
-def take_input(
-    state: StreamState, x: torch.Tensor, resampler: BlockResampler | None, final: bool
-) -> tuple[torch.Tensor, int, int, torch.Tensor]:
-    """Input ``x`` (``(rows, n)``) taken in: the input still needed and its start, the
-    16 kHz samples produced so far and the new ones."""
+class Audio(NamedTuple):
+    """The audio cursors after a chunk: the new values of :class:`StreamState`'s fields."""
+
+    received: int
+    inp: torch.Tensor
+    inp_start: int
+    produced: int
+    a16: torch.Tensor
+    a16_start: int
+    computed: int  # the frames ready for the network: [state.computed, computed)
+
+
+def take_audio(
+    state: StreamState,
+    x: torch.Tensor,
+    resampler: BlockResampler | None,
+    plan: FramePlan,
+    step: int,
+    final: bool,
+) -> tuple[Audio, Buffer]:
+    """Input ``x`` (``(rows, n)``) taken in: the cursors after it (the samples the next
+    frames need kept) and the 16 kHz signal the frames ready now are cut from."""
     received = state.received + x.shape[-1]
-    if resampler is None:
-        return state.inp, state.inp_start, received, x
-    inp = torch.cat([state.inp, x], dim=-1) if x.shape[-1] else state.inp
-    produced, new16 = resample(resampler, inp, state.inp_start, state.produced, received, final)
-    keep = resampler.input_range(produced, produced + 1)[0]
-    return inp[:, keep - state.inp_start :], keep, produced, new16
+    inp, inp_start, produced, new16 = state.inp, state.inp_start, received, x
+    if resampler is not None:
+        inp = torch.cat([inp, x], dim=-1) if x.shape[-1] else inp
+        produced, new16 = resample(resampler, inp, inp_start, state.produced, received, final)
+        keep = resampler.input_range(produced, produced + 1)[0]
+        inp, inp_start = inp[:, keep - inp_start :], keep
+    a16 = torch.cat([state.a16, new16], dim=-1) if new16.shape[-1] else state.a16
+    ready = frames_ready(plan, produced, state.computed, received, step, final)
+    center = center_sample(ready, plan.hop_length, plan.sample_rate)
+    keep16 = min(produced, max(state.a16_start, center - HALF))
+    kept = a16[:, keep16 - state.a16_start :]
+    audio = Audio(received, inp, inp_start, produced, kept, keep16, ready)
+    return audio, Buffer(a16, state.a16_start, produced)
 
 
 def resample(
@@ -207,10 +232,12 @@ def frames_ready(
     return n if n - computed >= step else computed  # wait for a full step
 
 
-def keep_from(plan: FramePlan, state: StreamState, produced: int, computed: int) -> int:
-    """The first 16 kHz sample the next frame's window needs."""
-    center = center_sample(computed, plan.hop_length, plan.sample_rate)
-    return min(produced, max(state.a16_start, center - HALF))
+def latency(plan: FramePlan, resampler: BlockResampler | None, wait: int) -> float:
+    """Seconds from a frame's centre to the input sample whose push returns it, for a stream
+    that holds frames back ``wait`` frames: half a window, the resampler's reach, the wait."""
+    reach = 0 if resampler is None else resampler.context + 2
+    rate = plan.sample_rate
+    return HALF / SAMPLE_RATE + reach / rate + wait * plan.hop_length / rate
 
 
 def network_frames(
