@@ -149,9 +149,12 @@ class ViterbiForward:
         if kernels is None:
             score = self._forward_torch(emission, pointers, ends)
         else:
-            score = torch.empty((rows, n_states), dtype=torch.float64)
-            if self.score is not None:
-                score.copy_(self.score)
+            # a new tensor: the kernel writes the scores in place, a snapshot keeps the old
+            score = (
+                torch.empty((rows, n_states), dtype=torch.float64)
+                if self.score is None
+                else self.score.clone()
+            )
             kernels.forward(
                 emission.contiguous().numpy(),
                 self.transition.numpy(),
