@@ -51,7 +51,8 @@ from accuracy_corpus import (
 )
 
 from crepe_transforms import HMM, CrepePitch, Pitch
-from crepe_transforms.functional import CREPE_HMM, decode, weighted_argmax
+from crepe_transforms.functional import decode, weighted_argmax
+from crepe_transforms.functional._internal import CREPE_HMM
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -376,6 +376,13 @@ def main() -> None:
     parser.add_argument(
         "--ceiling", action="store_true", help="print the 27.5–55 Hz ceilings and exit"
     )
+    parser.add_argument(
+        "--before-from",
+        type=Path,
+        default=None,
+        help="reuse the published model's scores from this JSON ('before' key) of an earlier "
+        "run of this script, instead of scoring them again (the data are generated the same)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -407,7 +414,11 @@ def main() -> None:
     corpus = make_corpus(small=False)
     print({k: len(v) for k, v in data.items()}, "clips;", f"load {load:.1f}", flush=True)
     t0 = time.perf_counter()
-    before = evaluate(args.capacity, None, data, corpus)
+    if args.before_from is not None:
+        before = json.loads(args.before_from.read_text())["before"]
+        env["before_from"] = str(args.before_from.resolve().relative_to(ROOT))
+    else:
+        before = evaluate(args.capacity, None, data, corpus)
     print("before", json.dumps(before), f"({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.before_only:
         (args.out / f"finetune_{args.capacity}_before.json").write_text(
@@ -445,6 +456,7 @@ def main() -> None:
         f"`python benchmarks/finetune.py --capacity {args.capacity}"
         + (" --ablation" if args.ablation else "")
         + (f" --steps {args.steps}" if args.steps else "")
+        + (f" --before-from {env['before_from']}" if args.before_from else "")
         + f"`, {args.threads} threads, load average {load:.1f} at the start "
         f"and {payload['load_average_at_end']:.1f} at the end (shared machine).\n\n" + text + "\n"
     )

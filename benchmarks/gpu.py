@@ -37,10 +37,16 @@ from typing import Any
 import numpy as np
 import torch
 from signals import melody
+from timing import best_time
 
 from crepe_transforms import CrepeActivation, CrepePitch
-from crepe_transforms.functional import log_emission, log_transition, viterbi_path
-from crepe_transforms.functional._viterbi import DEFAULT_HMM, log_jump
+from crepe_transforms.functional import viterbi_path
+from crepe_transforms.functional._internal import (
+    DEFAULT_HMM,
+    log_emission,
+    log_jump,
+    log_transition,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- gpu:begin -->", "<!-- gpu:end -->"
@@ -63,15 +69,8 @@ class Clock:
             torch.cuda.synchronize(self.device)
 
     def best(self, fn: Callable[[], object]) -> float:
-        fn()  # warm-up: kernels, caches, autotuning
-        best = math.inf
-        for _ in range(self.repeats):
-            self.sync()
-            start = time.perf_counter()
-            fn()
-            self.sync()
-            best = min(best, time.perf_counter() - start)
-        return best
+        """Best of ``repeats`` synchronised calls after a warm-up (kernels, autotuning)."""
+        return best_time(fn, self.repeats, self.device.type)
 
 
 @contextlib.contextmanager

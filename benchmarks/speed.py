@@ -40,10 +40,10 @@ import numpy as np
 import torch
 from signals import melody
 from speed_isolated import peak_memory, viterbi_table
-from speed_report import Row, machine, network_flops, replace_section, write_report
+from speed_report import Row, network_flops, replace_section, write_report
 from speed_side import render as render_side
 from speed_side import side_by_side
-from timing import best_of
+from timing import best_of, machine
 
 from crepe_transforms import CrepeActivation, CrepePitch
 from crepe_transforms.functional import decode

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
-import os
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from crepe_transforms import CrepeActivation
 from crepe_transforms.constants import CLASSIFIER_POSITIONS, KERNEL_SIZES, N_BINS, channels
@@ -22,29 +17,6 @@ class Row:
     name: str
     fps: float  # frames per second
     device: str
-
-
-def machine(threads: int) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    flags = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu in ("", platform.machine(), "x86_64"):
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "avx512_bf16": "avx512_bf16" in flags,
-        "threads": threads,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "load before": os.getloadavg(),
-        "date": datetime.datetime.now().isoformat(timespec="minutes"),
-    }
 
 
 def network_flops(capacity: str) -> dict[str, float]:

@@ -44,7 +44,8 @@ import torch
 from signals import melody
 
 from crepe_transforms import CrepeDecode, CrepePitch, CrepeStream, Pitch
-from crepe_transforms.functional import bins_to_hz, log_emission, log_jump, viterbi_path
+from crepe_transforms.functional import bins_to_hz, viterbi_path
+from crepe_transforms.functional._internal import log_emission, log_jump
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

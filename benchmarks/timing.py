@@ -1,9 +1,15 @@
-"""The one timing rule of the benchmarks: interleaved calls, best repeat kept."""
+"""The one timing rule of the benchmarks (interleaved calls, best repeat kept) and the one
+description of the machine a number was measured on."""
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -33,3 +39,43 @@ def best_of(
             sync(device)
             best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def best_time(fn: Callable[[], object], repeats: int, device: str = "cpu") -> float:
+    """Best wall time of one function over ``repeats`` calls, after one warm-up call."""
+    return best_of({"fn": fn}, repeats, device)["fn"]
+
+
+def machine(threads: int) -> dict[str, Any]:
+    """The machine a measurement ran on: CPU model and flags, cores, torch threads and
+    version, load average before, date."""
+    cpu = platform.processor() or platform.machine()
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and cpu in ("", platform.machine(), "x86_64"):
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "avx512_bf16": "avx512_bf16" in flags,
+        "threads": threads,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "load before": os.getloadavg(),
+        "date": datetime.datetime.now().isoformat(timespec="minutes"),
+    }
+
+
+def machine_text(threads: int) -> str:
+    """:func:`machine` as one sentence for a results file (load average *now*)."""
+    info = machine(threads)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{info['cpu']}, {info['cores']} cores, {threads} torch thread(s), torch "
+        f"{info['torch']}, {info['date']}; load average {load}"
+    )

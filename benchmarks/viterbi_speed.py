@@ -16,21 +16,24 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import librosa
 import numpy as np
 import torch
+from timing import best_time
 
-from crepe_transforms.functional import (
+from crepe_transforms.functional import viterbi
+from crepe_transforms.functional import viterbi_path as banded_path
+from crepe_transforms.functional._internal import (
     CREPE_HMM,
     DEFAULT_HMM,
     log_emission,
     log_jump,
     log_transition,
-    viterbi,
 )
-from crepe_transforms.functional import viterbi_path as banded_path
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 360
@@ -45,13 +48,17 @@ def librosa_crepe_path(activation: np.ndarray) -> np.ndarray:
     return np.asarray(librosa.sequence.viterbi(prob, transition, p_init=np.full(N, 1 / N)))
 
 
-def timed(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
-    best, out = float("inf"), None
-    for _ in range(repeat):
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[float, T]:
+    """Best wall time over ``repeat`` calls (the benchmarks' one rule) and the result."""
+    if repeat == 1:  # one long call (librosa on 100 000 frames): time it, no warm-up
         start = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+        return time.perf_counter() - start, out
+    out = fn()  # the warm-up (numba compiles on the first call)
+    return best_time(fn, repeat - 1), out
 
 
 def main() -> None:

@@ -14,12 +14,14 @@ Where to start:
 - :mod:`crepe_transforms.weights`: the weight registry.
 
 Importing this package is cheap: it never imports torchaudio or torchcrepe and never reads a
-weight file. Weights load on the first construction of a weighted transform.
+weight file, and torch itself is imported when a transform, ``functional`` or ``weights`` is
+first used (so ``crepe-transforms --help`` needs no torch). Weights load on the first
+construction of a weighted transform.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from . import functional, weights
+from ._version import __version__
 from .exceptions import (
     AudioError,
     ChecksumError,
@@ -30,23 +32,23 @@ from .exceptions import (
     WeightsFormatError,
     WeightsNotFoundError,
 )
-from .functional import HMM, Pitch
-from .transforms import (
-    CrepeActivation,
-    CrepeDecode,
-    CrepeEmbedding,
-    CrepeFrames,
-    CrepeLoudness,
-    CrepePitch,
-    CrepeSoftDecode,
-    CrepeStream,
-)
 
-__version__ = "0.2.0"
-
-# Training and file tools are imported on first use: they bring in soundfile, tqdm and the
-# DataLoader machinery, which the transforms alone do not need.
+# Every name that needs torch is imported on first use, so that the command line's --help
+# (whose entry point imports this package first) does not import torch. Training and file
+# tools also bring in soundfile, tqdm and the DataLoader machinery. ``None``: the submodule.
 _LAZY = {
+    "functional": None,
+    "weights": None,
+    "HMM": "functional",
+    "Pitch": "functional",
+    "CrepeActivation": "transforms",
+    "CrepeDecode": "transforms",
+    "CrepeEmbedding": "transforms",
+    "CrepeFrames": "transforms",
+    "CrepeLoudness": "transforms",
+    "CrepePitch": "transforms",
+    "CrepeSoftDecode": "transforms",
+    "CrepeStream": "transforms",
     "CrepeCollate": "train",
     "CrepeConditioner": "train",
     "FeatureCache": "train",
@@ -57,8 +59,20 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from . import functional, weights
+    from .functional import HMM, Pitch
     from .io import Extractor, load_audio, predict_file, predict_files
     from .train import CrepeCollate, CrepeConditioner, FeatureCache
+    from .transforms import (
+        CrepeActivation,
+        CrepeDecode,
+        CrepeEmbedding,
+        CrepeFrames,
+        CrepeLoudness,
+        CrepePitch,
+        CrepeSoftDecode,
+        CrepeStream,
+    )
 
 __all__ = [
     "HMM",
@@ -93,12 +107,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _LAZY:
         raise AttributeError(f"module 'crepe_transforms' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f".{module}", __name__), name)
+    module = _LAZY[name]
+    value = import_module(f".{name if module is None else module}", __name__)
+    if module is not None:
+        value = getattr(value, name)
     globals()[name] = value
     return value
 

@@ -1,19 +1,24 @@
 """Input validation shared by the transforms and functional API.
 
 Every check raises :class:`~crepe_transforms.exceptions.ParameterError` with a message that
-names the parameter, what was expected, what was found and how to fix it.
+names the parameter, what was expected, what was found and how to fix it. The checks of
+scalar options need no torch (the command line parses its flags with them before torch is
+imported); the checks of tensors and devices import it when they run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import numbers
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from .constants import AUDIO_RATES, CAPACITIES, N_BINS
 from .exceptions import ParameterError
+
+if TYPE_CHECKING:
+    import torch
 
 #: A last axis this short under a much longer one is read as (time, channels) audio.
 _MAX_CHANNELS = 8
@@ -89,7 +94,7 @@ def check_sha256(sha256: object) -> str | None:
     if text is None or len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         raise ParameterError(
             f"sha256={sha256!r} is not a sha256 digest (64 hexadecimal characters). Compute "
-            f"it with `sha256sum FILE` or crepe_transforms.weights.sha256_file(FILE)."
+            f"it with `sha256sum FILE` (or hashlib.sha256 in Python)."
         )
     return text
 
@@ -115,6 +120,8 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
 
 
 def _finite(x: torch.Tensor) -> bool:
+    import torch  # only tensors need it: the scalar checks stay light
+
     # min and max propagate NaN and expose ±Inf: one reduction, no boolean copy of the audio.
     return bool(torch.isfinite(torch.stack(x.detach().aminmax())).all())
 
@@ -122,6 +129,8 @@ def _finite(x: torch.Tensor) -> bool:
 def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -> torch.Tensor:
     """Check an audio tensor of shape ``(..., time)``: real floating point, non-empty, not a
     transposed ``(time, channels)`` array, and (unless ``finite=False``) free of NaN/Inf."""
+    import torch  # only tensors need it: the scalar checks stay light
+
     if not isinstance(waveform, torch.Tensor):
         raise ParameterError(
             f"{name} must be a torch.Tensor of shape (..., time), got {type(waveform).__name__}. "
@@ -172,6 +181,8 @@ def check_audio(waveform: object, name: str = "waveform", finite: bool = True) -
 
 def check_last_dim(x: object, size: int, name: str, what: str) -> torch.Tensor:
     """Check a real floating tensor whose last dimension must be ``size``."""
+    import torch  # only tensors need it: the scalar checks stay light
+
     if not isinstance(x, torch.Tensor):
         raise ParameterError(
             f"{name} must be a torch.Tensor of shape (..., {what}), got {type(x).__name__}. "
@@ -208,6 +219,8 @@ def check_lengths(
     ``unit`` names what is counted in the messages: ``"samples"`` for audio, ``"frames"``
     for activations.
     """
+    import torch  # only tensors need it: the scalar checks stay light
+
     if isinstance(lengths, Sequence) and not isinstance(lengths, str):
         with contextlib.suppress(TypeError, ValueError, RuntimeError):  # not numbers: below
             lengths = torch.as_tensor(list(lengths))
@@ -240,3 +253,58 @@ def check_lengths(
                 f"{'last (time)' if unit == 'samples' else 'frames'} dimension."
             )
     return lengths.long()
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
+def check_device(value: object) -> str:
+    """A torch device that exists here, as text (``"cpu"``, ``"cuda:1"`` …).
+
+    CUDA is checked without creating a context (under torchrun each rank picks its own GPU
+    later); other accelerators are probed with an empty tensor.
+
+    Example:
+        >>> check_device("cpu")
+        'cpu'
+    """
+    import torch  # the command line checks --device before anything else needs torch
+
+    try:
+        device = torch.device(value)  # type: ignore[call-overload]
+    except (RuntimeError, TypeError, ValueError):
+        close = difflib.get_close_matches(str(value).split(":")[0], _DEVICE_TYPES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ParameterError(
+            f"device={value!r} is not a torch device.{hint} Use e.g. 'cpu', 'cuda' or 'cuda:1'."
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ParameterError(
+                f"device={value!r} but CUDA is not available here "
+                f"(torch.cuda.is_available() is False); use device='cpu'."
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ParameterError(
+                f"device={value!r} but this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s), numbered from 0."
+            )
+    elif device.type != "cpu":
+        try:
+            torch.empty(0, device=device)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())
+            raise ParameterError(
+                f"device={value!r} is not usable here ({reason}); use device='cpu'."
+            ) from None
+    return str(device)
+
+
+def parse_hz(text: str) -> float:
+    """Command-line text → a frequency in Hz (checked later with the range)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(
+            f"{text!r} is not a frequency in Hz; give a number, e.g. 50 or 1000.5"
+        ) from None

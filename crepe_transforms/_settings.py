@@ -10,7 +10,10 @@ feeds
 - the composites' keyword routing: ``CrepePitch(16000, "tiny", fmin=50)`` hands ``fmin`` to
   the part that declares it (:func:`route`), so a composite never re-declares its parts'
   options;
-- the command line, whose flags and help texts are generated from the same tuples.
+- the command line, whose flags and help texts are generated from the same tuples;
+- "does this setting change the numbers?" (``Setting.affects_output``): the settings a resumed
+  file run ignores when it compares an output's record with its own, and those the feature
+  cache leaves out of its key, are both :func:`neutral` of the tables, never a list by hand.
 
 ``tests/test_settings.py`` checks that each ``SETTINGS`` tuple matches its class's ``__init__``
 signature, so the two cannot drift.
@@ -18,6 +21,7 @@ signature, so the two cannot drift.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,7 +30,7 @@ from typing import Any, ClassVar
 
 from .exceptions import ParameterError
 
-__all__ = ["REQUIRED", "Configurable", "Setting", "describe", "plain", "route"]
+__all__ = ["REQUIRED", "Configurable", "Setting", "describe", "neutral", "plain", "route"]
 
 
 class _Required:
@@ -50,6 +54,15 @@ class Setting:
         cli: whether the command line offers it (``--name-with-dashes``).
         parse: command-line text → value (default: by the choices or the default's type).
         metavar: the command line's placeholder.
+        affects_output: False for a setting that cannot change the numbers once the network's
+            state is known: memory and speed (chunk and block sizes, the Viterbi kernel, the
+            device), checks (``verify``) and where the weights were found (``weights``,
+            ``sha256``, ``pretrained``: the digest of the loaded state stands for them).
+            Everything that compares settings to tell whether a result is still valid reads
+            this one flag (:func:`neutral`).
+        derive: for a default (``None``) that stands for a value computed from the other
+            settings (``hop_length=None`` → 10 ms of ``sample_rate``), that computation; a
+            value equal to it counts as the default (:func:`describe`).
     """
 
     name: str
@@ -59,11 +72,35 @@ class Setting:
     cli: bool = True
     parse: Callable[[str], Any] | None = None
     metavar: str | None = None
+    affects_output: bool = True
+    derive: Callable[[Mapping[str, Any]], Any] | None = None
 
     @property
     def flag(self) -> str:
         """The command-line flag, e.g. ``--hop-length``."""
         return "--" + self.name.replace("_", "-")
+
+    def with_help(self, help: str, **changes: Any) -> Setting:
+        """The same setting with another help text (and ``changes``), for an owner that uses a
+        shared setting differently: it stays one setting (same name, same check).
+
+        Example:
+            >>> Setting("lag", 0, "frames of delay").with_help("frames of delay (streams)").help
+            'frames of delay (streams)'
+        """
+        return dataclasses.replace(self, help=help, **changes)
+
+
+def neutral(settings: Iterable[Setting]) -> tuple[str, ...]:
+    """The names of the settings that do not change the numbers (``affects_output=False``),
+    each once, in order.
+
+    Example:
+        >>> neutral([Setting("fmin", 50.0, "lowest f0"),
+        ...          Setting("chunk_size", 2048, "frames per call", affects_output=False)])
+        ('chunk_size',)
+    """
+    return tuple(dict.fromkeys(s.name for s in settings if not s.affects_output))
 
 
 def plain(value: Any) -> Any:
@@ -114,9 +151,14 @@ def describe(settings: Sequence[Setting], values: Mapping[str, Any]) -> str:
 
 
 def _derived_default(setting: Setting, values: Mapping[str, Any]) -> bool:
-    if setting.name == "hop_length" and setting.default is None and "sample_rate" in values:
-        return bool(values["hop_length"] == max(1, int(values["sample_rate"]) // 100))
-    return False
+    """Whether ``values`` holds the value the setting's default stands for."""
+    if setting.derive is None:
+        return False
+    try:
+        derived = setting.derive(values)
+    except (KeyError, TypeError, ValueError):  # what it is derived from is not in ``values``
+        return False
+    return bool(values[setting.name] == derived)
 
 
 #: 0.1's option names and their 0.2 names (docs/migration.md), for the hint of an unknown option.
@@ -163,13 +205,22 @@ def route(
         ...       [("frames", CrepeFrames.SETTINGS), ("decode", CrepeDecode.SETTINGS)])
         {'frames': {'hop_length': 64}, 'decode': {'fmin': 50.0}}
     """
-    owners: dict[str, str] = {}
+    owners: dict[str, list[str]] = {}
     for part, settings in parts:
         for setting in settings:
-            owners.setdefault(setting.name, part)
+            declared = owners.setdefault(setting.name, [])
+            if part not in declared:
+                declared.append(part)
     out: dict[str, dict[str, Any]] = {part: {} for part, _ in parts}
     names = [*owners, *(s.name for s in own)]
     for name, value in options.items():
+        if len(owners.get(name, ())) > 1:
+            both = " and ".join(owners[name])
+            raise ParameterError(
+                f"{owner} cannot route {name}=...: its parts {both} both declare {name!r}, "
+                f"so it is not clear which one it is for. Build the parts yourself with the "
+                f"{name} each needs and pass them to {owner}.from_parts(...)."
+            )
         if name not in owners:
             close = [known for known in names if name in known or known in name]
             close = close or difflib.get_close_matches(name, names, n=3)
@@ -183,5 +234,5 @@ def route(
                 f"{owner} has no option {name!r}.{hint} Its options are: "
                 f"{', '.join(sorted(names))}."
             )
-        out[owners[name]][name] = value
+        out[owners[name][0]][name] = value
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "BACKENDS",
     "BASE_CHANNELS",
     "BN_EPS",
     "CAPACITIES",
@@ -13,14 +14,23 @@ __all__ = [
     "CENTS_REFERENCE_HZ",
     "CLASSIFIER_POSITIONS",
     "CREPE_STD_FLOOR",
+    "DECODERS",
+    "DEFAULT_FLOOR_DB",
+    "DEFAULT_TEMPERATURE",
     "EMBEDDING_POSITIONS",
     "EMBEDDING_ROWS",
     "FMAX_HZ",
     "FMIN_HZ",
+    "HYSTERESIS_LOWER",
+    "HYSTERESIS_UPPER",
     "KERNEL_SIZES",
+    "NORMALIZATIONS",
     "N_BINS",
+    "RESAMPLERS",
     "SAMPLE_RATE",
+    "SILENCE_DB",
     "STRIDES",
+    "TARGET_SIGMA_CENTS",
     "TORCHCREPE_STD_FLOOR",
     "WINDOW_SIZE",
     "channels",
@@ -70,3 +80,28 @@ TORCHCREPE_STD_FLOOR: Final[float] = 1e-10
 def channels(capacity: str) -> tuple[int, ...]:
     """Channel count of each of the six blocks for ``capacity`` (no validation)."""
     return tuple(CAPACITIES[capacity] * c for c in BASE_CHANNELS)
+
+
+# Choices and defaults of the functional API (the transforms' options take these names).
+#: Names accepted by :func:`~crepe_transforms.functional.decode` and ``CrepeDecode(decoder=...)``.
+DECODERS: Final[tuple[str, ...]] = ("argmax", "weighted_argmax", "viterbi")
+#: ``normalization=`` choices: the original CREPE's rule, torchcrepe's, or none.
+NORMALIZATIONS: Final[tuple[str, ...]] = ("crepe", "torchcrepe", "none")
+#: ``resample=`` choices.
+RESAMPLERS: Final[tuple[str, ...]] = ("resampy", "torchaudio")
+#: ``backend=`` choices of the Viterbi kernel.
+BACKENDS: Final[tuple[str, ...]] = ("auto", "numba", "torch")
+#: Loudness of digital silence (and the lowest value ever returned), dB re full scale.
+DEFAULT_FLOOR_DB: Final[float] = -120.0
+#: Softmax temperature over the activations' logits
+#: (:func:`~crepe_transforms.functional.soft_decode`).
+DEFAULT_TEMPERATURE: Final[float] = 0.2
+#: Width (standard deviation) of the Gaussian target in cents (CREPE paper, §2.2).
+TARGET_SIGMA_CENTS: Final[float] = 25.0
+#: Default hysteresis bounds on periodicity (torchcrepe's ``threshold.Hysteresis`` values).
+#: (``lower``, then ``upper``.)
+HYSTERESIS_LOWER: Final[float] = 0.19
+HYSTERESIS_UPPER: Final[float] = 0.31
+#: Default silence gate: A-weighted loudness in dB re full scale
+#: (:func:`~crepe_transforms.functional.a_weighted_loudness`).
+SILENCE_DB: Final[float] = -60.0

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "AudioError",
+    "ChecksumError",
+    "CrepeError",
+    "MissingDependencyError",
+    "ParameterError",
+    "WeightsError",
+    "WeightsFormatError",
+    "WeightsNotFoundError",
+]
+
 
 class CrepeError(Exception):
     """Base class of every error raised by crepe_transforms."""

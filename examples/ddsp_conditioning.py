@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # The features are computed on the CPU in the DataLoader; they carry no gradient. The
     # options are the CrepeConditioner's (checked here, weights read on the first batch). On a
     # GPU, build `conditioner = CrepeConditioner(SR, "tiny", hop_length=HOP)`, collate with
-    # `CrepeCollate.from_conditioner(conditioner, features="none")` (same hop, so the same
+    # `CrepeCollate.from_parts(conditioner, features="none")` (same hop, so the same
     # mask) and call `conditioner.cuda()(audio, lengths)` in the training step instead.
     collate = CrepeCollate(SR, capacity="tiny", hop_length=HOP)
     loader = DataLoader(

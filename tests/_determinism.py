@@ -23,7 +23,7 @@ from crepe_transforms import (
     CrepePitch,
     Pitch,
 )
-from crepe_transforms.functional import DECODERS
+from crepe_transforms.constants import DECODERS
 from crepe_transforms.transforms import DEFAULT_BLOCK_FRAMES, DEFAULT_CHUNK_SIZE
 
 RATES = (16000, 44100)

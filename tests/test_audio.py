@@ -99,8 +99,11 @@ def test_channels_are_downmixed_by_default_and_kept_on_request(tmp_path: Path) -
 def test_info_reports_the_header(tmp_path: Path) -> None:
     path = write_tone(tmp_path / "a.flac", 100.0, 0.25, 44100, channels=2)
     meta = audio_info(path)
-    assert (meta.sample_rate, meta.frames, meta.channels, meta.format) == (44100, 11025, 2, "FLAC")
+    assert (meta.sample_rate, meta.samples, meta.channels, meta.format) == (44100, 11025, 2, "FLAC")
     assert meta.duration == pytest.approx(0.25)
+    # issue 20: it counts samples; the old name still answers, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning, match=r"AudioInfo\.frames is deprecated.*\.samples"):
+        assert meta.frames == 11025
 
 
 def test_load_reads_a_range(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from _cli_audio import (
 from crepe_transforms.cli import main
 from crepe_transforms.cli._options import emit_line
 from crepe_transforms.io import read_features
-from crepe_transforms.io._outputs import read_csv
+from crepe_transforms.io._formats import read_csv
 
 TINY = ("--capacity", "tiny")
 

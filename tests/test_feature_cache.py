@@ -248,7 +248,7 @@ def test_collate_fn_keeps_the_conditioner_hop_and_voicing(tmp_path: Path) -> Non
     assert list(item)[-5:] == ["f0", "periodicity", "loudness", "voiced", "frame_lengths"]
     assert item["voiced"].dtype == torch.bool
     cached = collate([cache[i] for i in range(3)])
-    computed = CrepeCollate.from_conditioner(conditioner)([dataset[i] for i in range(3)])
+    computed = CrepeCollate.from_parts(conditioner)([dataset[i] for i in range(3)])
     assert list(cached) == list(computed)
     assert cached["mask"].shape == (3, 1 + len(dataset[2]["audio"]) // 64)
     for key in ("f0", "periodicity", "loudness", "voiced", "frame_lengths", "mask"):

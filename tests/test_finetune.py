@@ -22,12 +22,12 @@ from crepe_transforms.cli import main
 from crepe_transforms.exceptions import ChecksumError, ParameterError, WeightsFormatError
 from crepe_transforms.functional import (
     bins_to_cents,
-    check_track,
     hz_to_bins,
     hz_to_cents,
     pitch_target,
     track_labels,
 )
+from crepe_transforms.functional._internal import check_track
 from crepe_transforms.io import pair_files, read_pairs
 from crepe_transforms.model import Crepe
 from crepe_transforms.train import (
@@ -43,7 +43,8 @@ from crepe_transforms.train import (
     pitch_shift,
     segment_length,
 )
-from crepe_transforms.weights import load_state_dict, sha256_file
+from crepe_transforms.weights import load_state_dict
+from crepe_transforms.weights._internal import sha256_file
 
 SR = 16000
 
@@ -298,9 +299,9 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path: Path) -> None
     assert resumed.record["resumed_from_step"] == 2
     _assert_same(_final(tmp_path / "whole.pt"), _final(tmp_path / "cut.pt"))
     _assert_same(whole.state_dict, resumed.state_dict)
-    assert [h["val_rpa"] for h in whole.record["history"]] == [
-        h["val_rpa"] for h in resumed.record["history"]
-    ]
+    assert resumed.record["history"] == whole.record["history"]  # every epoch's figures
+    assert resumed.record["best"] == whole.record["best"]
+    assert resumed.sha256 == whole.sha256  # the same bytes on disk
 
 
 def test_ctrl_c_saves_a_checkpoint_of_the_finished_step_and_resume_matches(
@@ -337,6 +338,28 @@ def test_bn_update_changes_running_statistics_and_frozen_keeps_them(tmp_path: Pa
     assert not torch.equal(
         _final(tmp_path / "u.pt")["conv1_BN.running_mean"], base["conv1_BN.running_mean"]
     )
+
+
+def test_ties_in_validation_accuracy_go_to_the_lower_validation_loss(tmp_path: Path) -> None:
+    # the 110 Hz validation tone is 100 % right from the start: every epoch ties on accuracy,
+    # and only the validation loss (which training on that tone lowers) can pick a later one
+    result = _run(tmp_path, "tie.pt")
+    history = result.record["history"]
+    eligible = [
+        h
+        for h in history
+        if h["general_rpa"] >= result.record["base_general_rpa"] - SMALL.forgetting_tolerance
+    ]
+    top = max(h["val_rpa"] for h in eligible)
+    tied = [h for h in eligible if h["val_rpa"] == top]
+    assert len(tied) >= 2, history  # the situation this test is about
+    kept = min(tied, key=lambda h: h["val_loss"])
+    assert kept["epoch"] != tied[0]["epoch"], history  # accuracy alone would keep the first
+    assert result.record["best"] == {k: kept[k] for k in ("epoch", "step", "val_rpa", "val_loss")}
+    assert all(0 < h["val_loss"] < 1 for h in history)
+    # the file holds trained weights (epoch 0 would be the published ones)
+    tuned = torch.load(tmp_path / "tie.pt", weights_only=True)
+    assert not torch.equal(tuned["conv1.weight"], load_state_dict("tiny")["conv1.weight"])
 
 
 # ----------------------------------------------------------------------------- the files
@@ -468,4 +491,26 @@ def test_cli_errors_are_one_line_naming_the_file(
     assert status == 1
     err = capsys.readouterr().err
     assert "audio without an f0 file: lonely.wav" in err
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "field"),
+    [
+        ("--steps", "steps"),
+        ("--steps-per-epoch", "steps_per_epoch"),
+        ("--batch-size", "batch_size"),
+        ("--patience", "patience"),
+    ],
+)
+def test_cli_counts_show_the_config_default_and_refuse_non_positive_values(
+    flag: str, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["finetune", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())
+    default = getattr(FinetuneConfig(), field)
+    assert f"{flag} {flag.lstrip('-').replace('-', '_').upper()}" in help_text
+    assert f"({default})" in help_text.split(f"{flag} ", 1)[1].split(" --", 1)[0]
+    assert main(["finetune", "a", "b", "-o", str(tmp_path / "m.pt"), flag, "0"]) == 2
+    assert f"argument {flag}: invalid {flag} value: '0'" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()

@@ -9,13 +9,10 @@ import pytest
 import torch
 
 from crepe_transforms import CrepeFrames, CrepeLoudness
+from crepe_transforms.constants import DEFAULT_FLOOR_DB
 from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.functional import (
-    DEFAULT_FLOOR_DB,
-    a_weighted_loudness,
-    a_weighting_db,
-    num_frames,
-)
+from crepe_transforms.functional import a_weighted_loudness, num_frames
+from crepe_transforms.functional._internal import a_weighting_db
 
 
 def sine(f: float, seconds: float, sr: int, amplitude: float = 1.0) -> torch.Tensor:

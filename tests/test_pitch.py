@@ -25,15 +25,9 @@ from crepe_transforms import (
     ParameterError,
     Pitch,
 )
-from crepe_transforms.constants import N_BINS
-from crepe_transforms.functional import (
-    DECODERS,
-    admitted_bins,
-    decode,
-    hz_to_cents,
-    log_transition,
-    weighted_argmax,
-)
+from crepe_transforms.constants import DECODERS, N_BINS
+from crepe_transforms.functional import admitted_bins, decode, hz_to_cents, weighted_argmax
+from crepe_transforms.functional._internal import log_transition
 
 
 def cents_off(hz: torch.Tensor | np.ndarray, reference: float | np.ndarray) -> np.ndarray:

@@ -36,15 +36,10 @@ from crepe_transforms import (
     CrepeLoudness,
     CrepePitch,
 )
-from crepe_transforms.constants import FMAX_HZ, FMIN_HZ, N_BINS, SAMPLE_RATE
+from crepe_transforms.constants import DECODERS, FMAX_HZ, FMIN_HZ, N_BINS, SAMPLE_RATE
 from crepe_transforms.exceptions import ParameterError
-from crepe_transforms.functional import (
-    DECODERS,
-    frame_centers,
-    frame_times,
-    num_frames,
-    resampled_length,
-)
+from crepe_transforms.functional import frame_centers, frame_times, num_frames
+from crepe_transforms.functional._internal import resampled_length
 from crepe_transforms.transforms._engine import FramePlan, TensorSignal, cut_frames
 
 # Rates that real files have, odd ones that expose rounding (7999, 11025, 22050, 44100), and any

@@ -13,10 +13,9 @@ from torch import nn
 
 import crepe_transforms
 from crepe_transforms import CrepeActivation, CrepeFrames, CrepeSoftDecode
-from crepe_transforms.constants import N_BINS
+from crepe_transforms.constants import DEFAULT_TEMPERATURE, N_BINS
 from crepe_transforms.exceptions import ParameterError
 from crepe_transforms.functional import (
-    DEFAULT_TEMPERATURE,
     admitted_bins,
     bins_to_cents,
     bins_to_hz,

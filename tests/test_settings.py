@@ -156,3 +156,123 @@ def test_route_and_describe_directly() -> None:
     settings = (Setting("rate", REQUIRED, "r"), Setting("x", 1, "x"))
     assert describe(settings, {"rate": 8000, "x": 1}) == "rate=8000"
     assert describe(settings, {"rate": 8000, "x": 2}) == "rate=8000, x=2"
+
+
+def test_route_refuses_an_option_two_parts_declare() -> None:
+    # issue 20: route promised this but handed the option to the first part that declared it
+    shared = Setting("hop_length", None, "hop")
+    parts = [("frames", (shared,)), ("loudness", (shared, Setting("floor_db", -120.0, "f")))]
+    with pytest.raises(
+        ParameterError,
+        match=r"Thing cannot route hop_length=\.\.\.: its parts frames and loudness both declare "
+        r"'hop_length'.*Thing\.from_parts",
+    ):
+        route("Thing", {"hop_length": 64}, parts)
+    # an option only one part declares still goes there
+    assert route("Thing", {"floor_db": -90.0}, parts) == {
+        "frames": {},
+        "loudness": {"floor_db": -90.0},
+    }
+
+
+def test_a_derived_default_is_declared_by_its_setting() -> None:
+    # issue 20: describe() knew one derived default, hard-coded (hop_length); now any setting
+    # may say what its default stands for
+    window = Setting("window", None, "w", derive=lambda values: 2 * values["hop"])
+    settings = (Setting("hop", 10, "h"), window)
+    assert describe(settings, {"hop": 10, "window": 20}) == ""
+    assert describe(settings, {"hop": 10, "window": 30}) == "window=30"
+    assert describe((window,), {"window": 20}) == "window=20"  # nothing to derive it from
+    assert CrepeLoudness(22050, 220).extra_repr() == "sample_rate=22050"
+
+
+def test_an_owner_overrides_a_shared_settings_help() -> None:
+    voicing = CrepePitch.SETTINGS[0]
+    mine = voicing.with_help("voicing of a stream")
+    assert (mine.help, mine.name, mine.parse, mine.default) == (
+        "voicing of a stream",
+        voicing.name,
+        voicing.parse,
+        voicing.default,
+    )
+    assert voicing.help != mine.help  # the shared one is unchanged
+
+
+def _tables() -> dict[str, list[Setting]]:
+    """Every settings table a module or the extractor declares, by owner."""
+    from crepe_transforms.io._extract import PARTS, Extractor
+    from crepe_transforms.train._collate import CrepeCollate
+
+    tables: dict[str, list[Setting]] = {
+        cls.__name__: list(cls.SETTINGS) for cls in [*SIMPLE, *COMPOSITES, CrepeCollate]
+    }
+    tables["Extractor"] = [*Extractor.SETTINGS, *(s for _, part in PARTS for s in part)]
+    return tables
+
+
+def test_whether_a_setting_changes_the_numbers_is_declared_once() -> None:
+    # a name declared in several tables (hop_length, voicing, block_frames …) gives one answer
+    answers: dict[str, set[bool]] = {}
+    for table in _tables().values():
+        for setting in table:
+            answers.setdefault(setting.name, set()).add(setting.affects_output)
+    assert {name: a for name, a in answers.items() if len(a) > 1} == {}
+
+
+def test_the_neutral_settings_lists_cannot_disagree() -> None:
+    # issue 20: NEUTRAL_SETTINGS (file outputs) and NOT_IN_CONFIG (feature cache) were two
+    # hand-written lists; the cache left out where the weights were found, the files did not
+    from crepe_transforms.io._extract import NEUTRAL_SETTINGS, Extractor
+    from crepe_transforms.train._conditioner import NOT_IN_CONFIG
+
+    files = set(Extractor("tiny", pretrained=False).settings())
+    cache = set(CrepeConditioner(16000, "tiny", pretrained=False).settings())
+    shared = files & cache
+    assert {"weights", "sha256", "pretrained", "chunk_size", "fmin"} <= shared
+    assert set(NEUTRAL_SETTINGS) & shared == set(NOT_IN_CONFIG) & shared
+    assert {"weights", "chunk_size", "block_frames", "backend"} <= set(NOT_IN_CONFIG)
+    assert not {"fmin", "decoder", "capacity", "precision", "voicing"} & set(NEUTRAL_SETTINGS)
+    # both are read from the tables: a setting's flag decides
+    tables = _tables()
+    assert set(NEUTRAL_SETTINGS) == {s.name for s in tables["Extractor"] if not s.affects_output}
+
+
+def test_the_streams_voicing_help_is_a_streams() -> None:
+    # issue 20: the stream shared the pitch's help ("auto … recommended for speech"), silent on
+    # the latency auto costs a stream
+    stream, pitch = CrepeStream.SETTINGS[0], CrepePitch.SETTINGS[0]
+    assert (stream.name, stream.parse, stream.default) == (pitch.name, pitch.parse, pitch.default)
+    assert "lookahead" in stream.help
+    assert "held back" in stream.help
+    assert "recommended" not in stream.help
+
+
+def test_every_composite_takes_built_parts_by_one_name_and_the_old_names_warn() -> None:
+    # issue 20: four names for one idea (from_parts, from_pitch, from_conditioner,
+    # from_transforms); the old three stay for a while as warning aliases
+    from crepe_transforms import CrepeCollate
+    from crepe_transforms.io import Extractor
+
+    pitch = CrepePitch(16000, "tiny", pretrained=False, hop_length=64)
+    conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
+    collate = CrepeCollate.from_parts(conditioner, features="none")
+    extractor = Extractor.from_parts(pitch.activation, pitch.decode, hop_length="4ms")
+    assert (conditioner.pitch, collate.hop_length, extractor.activation) == (
+        pitch,
+        64,
+        pitch.activation,
+    )
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"CrepeConditioner\.from_pitch is deprecated .*"
+        r"use CrepeConditioner\.from_parts",
+    ):
+        old = CrepeConditioner.from_pitch(pitch, floor_db=-90.0)
+    assert old.settings() == conditioner.settings()
+    with pytest.warns(DeprecationWarning, match=r"CrepeCollate\.from_conditioner is deprecated"):
+        assert CrepeCollate.from_conditioner(conditioner, features="none").settings() == (
+            collate.settings()
+        )
+    with pytest.warns(DeprecationWarning, match=r"Extractor\.from_transforms is deprecated"):
+        again = Extractor.from_transforms(pitch.activation, pitch.decode, hop_length="4ms")
+    assert again.settings() == extractor.settings()

@@ -26,13 +26,12 @@ from crepe_transforms import (
     CrepeStream,
     ParameterError,
 )
-from crepe_transforms.functional import (
+from crepe_transforms.functional import FixedLagViterbi, viterbi_path
+from crepe_transforms.functional._internal import (
     CREPE_HMM,
     DEFAULT_HMM,
-    FixedLagViterbi,
     log_emission,
     log_transition,
-    viterbi_path,
 )
 from crepe_transforms.functional._viterbi import log_jump
 

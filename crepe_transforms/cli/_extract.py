@@ -27,14 +27,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._settings import Setting
+from .._tables import (
+    ACTIVATION,
+    AUDIO_EXTENSIONS,
+    DECODE,
+    EMBEDDING,
+    EXTRACTOR,
+    FORMATS,
+    FRAMES,
+    VOICING,
+    later,
+)
+from .._text import display
 from ..exceptions import ParameterError
-from ..functional import admitted_bins
-from ..io import AUDIO_EXTENSIONS, Extractor, plot_file, predict_files
-from ..io._corpus import Job, describe, display, env_rank, gather, parse_shard, total
-from ..io._outputs import FORMATS, check_output_dir
-from ..io._plot import check_image_path
-from ..transforms import CrepeActivation, CrepeDecode, CrepeEmbedding, CrepeFrames
-from ..transforms._pitch import VOICING
 from ._options import (
     PROG,
     CommandText,
@@ -55,6 +60,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ..io._internal import Job
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 #: Older spellings that keep working.
@@ -97,7 +104,7 @@ _TEXTS: dict[str, CommandText] = {
 
 
 def _own(*names: str) -> list[Setting]:
-    return [s for s in Extractor.SETTINGS if s.name in names]
+    return [s for s in EXTRACTOR if s.name in names]
 
 
 def _prefix(rank: int, world: int) -> str:
@@ -159,6 +166,10 @@ def _device(requested: str, world: int) -> str:
 
 def _run(kind: str, names: Sequence[str]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
+        # the work needs torch: imported here, so that --help does not
+        from ..io import Extractor, predict_files
+        from ..io._internal import check_output_dir, describe, env_rank, gather, total
+
         if not args.paths and args.file_list is None:
             error("give audio files, directories or --file-list FILE")
             return 2
@@ -228,6 +239,8 @@ def _check_range(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespac
         fmin, fmax = getattr(args, "fmin", None), getattr(args, "fmax", None)
         if fmin is None and fmax is None:
             return
+        from ..functional import admitted_bins
+
         try:
             admitted_bins(fmin, fmax)
         except ParameterError as exc:
@@ -242,8 +255,8 @@ def _model_flags(
     """The model group: the network's, the framing's and the extractor's own options
     (``helps`` replaces the help of those a command uses differently)."""
     group = parser.add_argument_group("model")
-    names = add_settings(group, CrepeActivation.SETTINGS, aliases=ALIASES)
-    names += add_settings(group, CrepeFrames.SETTINGS, aliases=ALIASES)
+    names = add_settings(group, ACTIVATION, aliases=ALIASES)
+    names += add_settings(group, FRAMES, aliases=ALIASES)
     names += add_settings(group, _own(*own), aliases=ALIASES, helps=helps)
     return names
 
@@ -252,7 +265,7 @@ def _decoding_flags(
     parser: argparse.ArgumentParser, voicing: Setting, voicing_help: str | None = None
 ) -> list[str]:
     group = parser.add_argument_group("decoding")
-    names = add_settings(group, CrepeDecode.SETTINGS, aliases=ALIASES)
+    names = add_settings(group, DECODE, aliases=ALIASES)
     helps = {"voicing": voicing_help} if voicing_help else None
     names += add_settings(group, [voicing], aliases=ALIASES, helps=helps)
     return names
@@ -306,7 +319,7 @@ def _io_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
     )
     group.add_argument(
         "--shard",
-        type=usage(parse_shard),
+        type=usage(later(".io._corpus", "parse_shard")),
         metavar="I/N",
         help="process shard I of N (0-based) of the sorted inputs, e.g. for job "
         "arrays; under torchrun each shard is split again between the ranks",
@@ -349,7 +362,7 @@ def _file_command(
 
 def add_pitch_command(subparsers: Subparsers) -> None:
     """Register ``pitch``."""
-    device = next(s for s in Extractor.SETTINGS if s.name == "device")
+    device = next(s for s in EXTRACTOR if s.name == "device")
     helps = {"device": f"{device.help} (decoding runs on the CPU)"}
     parser, names = _file_command(subparsers, "pitch", (*_COMMON_OWN, "spill_dir"), helps=helps)
     # the default is the Extractor's (FILE_VOICING), so Python and the shell agree
@@ -366,13 +379,15 @@ def add_activation_command(subparsers: Subparsers) -> None:
 def add_embedding_command(subparsers: Subparsers) -> None:
     """Register ``embedding`` (alias ``embed``)."""
     parser, names = _file_command(subparsers, "embedding", _COMMON_OWN, aliases=["embed"])
-    layout = [s for s in CrepeEmbedding.SETTINGS if s.name == "layout"]
+    layout = [s for s in EMBEDDING if s.name == "layout"]
     names += add_settings(parser.add_argument_group("embedding"), layout)
     parser.set_defaults(handler=_run("embedding", names))
 
 
 def _plot(names: Sequence[str]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
+        from ..io import plot_file
+
         target = plot_file(
             args.file,
             args.output,
@@ -409,7 +424,7 @@ def add_plot_command(subparsers: Subparsers) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=usage(check_image_path),
+        type=usage(later(".io._plot", "check_image_path")),
         required=True,
         metavar="IMAGE",
         help="image to write; its suffix picks the format (.png, .pdf, .svg, .jpg …)",

@@ -167,6 +167,14 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(parser: argparse.ArgumentParser, flag: str, default: int, text: str) -> None:
+    """A positive-integer option of FinetuneConfig: ``None`` (the config's ``default``) unless
+    given; a bad value is refused naming the flag, with ``default`` as the example."""
+    parser.add_argument(
+        flag, type=positive(flag, default), default=None, help=f"{text} ({default})"
+    )
+
+
 def add_finetune_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``finetune``."""
     parser = add_command(subparsers, "finetune", _COMMAND)
@@ -182,21 +190,9 @@ def add_finetune_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         "--base", default=None, help="weights to start from (default: the published capacity)"
     )
     parser.add_argument("--base-sha256", default=None, help="trust --base with this sha256")
-    parser.add_argument(
-        "--steps", type=positive("--steps", 600), default=None, help="most optimizer steps (600)"
-    )
-    parser.add_argument(
-        "--steps-per-epoch",
-        type=positive("--steps-per-epoch", 50),
-        default=None,
-        help="steps between validations and checkpoints (50)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=positive("--batch-size", 32),
-        default=None,
-        help="frames of your data per step (32)",
-    )
+    _count(parser, "--steps", 600, "most optimizer steps")
+    _count(parser, "--steps-per-epoch", 50, "steps between validations and checkpoints")
+    _count(parser, "--batch-size", 32, "frames of your data per step")
     parser.add_argument(
         "--distill-batch",
         type=int,
@@ -217,12 +213,7 @@ def add_finetune_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         "--val-audio", default=None, help="validation audio (file or folder) instead of a split"
     )
     parser.add_argument("--val-f0", default=None, help="f0 of --val-audio")
-    parser.add_argument(
-        "--patience",
-        type=positive("--patience", 4),
-        default=None,
-        help="epochs without improvement before stopping (4)",
-    )
+    _count(parser, "--patience", 4, "epochs without improvement before stopping")
     parser.add_argument(
         "--seed", type=int, default=None, help="seed of data order and augmentation (0)"
     )

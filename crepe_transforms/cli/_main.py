@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from .._version import __version__
 from ..exceptions import CrepeError, WeightsNotFoundError
 from ._export import add_export_command
 from ._extract import (
@@ -37,12 +38,6 @@ from ._weights import add_weights_command
 __all__ = ["COMMANDS", "PROG", "build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 #: Registration functions of the top-level commands, in help order.
@@ -63,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="CREPE pitch tracking as PyTorch transforms: command-line tools.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in COMMANDS:
         register(subparsers)

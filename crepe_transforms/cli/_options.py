@@ -20,8 +20,8 @@ from typing import Any, NamedTuple, TextIO
 
 from .._checks import check_positive_int
 from .._settings import REQUIRED, Setting
+from .._text import display
 from ..exceptions import ParameterError
-from ..io._corpus import display
 
 __all__ = [
     "PROG",

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .. import weights as registry
 from ..constants import CAPACITIES
 from ..exceptions import ChecksumError, CrepeError, WeightsNotFoundError
 from ._options import CommandText, add_command, emit_line, error
@@ -81,6 +80,9 @@ def _status(result_ok: bool, trusted: bool) -> str:
 
 
 def _weights_list(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+    from ..weights import _internal as registry_internal
+
     rows = [["capacity", "source", "verified", "path"]]
     for capacity in CAPACITIES:
         try:
@@ -89,7 +91,7 @@ def _weights_list(args: argparse.Namespace) -> int:
             rows.append([capacity, "-", "not found", "-"])
             continue
         except ChecksumError:  # e.g. a cache symlink that leads out of the cache
-            path = registry.weights_dir() / f"{capacity}.pth"
+            path = registry_internal.weights_dir() / f"{capacity}.pth"
             rows.append([capacity, "cache", "REFUSED", f"{path} (links outside the cache)"])
             continue
         if args.verify:
@@ -102,14 +104,14 @@ def _weights_list(args: argparse.Namespace) -> int:
         else:
             state = "not checked"
         rows.append([capacity, loc.source, state, str(loc.path)])
-    for found in registry.list_finetuned(*registry.finetuned_dirs(), *args.dirs):
+    for found in registry.list_finetuned(*registry_internal.finetuned_dirs(), *args.dirs):
         if not args.verify:
             state = "not checked"
         elif found.sha256 is None:
             state = "NO SIDECAR"
         else:
             try:
-                state = _status(registry.sha256_file(found.path) == found.sha256, True)
+                state = _status(registry_internal.sha256_file(found.path) == found.sha256, True)
             except OSError as exc:
                 state = f"unreadable ({exc.strerror or exc})"
         rows.append([found.capacity, "finetuned", state, str(found.path)])
@@ -118,11 +120,15 @@ def _weights_list(args: argparse.Namespace) -> int:
 
 
 def _weights_path(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+
     emit_line(str(registry.locate(args.capacity).path))
     return 0
 
 
 def _weights_verify(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+
     named = list(dict.fromkeys(args.capacity))
     if args.path is not None and len(named) != 1:
         error("--path needs exactly one CAPACITY, e.g. `weights verify tiny --path FILE`.")
@@ -169,16 +175,19 @@ def _weights_verify(args: argparse.Namespace) -> int:
 
 
 def _weights_convert(args: argparse.Namespace) -> int:
+    from .. import weights as registry  # torch: not for --help
+    from ..weights import _internal as registry_internal
+
     status = 0
     for file in args.files:
         try:
             capacity, state = registry.convert_keras(file, args.capacity)
             source = (
-                f"converted from {Path(file).name} (sha256 {registry.sha256_file(file)}) "
+                f"converted from {Path(file).name} (sha256 {registry_internal.sha256_file(file)}) "
                 "by crepe-transforms weights convert"
             )
             target = registry.install_state_dict(capacity, state, source)
-            digest = registry.sha256_file(target)
+            digest = registry_internal.sha256_file(target)
         except CrepeError as exc:  # its message names the file
             error(str(exc))
             status = 1

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._tables import EXPORT_DECODERS
 from ..constants import (
     CENTS_OFFSET,
     CENTS_PER_BIN,
@@ -53,9 +54,6 @@ __all__ = [
     "normalize_rows",
 ]
 
-#: Decoders the whole-path graph offers. Viterbi is a loop over a data-dependent number of
-#: frames with a backtrace: decode exported activations with ``CrepeDecode`` instead.
-EXPORT_DECODERS = ("weighted_argmax", "argmax")
 
 _RADIUS = 4  # the original CREPE local average: argmax − 4 … argmax + 4
 

@@ -30,6 +30,9 @@ import torch
 from .._checks import check_choice
 from .._fileio import FILE_MODE
 from .._settings import route
+from .._tables import EXPORT_FORMATS as FORMATS
+from .._tables import EXPORT_GRAPHS as GRAPHS
+from .._version import __version__
 from ..constants import (
     CREPE_STD_FLOOR,
     N_BINS,
@@ -62,10 +65,6 @@ __all__ = [
     "export_pitch",
 ]
 
-#: ``format=`` choices: an ONNX file, or a ``torch.export`` program (``.pt2``).
-FORMATS = ("onnx", "pt2")
-#: What to export: the network alone, or 16 kHz audio → pitch.
-GRAPHS = ("network", "pitch")
 #: ONNX operator set written by default (onnxruntime ≥ 1.18 runs it).
 DEFAULT_OPSET = 18
 #: The periodicity threshold a sidecar suggests (the graphs decide no voicing): the package's
@@ -213,7 +212,8 @@ def _voicing(graph: NetworkGraph | PitchGraph) -> dict[str, Any]:
 def _weights(activation: CrepeActivation) -> dict[str, Any]:
     info: dict[str, Any] = {"capacity": activation.capacity, "pretrained": activation.pretrained}
     if activation.pretrained:
-        from ..weights import locate, sha256_file
+        from ..weights import locate
+        from ..weights._internal import sha256_file
 
         location = locate(activation.capacity, activation.weights, activation.sha256)
         info.update(
@@ -297,7 +297,6 @@ def describe_graph(graph: NetworkGraph | PitchGraph, activation: CrepeActivation
                 "equivalent": f"CrepePitch(16000, {graph.capacity!r}, decoder={graph.decoder!r})",
             },
         }
-    from .. import __version__
 
     return {
         "graph": "network" if isinstance(graph, NetworkGraph) else "pitch",

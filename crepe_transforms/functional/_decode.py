@@ -25,15 +25,14 @@ from typing import NamedTuple
 import torch
 
 from .._checks import check_choice, check_last_dim, check_lengths
-from ..constants import FMAX_HZ, FMIN_HZ, N_BINS
+from ..constants import BACKENDS, DECODERS, FMAX_HZ, FMIN_HZ, N_BINS
 from ..exceptions import ParameterError
 from . import _viterbi as kernel
 from ._framing import length_mask
 from ._units import bins_to_hz
-from ._viterbi import BACKENDS, DEFAULT_HMM, HMM, resolve_hmm
+from ._viterbi import DEFAULT_HMM, HMM, resolve_hmm
 
 __all__ = [
-    "DECODERS",
     "DecoderInput",
     "Pitch",
     "admitted_bins",
@@ -46,8 +45,6 @@ __all__ = [
     "weighted_argmax",
 ]
 
-#: Names accepted by :func:`decode` and ``CrepeDecode(decoder=...)``.
-DECODERS = ("argmax", "weighted_argmax", "viterbi")
 
 #: Half-width of the local average window (original CREPE: argmax − 4 … argmax + 4).
 LOCAL_AVERAGE_RADIUS = 4

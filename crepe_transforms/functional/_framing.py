@@ -11,7 +11,9 @@ truncated to whole 16 kHz samples once and then repeated.
 
 from __future__ import annotations
 
+import math
 import numbers
+from fractions import Fraction
 from typing import TypeVar, overload
 
 import torch
@@ -25,24 +27,29 @@ from .._checks import (
     check_positive_int,
     check_sample_rate,
 )
-from ..constants import CREPE_STD_FLOOR, SAMPLE_RATE, TORCHCREPE_STD_FLOOR, WINDOW_SIZE
+from ..constants import (
+    CREPE_STD_FLOOR,
+    NORMALIZATIONS,
+    RESAMPLERS,
+    SAMPLE_RATE,
+    TORCHCREPE_STD_FLOOR,
+    WINDOW_SIZE,
+)
 from ..exceptions import ParameterError
-from ._resample import RESAMPLERS, _resample, compute_dtype
+from ._resample import _resample, compute_dtype
 
 __all__ = [
-    "NORMALIZATIONS",
     "default_hop_length",
     "extract_frames",
     "frame",
     "frame_centers",
     "frame_times",
+    "hop_length_for",
     "length_mask",
     "normalize_frames",
     "num_frames",
+    "parse_hop",
 ]
-
-#: ``normalization=`` choices: the original CREPE's rule, torchcrepe's, or none.
-NORMALIZATIONS = ("crepe", "torchcrepe", "none")
 
 
 def default_hop_length(sample_rate: int) -> int:
@@ -53,6 +60,61 @@ def default_hop_length(sample_rate: int) -> int:
         441
     """
     return check_hop_length(None, sample_rate)
+
+
+def parse_hop(value: object) -> str | int | None:
+    """Check a hop: ``None`` (10 ms), a duration (``"10ms"``, ``"0.005s"``) or samples.
+
+    Returns the hop as given, whole numbers of samples as ``int``; each file's rate turns it
+    into samples (:func:`hop_length_for`).
+
+    Example:
+        >>> parse_hop("10ms"), parse_hop("160"), parse_hop(None)
+        ('10ms', 160, None)
+    """
+    if value is None:
+        return None
+    hop_length_for(value, 16000)  # the syntax; the value in samples depends on each rate
+    text = str(value).strip()
+    return int(text) if text.isdigit() else text
+
+
+def hop_length_for(hop: object, sample_rate: int) -> int:
+    """Hop in samples of ``sample_rate``: None → 10 ms; ``"12.5ms"``, ``"0.01s"`` or samples.
+
+    Durations are floored to whole samples, as the 10 ms default (``sample_rate // 100``).
+
+    Example:
+        >>> hop_length_for("10ms", 22050), hop_length_for("5 ms", 16000), hop_length_for(256, 8000)
+        (220, 80, 256)
+    """
+    if hop is None:
+        return default_hop_length(sample_rate)
+    text = str(hop).strip().lower().replace(" ", "")
+    unit = next((u for u in ("ms", "s") if text.endswith(u)), "")
+    number = text[: len(text) - len(unit)]
+    try:
+        value = Fraction(number)
+    except (ValueError, ZeroDivisionError):
+        raise ParameterError(
+            f"hop_length={hop!r} is not a hop: give milliseconds like '10ms', seconds like "
+            f"'0.01s' or samples of the input rate like 160"
+        ) from None
+    if isinstance(hop, bool) or (not unit and (value.denominator != 1 or value <= 0)):
+        raise ParameterError(
+            f"hop_length must be a positive integer number of samples or a duration, got "
+            f"{hop!r}. Use e.g. '10ms' or a number of samples like 160."
+        )
+    if not unit:
+        return int(value)
+    if value <= 0:
+        raise ParameterError(f"hop_length={hop!r} must be positive; use e.g. '10ms' or '0.01s'")
+    samples = math.floor(value * sample_rate / (1000 if unit == "ms" else 1))
+    if samples < 1:
+        raise ParameterError(
+            f"hop_length={hop!r} is less than one sample at {sample_rate} Hz; use a longer hop"
+        )
+    return samples
 
 
 @overload

@@ -16,18 +16,16 @@ import numbers
 import torch
 
 from .._checks import check_audio, check_hop_length, check_lengths, check_sample_rate
+from ..constants import DEFAULT_FLOOR_DB
 from ..exceptions import ParameterError
 from ._framing import length_mask
 from ._resample import compute_dtype
 
 __all__ = [
-    "DEFAULT_FLOOR_DB",
     "a_weighted_loudness",
     "a_weighting_db",
 ]
 
-#: Loudness of digital silence (and the lowest value ever returned), dB re full scale.
-DEFAULT_FLOOR_DB = -120.0
 #: Analysis window: 64 ms, the span of a CREPE frame (1024 samples at 16 kHz).
 WINDOW_SECONDS = 0.064
 

@@ -38,13 +38,11 @@ import numbers
 
 import torch
 
+from ..constants import DEFAULT_TEMPERATURE
 from ..exceptions import ParameterError
 from ._decode import Pitch, finish_pitch, prepare_activation
 
-__all__ = ["DEFAULT_TEMPERATURE", "soft_decode"]
-
-#: Softmax temperature over the activations' logits (see the module docstring for the numbers).
-DEFAULT_TEMPERATURE = 0.2
+__all__ = ["soft_decode"]
 
 
 def check_temperature(value: object) -> float:

@@ -24,19 +24,16 @@ import numpy as np
 import torch
 
 from .._checks import check_audio, check_choice, check_lengths, check_sample_rate
-from ..constants import SAMPLE_RATE
+from ..constants import RESAMPLERS, SAMPLE_RATE
 from ..exceptions import MissingDependencyError, ParameterError
 
 __all__ = [
-    "RESAMPLERS",
     "BlockResampler",
     "resample",
     "resample_to",
     "resampled_length",
 ]
 
-#: ``resample=`` choices.
-RESAMPLERS = ("resampy", "torchaudio")
 
 # torchaudio settings that approximate resampy's kaiser_best (torchaudio's resampling tutorial).
 _TORCHAUDIO_KAISER_BEST = {

@@ -18,20 +18,17 @@ from typing import NamedTuple
 
 import torch
 
-from ..constants import N_BINS, SAMPLE_RATE, WINDOW_SIZE
+from ..constants import N_BINS, SAMPLE_RATE, TARGET_SIGMA_CENTS, WINDOW_SIZE
 from ..exceptions import ParameterError
 from ._units import bins_to_cents, hz_to_cents
 
 __all__ = [
-    "TARGET_SIGMA_CENTS",
     "TrackLabels",
     "check_track",
     "pitch_target",
     "track_labels",
 ]
 
-#: Width (standard deviation) of the Gaussian target in cents (CREPE paper, §2.2).
-TARGET_SIGMA_CENTS = 25.0
 #: Half the network's window in seconds: a frame sees ``centre ± 32 ms``.
 _HALF_WINDOW_S = WINDOW_SIZE / 2 / SAMPLE_RATE
 #: Centres this close to a track point (as a share of the step, or in seconds at the ends)

@@ -30,10 +30,10 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_choice, check_lengths
+from ..constants import BACKENDS
 from ..exceptions import MissingDependencyError, ParameterError
 
 __all__ = [
-    "BACKENDS",
     "CREPE_HMM",
     "DEFAULT_HMM",
     "HMM",
@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 _EMISSIONS = ("salience", "argmax")
-#: ``backend=`` choices of the Viterbi kernel.
-BACKENDS = ("auto", "numba", "torch")
 
 
 @dataclass(frozen=True)

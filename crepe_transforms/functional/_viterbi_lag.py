@@ -25,8 +25,9 @@ from typing import cast
 import torch
 
 from .._checks import check_choice
+from ..constants import BACKENDS
 from ..exceptions import ParameterError
-from ._viterbi import BACKENDS, HMM, _compiled, _max_plus_step, log_emission, log_jump
+from ._viterbi import HMM, _compiled, _max_plus_step, log_emission, log_jump
 
 __all__ = ["DEFAULT_LAG", "FixedLagViterbi", "ViterbiForward", "check_lag"]
 
@@ -75,7 +76,8 @@ class ViterbiForward:
             then the buffer never grows).
 
     Example:
-        >>> from crepe_transforms.functional import log_transition, viterbi_path
+        >>> from crepe_transforms.functional import viterbi_path
+        >>> from crepe_transforms.functional._internal import log_transition
         >>> hmm = HMM()
         >>> emission = torch.rand(2, 30, 360, generator=torch.Generator().manual_seed(0)).log()
         >>> table = log_transition(360, hmm)
@@ -253,7 +255,8 @@ class FixedLagViterbi(ViterbiForward):
             the same path.
 
     Example:
-        >>> from crepe_transforms.functional import log_emission, log_transition, viterbi_path
+        >>> from crepe_transforms.functional import viterbi_path
+        >>> from crepe_transforms.functional._internal import log_emission, log_transition
         >>> hmm, act = HMM(), torch.rand(1, 50, 360, generator=torch.Generator().manual_seed(0))
         >>> table = log_transition(360, hmm)
         >>> lagged = FixedLagViterbi(360, hmm, table, lag=100)

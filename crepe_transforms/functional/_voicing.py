@@ -12,21 +12,20 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, cast
 
 import torch
 import torch.nn.functional as F
 
 from .._checks import check_lengths
+from ..constants import HYSTERESIS_LOWER, HYSTERESIS_UPPER, SILENCE_DB
 from ..exceptions import ParameterError
 from ._framing import length_mask
-from ._voicing_model import auto_voicing
+from ._voicing_model import auto_voicing, decide_voicing
 
 __all__ = [
-    "HYSTERESIS_LOWER",
-    "HYSTERESIS_UPPER",
-    "SILENCE_DB",
     "Voicing",
+    "apply_voicing",
     "check_voicing_rule",
     "hysteresis",
     "nan_mean_filter",
@@ -40,12 +39,6 @@ __all__ = [
 AUTO: Literal["auto"] = "auto"
 #: A voicing rule: none, a periodicity threshold, or ``"auto"``.
 Voicing: TypeAlias = float | Literal["auto"] | None
-
-#: Default hysteresis bounds on periodicity (torchcrepe's ``threshold.Hysteresis`` values).
-HYSTERESIS_LOWER = 0.19
-HYSTERESIS_UPPER = 0.31
-#: Default silence gate: A-weighted loudness in dB re full scale (see :func:`a_weighted_loudness`).
-SILENCE_DB = -60.0
 
 
 def _describe(value: object) -> str:
@@ -134,7 +127,8 @@ def hysteresis(
     strong = (periodicity >= high).reshape(above.shape) & above
     starts = above & ~F.pad(above[:, :-1], (1, 0), value=False)
     run = starts.reshape(-1).cumsum(0)  # run index per frame, unique across items
-    hits = torch.zeros(int(run[-1]) + 1, dtype=torch.int64, device=run.device)
+    # One slot per possible run (no read of run[-1] back to the host: a GPU need not wait).
+    hits = torch.zeros(run.numel() + 1, dtype=torch.int64, device=run.device)
     hits.index_add_(0, run, strong.reshape(-1).long())
     voiced = above.reshape(-1) & (hits[run] > 0)
     return f0.masked_fill(~voiced.reshape(f0.shape), math.nan)
@@ -309,10 +303,40 @@ def voiced_mask(
             f"periodicity must be a floating-point torch.Tensor of shape (..., frames), got "
             f"{_describe(periodicity)}. Pass Pitch.periodicity."
         )
-    voiced = periodicity >= rule
+    checked = None
     if lengths is not None:
         checked = check_lengths(
             lengths, tuple(periodicity.shape[:-1]), periodicity.shape[-1], unit="frames"
         )
-        voiced &= length_mask(checked.to(voiced.device), periodicity.shape[-1])
+    return cast(torch.Tensor, apply_voicing(rule, periodicity, None, checked))  # a threshold
+
+
+def apply_voicing(
+    rule: Voicing,
+    periodicity: torch.Tensor,
+    level_db: torch.Tensor | None,
+    frame_lengths: torch.Tensor | None = None,
+) -> torch.Tensor | None:
+    """The voicing rule turned into a mask, unchecked: the one dispatch every path calls
+    (:class:`~crepe_transforms.CrepePitch`, the file extractor, the collate, the stream and
+    :func:`voiced_mask`, which checks its arguments first).
+
+    ``rule`` comes from :func:`check_voicing_rule`; ``None`` gives ``None`` (no mask). A
+    threshold keeps ``periodicity >= rule``; ``"auto"`` is ``decide_voicing`` and needs
+    ``level_db``. Frames past ``frame_lengths`` are unvoiced.
+    """
+    if rule is None:
+        return None
+    if rule == AUTO:
+        if level_db is None and periodicity.numel() == 0:
+            return torch.zeros(periodicity.shape, dtype=torch.bool, device=periodicity.device)
+        if level_db is None:
+            raise ParameterError(
+                'voicing="auto" needs the level of every frame (level_db); this path computed '
+                "none. Compute it with frame_levels(raw_frames)."
+            )
+        return decide_voicing(periodicity, level_db, frame_lengths)
+    voiced = periodicity >= rule
+    if frame_lengths is not None:
+        voiced &= length_mask(frame_lengths.to(voiced.device), voiced.shape[-1])
     return voiced

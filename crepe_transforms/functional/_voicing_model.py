@@ -105,7 +105,7 @@ def frame_levels(frames: torch.Tensor) -> torch.Tensor:
             f"frames must have {WINDOW_SIZE} samples in the last dimension (raw 16 kHz CREPE "
             f"frames before normalisation), got shape {tuple(frames.shape)}."
         )
-    return unchecked_frame_levels(frames)
+    return _levels(frames)
 
 
 def audio_levels(
@@ -127,7 +127,7 @@ def audio_levels(
         tensor([-6., -6.])
     """
     parts = [
-        unchecked_frame_levels(extract_frames(audio_16k, centers[start : start + block_frames]))
+        _levels(extract_frames(audio_16k, centers[start : start + block_frames]))
         for start in range(0, centers.shape[0], max(1, block_frames))
     ]
     if not parts:
@@ -135,8 +135,7 @@ def audio_levels(
     return torch.cat(parts, dim=-1)
 
 
-def unchecked_frame_levels(frames: torch.Tensor) -> torch.Tensor:
-    """:func:`frame_levels` without the checks (for the engine, whose frames are cut by it)."""
+def _levels(frames: torch.Tensor) -> torch.Tensor:
     work = frames if frames.dtype == torch.float64 else frames.float()
     start = (WINDOW_SIZE - LEVEL_WINDOW) // 2
     centre = work[..., start : start + LEVEL_WINDOW]

@@ -14,7 +14,8 @@
 from ._audio import AUDIO_EXTENSIONS, AudioReader, audio_info, load_audio
 from ._corpus import Summary, discover
 from ._extract import Extractor
-from ._outputs import Features, read_features, write_features
+from ._features import Features
+from ._formats import read_features, write_features
 from ._plot import plot_file, plot_pitch
 from ._predict import predict_file, predict_files
 from ._tracks import LabelledAudio, pair_files, read_f0, read_pairs

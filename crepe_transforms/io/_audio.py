@@ -20,6 +20,8 @@ import contextlib
 import dataclasses
 import os
 import struct
+import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,26 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._tables import AUDIO_EXTENSIONS
 from ..exceptions import AudioError, ParameterError
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioInfo", "AudioReader", "audio_info", "downmix", "load_audio"]
 
-#: File name suffixes treated as audio when a directory is searched (case-insensitive).
-AUDIO_EXTENSIONS = (
-    ".aif",
-    ".aifc",
-    ".aiff",
-    ".au",
-    ".caf",
-    ".flac",
-    ".mp3",
-    ".oga",
-    ".ogg",
-    ".opus",
-    ".rf64",
-    ".w64",
-    ".wav",
-)
 
 #: Samples decoded at a time when a read skips ahead (decoding is sequential in every format).
 _SKIP_BLOCK = 1 << 20
@@ -58,11 +45,15 @@ _UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What a file's header says: rate, length in samples per channel, channels, format."""
+    """What a file's header says: rate, length in samples per channel, channels, format.
+
+    ``samples`` was called ``frames`` before 0.3 (soundfile's word, which this package uses
+    for CREPE's analysis frames); ``frames`` stays as a deprecated alias.
+    """
 
     path: Path
     sample_rate: int
-    frames: int
+    samples: int
     channels: int
     format: str
     subtype: str
@@ -70,7 +61,21 @@ class AudioInfo:
     @property
     def duration(self) -> float:
         """Length in seconds."""
-        return self.frames / self.sample_rate
+        return self.samples / self.sample_rate
+
+    @property
+    def frames(self) -> int:
+        """Deprecated alias of :attr:`samples` (the length in samples per channel)."""
+        # the package's own callers not yet moved (io/_blocks.py) are not warned
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if not caller.startswith("crepe_transforms."):
+            warnings.warn(
+                "AudioInfo.frames is deprecated: it counts samples per channel, not CREPE "
+                "frames; use AudioInfo.samples.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self.samples
 
 
 def _soundfile() -> Any:
@@ -115,7 +120,7 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.wav"
         >>> soundfile.write(path, np.zeros(22050, np.int16), 22050)
         >>> meta = audio_info(path)
-        >>> meta.sample_rate, meta.frames, meta.channels, meta.subtype
+        >>> meta.sample_rate, meta.samples, meta.channels, meta.subtype
         (22050, 22050, 1, 'PCM_16')
     """
     if not isinstance(path, str | os.PathLike):
@@ -225,7 +230,7 @@ class AudioReader:
 
     ``read(start, stop)`` returns samples ``start … stop − 1`` as ``(stop − start, channels)``
     float32. With ``start`` / ``stop`` the reader is a window of the file, samples
-    ``start … stop − 1`` (``stop`` clipped to the file), and indexes and ``info.frames`` are the
+    ``start … stop − 1`` (``stop`` clipped to the file), and indexes and ``info.samples`` are the
     window's; ``start`` must not go backwards by more than what the reader still holds (the
     previous block's overlap). Samples past the end of the file are an error.
 
@@ -242,16 +247,16 @@ class AudioReader:
         self, path: str | os.PathLike[str], start: int = 0, stop: int | None = None
     ) -> None:
         whole = audio_info(path)
-        end = whole.frames if stop is None else min(stop, whole.frames)
+        end = whole.samples if stop is None else min(stop, whole.samples)
         if not 0 <= start < end:
             raise AudioError(
                 f"{whole.path}: no samples between {start} and {end} (the file has "
-                f"{whole.frames}); pass 0 <= start < stop <= {whole.frames}"
+                f"{whole.samples}); pass 0 <= start < stop <= {whole.samples}"
             )
         self._whole = whole
         self._offset = start  # file index of the window's sample 0
         # the window's own header: what FileSignal and the extractor see
-        self.info = dataclasses.replace(whole, frames=end - start)
+        self.info = dataclasses.replace(whole, samples=end - start)
         self.path = self.info.path
         try:
             with quiet_stderr():
@@ -285,13 +290,13 @@ class AudioReader:
                 new = self._file.read(stop - end, dtype="float32", always_2d=True)
         except Exception as exc:  # libsndfile decoding errors (lost sync, bad packets)
             raise AudioError(
-                f"{self.path}: decoding failed after sample {end} of {self._whole.frames} "
+                f"{self.path}: decoding failed after sample {end} of {self._whole.samples} "
                 f"({_reason(exc)}); the file is damaged or truncated"
             ) from None
         if len(new) < stop - end:
             got = end + len(new)
             raise AudioError(
-                f"{self.path}: truncated: the header announces {self._whole.frames} samples "
+                f"{self.path}: truncated: the header announces {self._whole.samples} samples "
                 f"({self._whole.duration:.2f} s) but the file ends after {got} "
                 f"({got / self.info.sample_rate:.2f} s)"
             )
@@ -307,10 +312,10 @@ class AudioReader:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``start … stop − 1`` of every channel, ``(stop − start, channels)``."""
-        if not 0 <= start <= stop <= self.info.frames or start + self._offset < self._start:
+        if not 0 <= start <= stop <= self.info.samples or start + self._offset < self._start:
             raise AudioError(
                 f"{self.path}: cannot read samples {start}..{stop} (file has "
-                f"{self.info.frames}; reader is at {self._start - self._offset})"
+                f"{self.info.samples}; reader is at {self._start - self._offset})"
             )
         start, stop = start + self._offset, stop + self._offset  # file indexes from here
         while self._start + len(self._buffer) < start:  # skip forward without holding it all
@@ -326,8 +331,8 @@ class AudioReader:
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:
         """The whole file in consecutive blocks of ``size`` samples (the last may be shorter)."""
-        for start in range(0, self.info.frames, size):
-            yield self.read(start, min(start + size, self.info.frames))
+        for start in range(0, self.info.samples, size):
+            yield self.read(start, min(start + size, self.info.samples))
 
 
 def load_audio(
@@ -356,7 +361,7 @@ def load_audio(
         torch.Size([2, 2])
     """
     with AudioReader(path, start, stop) as reader:
-        data = reader.read(0, reader.info.frames)
+        data = reader.read(0, reader.info.samples)
         rate = reader.info.sample_rate
     array = downmix(data) if mono else np.ascontiguousarray(data.T)
     return torch.from_numpy(array), rate

@@ -30,15 +30,14 @@ import torch
 
 from ..constants import N_BINS, SAMPLE_RATE
 from ..exceptions import AudioError, ParameterError
-from ..functional import (
-    BlockResampler,
+from ..functional import BlockResampler, Pitch
+from ..functional._internal import (
     DecoderInput,
-    Pitch,
+    ViterbiForward,
     finish_path,
     log_emission,
     log_transition,
 )
-from ..functional._viterbi_lag import ViterbiForward
 from ..transforms import CrepeDecode
 from ._audio import AudioReader, downmix
 

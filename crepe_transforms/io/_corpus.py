@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
+from .._text import display
 from ..exceptions import ParameterError
 from ._audio import AUDIO_EXTENSIONS
 
@@ -45,22 +46,6 @@ __all__ = [
 GATHER_TIMEOUT = timedelta(hours=24)
 
 _MAGIC = re.compile(r"[*?[]")
-
-
-def display(text: str | os.PathLike[str]) -> str:
-    """A path or message as printable text: bytes of a file name that are not valid UTF-8
-    (held by Python as surrogate escapes) become ``\\xNN``, so printing never fails.
-
-    Example:
-        >>> display(os.fsdecode(b"caf\\xe9.wav"))
-        'caf\\\\xe9.wav'
-    """
-    value = os.fspath(text)
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate no file name decodes to: show its code point
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)

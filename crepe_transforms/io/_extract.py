@@ -16,179 +16,44 @@ its own (:attr:`Extractor.SETTINGS`).
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import math
 import os
 from collections.abc import Callable, Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .._checks import check_choice
+from .._checks import check_choice, check_device
+from .._deprecated import renamed
 from .._settings import Setting, plain, route
+from .._tables import EXTRACTOR, EXTRACTOR_PARTS, NEUTRAL_SETTINGS, WEIGHT_SOURCE
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
-from ..functional import default_hop_length
-from ..functional._voicing import Voicing, check_voicing_rule
-from ..functional._voicing_model import decide_voicing
+from ..functional._internal import (
+    Voicing,
+    apply_voicing,
+    check_voicing_rule,
+    hop_length_for,
+    parse_hop,
+)
 from ..transforms import (
     DEFAULT_BLOCK_FRAMES,
     CrepeActivation,
     CrepeDecode,
-    CrepeEmbedding,
     CrepeFrames,
 )
-from ..transforms._embedding import EMBEDDING_LAYOUTS
-from ..transforms._engine import run_blocks
-from ..transforms._pitch import BLOCK_FRAMES, VOICING, check_block_frames
+from ..transforms._internal import EMBEDDING_LAYOUTS, check_block_frames, run_blocks
+from ..weights._internal import DIGEST_KEY, state_digest
 from ._audio import AudioReader
 from ._blocks import BlockDecoder, FileSignal
-from ._outputs import KINDS, Features
+from ._features import KINDS, Features
 
-__all__ = [
-    "NEUTRAL_SETTINGS",
-    "Extractor",
-    "check_device",
-    "hop_length_for",
-    "parse_hop",
-]
-
-#: Settings that do not change the numbers an output holds: a resumed run ignores them when
-#: it compares its settings with an output's (the numba and torch Viterbi kernels give the
-#: same path; verification only checks the file).
-NEUTRAL_SETTINGS = ("device", "chunk_size", "block_frames", "spill_dir", "backend", "verify")
+__all__ = ["NEUTRAL_SETTINGS", "PARTS", "WEIGHT_SOURCE", "Extractor"]
 
 
-def parse_hop(value: object) -> str | int | None:
-    """Check a hop: ``None`` (10 ms), a duration (``"10ms"``, ``"0.005s"``) or samples.
-
-    Returns the hop as given, whole numbers of samples as ``int``; each file's rate turns it
-    into samples (:func:`hop_length_for`).
-
-    Example:
-        >>> parse_hop("10ms"), parse_hop("160"), parse_hop(None)
-        ('10ms', 160, None)
-    """
-    if value is None:
-        return None
-    hop_length_for(value, 16000)  # the syntax; the value in samples depends on each rate
-    text = str(value).strip()
-    return int(text) if text.isdigit() else text
-
-
-def hop_length_for(hop: object, sample_rate: int) -> int:
-    """Hop in samples of ``sample_rate``: None → 10 ms; ``"12.5ms"``, ``"0.01s"`` or samples.
-
-    Durations are floored to whole samples, as the 10 ms default (``sample_rate // 100``).
-
-    Example:
-        >>> hop_length_for("10ms", 22050), hop_length_for("5 ms", 16000), hop_length_for(256, 8000)
-        (220, 80, 256)
-    """
-    if hop is None:
-        return default_hop_length(sample_rate)
-    text = str(hop).strip().lower().replace(" ", "")
-    unit = next((u for u in ("ms", "s") if text.endswith(u)), "")
-    number = text[: len(text) - len(unit)]
-    try:
-        value = Fraction(number)
-    except (ValueError, ZeroDivisionError):
-        raise ParameterError(
-            f"hop_length={hop!r} is not a hop: give milliseconds like '10ms', seconds like "
-            f"'0.01s' or samples of the input rate like 160"
-        ) from None
-    if isinstance(hop, bool) or (not unit and (value.denominator != 1 or value <= 0)):
-        raise ParameterError(
-            f"hop_length must be a positive integer number of samples or a duration, got "
-            f"{hop!r}. Use e.g. '10ms' or a number of samples like 160."
-        )
-    if not unit:
-        return int(value)
-    if value <= 0:
-        raise ParameterError(f"hop_length={hop!r} must be positive; use e.g. '10ms' or '0.01s'")
-    samples = math.floor(value * sample_rate / (1000 if unit == "ms" else 1))
-    if samples < 1:
-        raise ParameterError(
-            f"hop_length={hop!r} is less than one sample at {sample_rate} Hz; use a longer hop"
-        )
-    return samples
-
-
-_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
-
-
-def check_device(value: object) -> str:
-    """A torch device that exists here, as text (``"cpu"``, ``"cuda:1"`` …).
-
-    CUDA is checked without creating a context (under torchrun each rank picks its own GPU
-    later); other accelerators are probed with an empty tensor.
-
-    Example:
-        >>> check_device("cpu")
-        'cpu'
-    """
-    try:
-        device = torch.device(value)  # type: ignore[call-overload]
-    except (RuntimeError, TypeError, ValueError):
-        close = difflib.get_close_matches(str(value).split(":")[0], _DEVICE_TYPES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ParameterError(
-            f"device={value!r} is not a torch device.{hint} Use e.g. 'cpu', 'cuda' or 'cuda:1'."
-        ) from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ParameterError(
-                f"device={value!r} but CUDA is not available here "
-                f"(torch.cuda.is_available() is False); use device='cpu'."
-            )
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ParameterError(
-                f"device={value!r} but this machine has {torch.cuda.device_count()} CUDA "
-                f"device(s), numbered from 0."
-            )
-    elif device.type != "cpu":
-        try:
-            torch.empty(0, device=device)
-        except Exception as exc:
-            reason = " ".join(str(exc).split())
-            raise ParameterError(
-                f"device={value!r} is not usable here ({reason}); use device='cpu'."
-            ) from None
-    return str(device)
-
-
-#: The voicing rule of every file entry point: ``Extractor``, ``predict_file``,
-#: ``predict_files`` and the ``pitch`` command (which takes its flag from this one setting), so
-#: an output made from Python and a rerun from the shell agree (issue 22). ``"auto"``: a file is
-#: a recording with pauses, and ``f0`` ≈ 1965 Hz on silence is not a pitch. The transforms keep
-#: ``None`` (f0 on every frame, as the original CREPE), as tensors in a model need a value.
-FILE_VOICING = dataclasses.replace(
-    VOICING,
-    default="auto",
-    help="voicing rule: auto (default: pauses, breath, room tone and reverberant tails come out "
-    "unvoiced, decided by the voicing head on periodicity and level relative to the file), a "
-    "periodicity threshold in [0, 1], or "
-    "none (f0 on every frame, no voiced column). Unvoiced frames have an empty f0 in CSV "
-    "(NaN in NPZ/PT) and voiced 0",
-)
-
-
-def _pick(cls: Any, *names: str) -> tuple[Setting, ...]:
-    """The settings ``names`` of ``cls`` (shared, not copied)."""
-    return tuple(s for s in cls.SETTINGS if s.name in names)
-
-
-#: Options of the parts, routed by name: the frames' (the rate comes from each file, the hop
-#: is the extractor's, files are resampled with resampy), the activation's but its capacity
-#: (the first argument), the decoder's.
-PARTS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
-    ("frames", _pick(CrepeFrames, "normalization")),
-    ("activation", tuple(s for s in CrepeActivation.SETTINGS if s.name != "capacity")),
-    ("decode", CrepeDecode.SETTINGS),
-)
+#: Options of the parts, routed by name (:data:`crepe_transforms._tables.EXTRACTOR_PARTS`).
+PARTS = EXTRACTOR_PARTS
 
 
 class Extractor:
@@ -233,42 +98,11 @@ class Extractor:
     """
 
     #: The extractor's own settings (its parts declare the rest).
-    SETTINGS: tuple[Setting, ...] = (
-        Setting(
-            "hop_length",
-            None,
-            "hop between frames: a duration ('10ms', '0.005s'; floored to whole samples of "
-            "each file's rate) or samples of each file's rate ('160'); default 10 ms",
-            parse=parse_hop,
-            metavar="HOP",
-        ),
-        Setting(
-            "mono",
-            True,
-            "downmix the channels to their mean (False: one result per channel)",
-            cli=False,
-        ),
-        Setting(
-            "device",
-            "cpu",
-            "torch device for the network, e.g. cuda or cuda:1",
-            parse=check_device,
-            metavar="DEVICE",
-        ),
-        Setting(
-            "spill_dir",
-            None,
-            "folder where Viterbi decoding of a long file parks the activations until the "
-            "path is known (default: the temporary folder, $TMPDIR)",
-            metavar="DIR",
-        ),
-        FILE_VOICING,
-        BLOCK_FRAMES,
-        *_pick(CrepeEmbedding, "layout"),
-    )
+    SETTINGS: tuple[Setting, ...] = EXTRACTOR
 
     activation: CrepeActivation
     decode: CrepeDecode
+    _digest: tuple[tuple[tuple[int, int], ...], str] | None = None
 
     def __init__(
         self,
@@ -303,7 +137,7 @@ class Extractor:
         self._assemble(activation.to(self.device), decode, normalization)
 
     @classmethod
-    def from_transforms(
+    def from_parts(
         cls,
         activation: CrepeActivation,
         decode: CrepeDecode | None = None,
@@ -324,7 +158,7 @@ class Extractor:
         Example:
             >>> from crepe_transforms import CrepeActivation, CrepeDecode
             >>> act = CrepeActivation("tiny", pretrained=False, precision="bf16")
-            >>> extractor = Extractor.from_transforms(act, CrepeDecode("argmax"), hop_length="5ms")
+            >>> extractor = Extractor.from_parts(act, CrepeDecode("argmax"), hop_length="5ms")
             >>> extractor.activation is act, extractor.framer(16000).hop_length
             (True, 80)
         """
@@ -341,6 +175,17 @@ class Extractor:
         self._configure(hop_length, mono, where, spill_dir, voicing, block_frames, layout)
         self._assemble(activation.to(self.device), decode, normalization)
         return self
+
+    @classmethod
+    def from_transforms(
+        cls,
+        activation: CrepeActivation,
+        decode: CrepeDecode | None = None,
+        **settings: Any,
+    ) -> Extractor:
+        """Deprecated since 0.3: :meth:`from_parts`, the one name of every composite."""
+        renamed(f"{cls.__name__}.from_transforms", f"{cls.__name__}.from_parts")
+        return cls.from_parts(activation, decode, **settings)
 
     def _configure(
         self,
@@ -413,7 +258,28 @@ class Extractor:
             names.add("layout")
         settings = self.settings()
         settings["hop_length"] = self.framer(sample_rate).hop_length
-        return {k: plain(v) for k, v in settings.items() if k in names}
+        recorded = {k: plain(v) for k, v in settings.items() if k in names}
+        recorded[DIGEST_KEY] = self.weights_digest()
+        return recorded
+
+    def weights_digest(self) -> str:
+        """sha256 of the network's state (:func:`~crepe_transforms.weights._digest.state_digest`),
+        as the feature cache keys on it: every output records it, so a resumed run sees that
+        another weight file is now resolved whatever ``weights`` says. Computed once, again
+        only when a tensor of the network changed in place.
+
+        Example:
+            >>> extractor = Extractor("tiny", pretrained=False)
+            >>> extractor.weights_digest() == state_digest(extractor.activation.network)
+            True
+        """
+        network = self.activation.network
+        # a tensor replaced or changed in place (load_state_dict, an optimiser step) changes
+        # its identity or its version counter
+        key = tuple((id(t), t._version) for t in (*network.parameters(), *network.buffers()))
+        if self._digest is None or self._digest[0] != key:
+            self._digest = (key, state_digest(self.activation.network))
+        return self._digest[1]
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -441,7 +307,7 @@ class Extractor:
         except BaseException:
             reader.close()
             raise
-        return reader, framer, int(framer.num_frames(reader.info.frames))
+        return reader, framer, int(framer.num_frames(reader.info.samples))
 
     def _blocks(
         self,
@@ -552,11 +418,9 @@ class Extractor:
         finally:
             decoder.close()
         arrays = {"f0": f0, "periodicity": periodicity}
-        if self.voicing is not None:
-            if self.voicing == "auto":
-                voiced = decide_voicing(periodicity, torch.cat(levels, dim=-1))
-            else:
-                voiced = periodicity >= self.voicing
+        level = torch.cat(levels, dim=-1) if levels else None
+        voiced = apply_voicing(self.voicing, periodicity, level)
+        if voiced is not None:
             arrays["f0"] = f0.masked_fill(~voiced, math.nan)
             arrays["voiced"] = voiced
         return self._features(path, "pitch", framer, total, arrays)

@@ -21,10 +21,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from .._text import display
 from ..exceptions import MissingDependencyError, ParameterError
-from ..functional._voicing import check_voicing
+from ..functional._internal import check_voicing
 from ._audio import AudioReader, audio_info, downmix
-from ._corpus import display
 from ._extract import Extractor
 
 __all__ = [
@@ -354,15 +354,15 @@ def plot_file(
         )
     rate = meta.sample_rate
     first = round(start * rate)
-    if first >= meta.frames:
+    if first >= meta.samples:
         raise ParameterError(
             f"{path}: start={start:g} s is at or past the end of the file ({meta.duration:.3f} "
             f"s); pass a start below {meta.duration:.3f} s."
         )
     last = (
-        meta.frames
+        meta.samples
         if duration is None
-        else min(meta.frames, first + max(1, round(duration * rate)))
+        else min(meta.samples, first + max(1, round(duration * rate)))
     )
     # The pitch block by block (the extractor's engine, Viterbi spilled to disk), the
     # spectrogram chunk by chunk from a second pass over the file: nothing holds the audio.

@@ -6,7 +6,11 @@ reports a bad file and goes on, and returns a :class:`~crepe_transforms.io.Summa
 
 The resume rule: every output records the settings that made it. Before computing anything,
 each existing output's record is compared with this run's settings for it, leaving out those
-that do not change the numbers (:data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS`). An
+that do not change the numbers (:data:`~crepe_transforms.io._extract.NEUTRAL_SETTINGS`,
+``affects_output=False`` in the settings tables). Where the weights were found is one of those:
+every output records the digest of the network's state (``weights_sha256``, as the feature
+cache's key does), so an output made with another weight file than the one this run resolves
+is not done. An
 output made with other settings, or whose settings are unknown (written by 0.1, or a CSV that
 no longer matches its record), is not done, and the run stops with one error naming it, each
 differing setting and the fix (``overwrite=True`` / ``--overwrite``, or another output
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import CrepeError, ParameterError
+from ..weights._internal import DIGEST_KEY
 from ._audio import AUDIO_EXTENSIONS
 from ._corpus import (
     Job,
@@ -33,18 +38,10 @@ from ._corpus import (
     env_rank,
     shard,
 )
-from ._extract import NEUTRAL_SETTINGS, Extractor
-from ._outputs import (
-    FORMATS,
-    Features,
-    UnknownRecord,
-    check_format,
-    check_output_dir,
-    differences,
-    output_name,
-    read_record,
-    write_features,
-)
+from ._extract import NEUTRAL_SETTINGS, WEIGHT_SOURCE, Extractor
+from ._features import FORMATS, Features, UnknownRecord, check_format, output_name
+from ._formats import check_output_dir, write_features
+from ._records import differences, read_record
 
 __all__ = ["check_resume", "predict_file", "predict_files"]
 
@@ -86,10 +83,13 @@ def check_resume(targets: Iterable[Path], kind: str, fmt: str, extractor: Extrac
         except UnknownRecord as exc:
             problems.append(f"{exc}; its settings are unknown, so it is not done")
             continue
+        ignore = NEUTRAL_SETTINGS
+        if DIGEST_KEY not in record.settings:
+            # made by 0.2, before outputs recorded the weights' digest: compare the settings
+            # that located the weights instead, as 0.2 did
+            ignore = (*(n for n in NEUTRAL_SETTINGS if n not in WEIGHT_SOURCE), DIGEST_KEY)
         changed = differences(
-            record.settings,
-            extractor.recorded_settings(kind, record.sample_rate),
-            ignore=NEUTRAL_SETTINGS,
+            record.settings, extractor.recorded_settings(kind, record.sample_rate), ignore=ignore
         )
         if changed:
             listed = ", ".join(f"{name} {_show(a)} → {_show(b)}" for name, a, b in changed)

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_capacity, check_choice
+from .._tables import ALGORITHMS
 from ..constants import (
     BN_EPS,
     CLASSIFIER_POSITIONS,
@@ -52,8 +53,6 @@ __all__ = [
     "expected_shapes",
 ]
 
-#: ``"fft"``: frequency-domain convolutions (default); ``"direct"``: the layers as written.
-ALGORITHMS = ("fft", "direct")
 #: Devices whose FFT and complex matrix products the fft path relies on; others run direct.
 _FFT_DEVICES = ("cpu", "cuda")
 

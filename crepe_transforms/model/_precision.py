@@ -27,6 +27,7 @@ from collections.abc import Callable
 import torch
 
 from .._checks import check_choice
+from .._tables import PRECISIONS
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
 
@@ -41,8 +42,6 @@ __all__ = [
     "warn_fallback",
 ]
 
-#: ``precision=`` choices: float32 products (exact), bfloat16 or float16 products.
-PRECISIONS = ("fp32", "bf16", "fp16")
 #: The operand dtype of each reduced precision.
 REDUCED_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -20,7 +20,7 @@ import torch
 
 from .._fileio import atomic_write
 from ..exceptions import ChecksumError, ParameterError, WeightsFormatError
-from ..weights import infer_capacity, sha256_file
+from ..weights._internal import infer_capacity, sha256_file
 
 __all__ = [
     "CHECKPOINT_FORMAT",

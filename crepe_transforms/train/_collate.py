@@ -8,13 +8,14 @@ from typing import Any
 import torch
 
 from .._checks import check_choice
+from .._deprecated import renamed
 from .._settings import Configurable, Setting, describe, route
 from ..exceptions import ParameterError
 from ..functional import num_frames
-from ..functional._voicing import Voicing, check_voicing_rule
+from ..functional._internal import Voicing, check_voicing_rule
 from ..transforms import CrepeActivation, CrepeDecode, CrepeFrames, CrepeLoudness, CrepePitch
-from ..transforms._pitch import PITCH_PARTS, check_block_frames
-from ._conditioner import CrepeConditioner, feature_keys, padding_values
+from ..transforms._internal import PITCH_PARTS, check_block_frames
+from ._conditioner import CrepeConditioner, LazyConditioner, feature_keys, padding_values
 from ._forward import Forward
 from ._items import (
     ITEM_OPTIONS,
@@ -72,12 +73,12 @@ class CrepeCollate(Configurable):
     The collate keeps only the conditioner's settings: the conditioner is built on the first
     call in the process that makes it, so every DataLoader worker reads the weights once (a
     forked worker whose parent already used this collate inherits its network), and pickling
-    it for spawned workers carries only the settings. :meth:`from_conditioner` instead uses a
+    it for spawned workers carries only the settings. :meth:`from_parts` instead uses a
     conditioner you built.
 
     ``mask`` and ``frame_lengths`` always count frames of the conditioner's ``hop_length``, with
     ``features="none"`` too: build a pad-only collate from the conditioner you run in the
-    training step (``CrepeCollate.from_conditioner(conditioner, features="none")``) and the two
+    training step (``CrepeCollate.from_parts(conditioner, features="none")``) and the two
     agree.
 
     Args:
@@ -147,10 +148,10 @@ class CrepeCollate(Configurable):
             loudness.floor_db,
             voicing,
         )
-        self._given: CrepeConditioner | None = None
+        self._lazy = LazyConditioner(self.conditioner_options)
 
     @classmethod
-    def from_conditioner(
+    def from_parts(
         cls,
         conditioner: CrepeConditioner,
         *,
@@ -178,7 +179,7 @@ class CrepeCollate(Configurable):
 
         Example:
             >>> conditioner = CrepeConditioner(16000, "tiny", hop_length=64, pretrained=False)
-            >>> collate = CrepeCollate.from_conditioner(conditioner, features="none")
+            >>> collate = CrepeCollate.from_parts(conditioner, features="none")
             >>> batch = collate([torch.zeros(640), torch.zeros(100)])
             >>> batch["mask"].shape, batch["frame_lengths"].tolist()
             (torch.Size([2, 11]), [11, 2])
@@ -196,14 +197,14 @@ class CrepeCollate(Configurable):
             ItemPolicy.from_options(
                 conditioner.sample_rate,
                 settings["resample"],
-                owner=f"{cls.__name__}.from_conditioner",
+                owner=f"{cls.__name__}.from_parts",
                 **item_options,
             ),
             conditioner.hop_length,
             conditioner.floor_db,
             conditioner.voicing,
         )
-        self._given = None
+        self._lazy = LazyConditioner(settings)
         if self.features == "compute":
             device = next(conditioner.buffers()).device
             if device.type != "cpu":
@@ -212,8 +213,21 @@ class CrepeCollate(Configurable):
                     f"conditioner is on {device}. Either pass features='none' and call the "
                     f"conditioner in the training step, or pass conditioner.cpu()."
                 )
-            self._given = conditioner.eval()
+            # Kept as given, pickled with its weights: the settings may not rebuild it.
+            self._lazy = LazyConditioner(settings, built=conditioner, keep=True)
         return self
+
+    @classmethod
+    def from_conditioner(
+        cls,
+        conditioner: CrepeConditioner,
+        *,
+        features: str = "compute",
+        **item_options: Any,
+    ) -> CrepeCollate:
+        """Deprecated since 0.3: :meth:`from_parts`, the one name of every composite."""
+        renamed(f"{cls.__name__}.from_conditioner", f"{cls.__name__}.from_parts")
+        return cls.from_parts(conditioner, features=features, **item_options)
 
     def _setup(
         self,
@@ -231,7 +245,6 @@ class CrepeCollate(Configurable):
         self.floor_db = floor_db
         self.voicing = voicing
         self.feature_keys = feature_keys(voicing)
-        self._conditioner: CrepeConditioner | None = None
 
     # The item options, read from the policy where Configurable looks for them.
     resample_policy = Forward[str]("policy.resample_policy")
@@ -247,7 +260,7 @@ class CrepeCollate(Configurable):
 
     def settings(self) -> dict[str, Any]:
         """The conditioner's options and this collate's: ``CrepeCollate(**settings)`` rebuilds
-        it (one built by :meth:`from_conditioner` is rebuilt from the conditioner's settings).
+        it (one built by :meth:`from_parts` is rebuilt from the conditioner's settings).
         """
         return {**self.conditioner_options, **super().settings()}
 
@@ -256,20 +269,11 @@ class CrepeCollate(Configurable):
         conditioner = describe(_CONDITIONER_SETTINGS, self.conditioner_options)
         return f"{type(self).__name__}({', '.join(p for p in (conditioner, own) if p)})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_conditioner"] = None  # spawn workers build their own from the settings
-        return state
-
     @property
     def conditioner(self) -> CrepeConditioner:
-        """The CPU :class:`CrepeConditioner`: the one given to :meth:`from_conditioner`, or
+        """The CPU :class:`CrepeConditioner`: the one given to :meth:`from_parts`, or
         built (and its weights loaded) on first use."""
-        if self._given is not None:
-            return self._given
-        if self._conditioner is None:
-            self._conditioner = CrepeConditioner(**self.conditioner_options).eval()
-        return self._conditioner
+        return self._lazy.get()
 
     def __call__(self, batch: Sequence[object]) -> dict[str, Any]:
         if isinstance(batch, (str, bytes, torch.Tensor)) or not isinstance(batch, Sequence):

@@ -28,20 +28,23 @@ a second is ``hop_length=64`` at 16 kHz.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import nn
 
+from .._deprecated import renamed
 from .._eager import eager
-from .._settings import Configurable, Setting, plain
+from .._settings import plain
+from .._tables import FLOOR_DB, NOT_IN_CONFIG
+from .._version import __version__
+from ..constants import DEFAULT_FLOOR_DB
 from ..exceptions import ParameterError
-from ..functional import DEFAULT_FLOOR_DB, length_mask, num_frames
-from ..functional._loudness import check_floor_db
-from ..functional._voicing import Voicing
+from ..functional import num_frames
+from ..functional._internal import Voicing, check_floor_db, length_mask
 from ..transforms import CrepeLoudness, CrepePitch
+from ..transforms._internal import Composite
+from ..weights._internal import DIGEST_KEY, state_digest
 from ._forward import Forward
 from ._items import FEATURE_KEYS
 
@@ -49,6 +52,7 @@ __all__ = [
     "FEATURES_VERSION",
     "NOT_IN_CONFIG",
     "CrepeConditioner",
+    "LazyConditioner",
     "feature_keys",
     "padding_values",
     "state_digest",
@@ -58,25 +62,6 @@ __all__ = [
 #: to this package alters the numbers, so caches keyed on the config are not reused.
 #: 2: f0 and periodicity come from the 0.2 block engine.
 FEATURES_VERSION = 2
-
-#: Settings left out of :meth:`CrepeConditioner.config`: they move only memory, speed or float
-#: rounding (chunk and block sizes, the Viterbi kernel), or say where the weights come from,
-#: which the weights' own digest in the config covers.
-NOT_IN_CONFIG = (
-    "chunk_size",
-    "block_frames",
-    "backend",
-    "weights",
-    "sha256",
-    "pretrained",
-    "verify",
-)
-
-FLOOR_DB = Setting(
-    "floor_db",
-    DEFAULT_FLOOR_DB,
-    "loudness of digital silence and of padded frames, dB re full scale",
-)
 
 
 def feature_keys(voicing: Voicing) -> tuple[str, ...]:
@@ -90,23 +75,13 @@ def padding_values(floor_db: float) -> dict[str, float | bool]:
     return {"f0": 0.0, "periodicity": 0.0, "loudness": floor_db, "voiced": False}
 
 
-def state_digest(module: nn.Module) -> str:
-    """sha256 of a module's state dict: names, dtypes, shapes and bytes, in key order."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-class CrepeConditioner(Configurable, nn.Module):
+class CrepeConditioner(Composite):
     """Audio → frame-aligned f0, periodicity and loudness, as a batch dictionary.
 
     The conditioning features of DDSP-style models, computed on whatever device the module and
     its input are on. Built from a :class:`~crepe_transforms.CrepePitch` (``.pitch``), which
     owns every option but ``floor_db``, and a :class:`~crepe_transforms.CrepeLoudness`
-    (``.loudness``) with the pitch's rate and hop; :meth:`from_pitch` takes a pitch you built.
+    (``.loudness``) with the pitch's rate and hop; :meth:`from_parts` takes a pitch you built.
 
     f0 is a training target, so it is never NaN: with ``voicing=None`` (default) every frame
     keeps its decoded f0 and voicing is left to ``periodicity``. With a ``voicing`` threshold
@@ -152,9 +127,19 @@ class CrepeConditioner(Configurable, nn.Module):
         >>> voiced = CrepeConditioner(16000, "tiny", voicing=0.5, pretrained=False)
         >>> list(voiced(torch.randn(4000) * 0.1))
         ['f0', 'periodicity', 'loudness', 'voiced', 'frame_lengths', 'mask']
+
+        Around a ``CrepePitch`` you built (:meth:`from_parts`; used, not copied):
+
+        >>> pitch = CrepePitch(22050, "tiny", hop_length=256, pretrained=False)
+        >>> conditioner = CrepeConditioner.from_parts(pitch, floor_db=-90.0)
+        >>> conditioner.pitch is pitch, conditioner.loudness
+        (True, CrepeLoudness(sample_rate=22050, hop_length=256, floor_db=-90.0))
     """
 
     SETTINGS = (FLOOR_DB,)
+    #: The pitch owns every option but ``floor_db``; the loudness follows the pitch's rate and
+    #: hop (built by :meth:`_ready`).
+    PARTS = (("pitch", CrepePitch),)
 
     pitch: CrepePitch
     loudness: CrepeLoudness
@@ -168,36 +153,24 @@ class CrepeConditioner(Configurable, nn.Module):
         **options: Any,
     ) -> None:
         super().__init__()
-        floor_db = check_floor_db(floor_db)  # before CrepePitch reads any weights
-        self._assemble(CrepePitch(sample_rate, capacity, **options), floor_db)
+        self._configure(floor_db)  # before CrepePitch reads any weights
+        self._use_parts({"pitch": CrepePitch(sample_rate, capacity, **options)})
+        self._ready()
 
     @classmethod
     def from_pitch(
         cls, pitch: CrepePitch, *, floor_db: float = DEFAULT_FLOOR_DB
     ) -> CrepeConditioner:
-        """A conditioner around a ``CrepePitch`` you built (used, not copied).
+        """Deprecated since 0.3: :meth:`from_parts`, the one name of every composite."""
+        renamed(f"{cls.__name__}.from_pitch", f"{cls.__name__}.from_parts")
+        return cls.from_parts(pitch, floor_db=floor_db)
 
-        Example:
-            >>> from crepe_transforms import CrepePitch
-            >>> pitch = CrepePitch(22050, "tiny", hop_length=256, pretrained=False)
-            >>> conditioner = CrepeConditioner.from_pitch(pitch, floor_db=-90.0)
-            >>> conditioner.pitch is pitch, conditioner.loudness
-            (True, CrepeLoudness(sample_rate=22050, hop_length=256, floor_db=-90.0))
-        """
-        if not isinstance(pitch, CrepePitch):
-            raise ParameterError(
-                f"pitch must be a CrepePitch, got {type(pitch).__name__}; build one with "
-                f"CrepePitch(sample_rate, capacity, ...) or pass the options to "
-                f"CrepeConditioner(sample_rate, capacity, ...)."
-            )
-        self = cls.__new__(cls)
-        nn.Module.__init__(self)
-        self._assemble(pitch, check_floor_db(floor_db))
-        return self
+    def _configure(self, floor_db: float) -> None:
+        self._floor_db = check_floor_db(floor_db)
 
-    def _assemble(self, pitch: CrepePitch, floor_db: float) -> None:
-        self.pitch = pitch
-        self.loudness = CrepeLoudness(pitch.frames.sample_rate, pitch.frames.hop_length, floor_db)
+    def _ready(self) -> None:
+        frames = self.pitch.frames
+        self.loudness = CrepeLoudness(frames.sample_rate, frames.hop_length, self._floor_db)
 
     sample_rate = Forward[int]("pitch.frames.sample_rate")
     """The input rate in Hz."""
@@ -226,7 +199,7 @@ class CrepeConditioner(Configurable, nn.Module):
             >>> again.pitch.decode.fmin, again.settings() == conditioner.settings()
             (50.0, True)
         """
-        return {**self.pitch.settings(), **super().settings()}
+        return super().settings()
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the output, as a JSON-able dict (a feature-cache key).
@@ -244,8 +217,6 @@ class CrepeConditioner(Configurable, nn.Module):
             >>> len(cfg["weights_sha256"]), cfg["dtype"]
             (64, 'torch.float32')
         """
-        from .. import __version__
-
         settings = {k: plain(v) for k, v in self.settings().items() if k not in NOT_IN_CONFIG}
         settings["hmm"] = self.pitch.decode.model.to_dict()
         return {
@@ -253,7 +224,7 @@ class CrepeConditioner(Configurable, nn.Module):
             "package_version": __version__,
             **settings,
             "dtype": str(self.pitch.activation.dtype),
-            "weights_sha256": state_digest(self.pitch.activation.network),
+            DIGEST_KEY: state_digest(self.pitch.activation.network),
         }
 
     @eager
@@ -288,3 +259,56 @@ class CrepeConditioner(Configurable, nn.Module):
             values["voiced"] = voiced.reshape(*shape, frames)
         out = {key: values[key].masked_fill(~mask, fills[key]) for key in self.feature_keys}
         return {**out, "frame_lengths": frame_lengths, "mask": mask}
+
+
+class LazyConditioner:
+    """The CPU conditioner of a picklable owner (the collate, the feature cache): the one
+    given, or built from its options on first use in each process.
+
+    A spawned DataLoader worker receives the options only (unless ``keep`` says to pickle the
+    conditioner itself, weights and all: one the options cannot rebuild, e.g. random or
+    retrained weights). A conditioner rebuilt where a config is already known (the one the
+    owner saw) must have that config: a weight file that changed in between raises.
+    """
+
+    def __init__(
+        self,
+        options: dict[str, Any],
+        *,
+        built: CrepeConditioner | None = None,
+        keep: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        #: The conditioner's keyword arguments (what a worker rebuilds it from).
+        self.options = options
+        self._built = None if built is None else built.eval()
+        self._keep = keep
+        #: The config of the conditioner this owner runs (``None`` until one is built).
+        self.config = config
+
+    @property
+    def built(self) -> CrepeConditioner | None:
+        """The conditioner, if this process has it already (nothing is built here)."""
+        return self._built
+
+    def get(self) -> CrepeConditioner:
+        """The conditioner, built (and its weights read) on first use in this process."""
+        if self._built is None:
+            built = CrepeConditioner(**self.options).eval()
+            config = built.config()
+            if self.config is not None and config != self.config:
+                changed = sorted(k for k in config if config.get(k) != self.config.get(k))
+                raise ParameterError(
+                    f"the conditioner rebuilt in this process differs from the one its owner "
+                    f"was made with (changed: {', '.join(changed)}): did a weight file change "
+                    f"since? Recreate the collate or feature cache."
+                )
+            self.config = config
+            self._built = built
+        return self._built
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if not self._keep:
+            state["_built"] = None  # rebuilt from the options where it is unpickled
+        return state

@@ -25,7 +25,8 @@ import torch
 from .._checks import check_sample_rate
 from ..constants import FMAX_HZ, FMIN_HZ, SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
-from ..functional import check_track, resample, track_labels
+from ..functional import resample, track_labels
+from ..functional._internal import check_track
 
 __all__ = ["FrameBatch", "PitchDataset", "PitchTrack"]
 

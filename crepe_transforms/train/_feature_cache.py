@@ -41,7 +41,7 @@ from .._fileio import atomic_write
 from ..exceptions import ParameterError
 from ..functional import num_frames
 from ._collate import BATCH_KEYS, CrepeCollate
-from ._conditioner import CrepeConditioner
+from ._conditioner import CrepeConditioner, LazyConditioner
 from ._items import ItemPolicy
 
 __all__ = ["ENTRY_FORMAT", "FeatureCache", "audio_digest"]
@@ -116,12 +116,12 @@ class FeatureCache(Dataset[dict[str, Any]]):
             )
         self.dataset = dataset
         self.root = Path(root)
+        options: dict[str, Any] | None = None
         if isinstance(conditioner, CrepeConditioner):
-            self._options: dict[str, Any] | None = None
             built = conditioner
         elif isinstance(conditioner, Mapping):
-            self._options = dict(conditioner)
-            built = CrepeConditioner(**self._options)
+            options = dict(conditioner)
+            built = CrepeConditioner(**options)
         else:
             raise ParameterError(
                 f"conditioner must be a CrepeConditioner or a dict of its options, got "
@@ -134,7 +134,6 @@ class FeatureCache(Dataset[dict[str, Any]]):
                 f"FeatureCache computes on the CPU (in DataLoader workers) but the conditioner "
                 f"is on {device}; pass conditioner.cpu() or its options instead."
             )
-        self._conditioner: CrepeConditioner | None = built.eval()
         #: The conditioner's settings (what :meth:`collate_fn` is built from).
         self.conditioner_settings: dict[str, Any] = built.settings()
         #: Per-frame features each entry holds.
@@ -144,6 +143,14 @@ class FeatureCache(Dataset[dict[str, Any]]):
         text = json.dumps(self.config, sort_keys=True)
         #: sha256 of :attr:`config`: the name of this configuration's entry folder.
         self.key = hashlib.sha256(text.encode()).hexdigest()
+        # Given a conditioner: pickled with it (its settings may not rebuild it). Given
+        # options: a worker rebuilds from them and must reach the same config (the key).
+        self._lazy = LazyConditioner(
+            options or self.conditioner_settings,
+            built=built,
+            keep=options is None,
+            config=self.config,
+        )
         self.directory = self.root / self.key
         self.policy = ItemPolicy.from_options(
             built.sample_rate, built.pitch.frames.resample, owner="FeatureCache", **item_options
@@ -156,25 +163,11 @@ class FeatureCache(Dataset[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        if self._options is not None:  # rebuilt from the options in the worker
-            state["_conditioner"] = None
-        return state
-
     @property
     def conditioner(self) -> CrepeConditioner:
         """The CPU conditioner; in a spawned worker, built on first use and checked against
         the key (a weight file that changed since the cache was opened raises)."""
-        if self._conditioner is None:
-            built = CrepeConditioner(**(self._options or {})).eval()
-            if built.config() != self.config:
-                raise ParameterError(
-                    f"the conditioner rebuilt in this process does not match the cache key "
-                    f"{self.key[:12]}… (did a weight file change?). Recreate the FeatureCache."
-                )
-            self._conditioner = built
-        return self._conditioner
+        return self._lazy.get()
 
     def entry_path(self, index: int, audio: torch.Tensor) -> Path:
         """File of item ``index`` whose prepared audio is ``audio``."""

@@ -12,8 +12,8 @@ The loop, in the order it runs:
    the generic frames (the forgetting guard); AdamW, linear warm-up, cosine decay;
 4. every ``steps_per_epoch`` steps: raw pitch accuracy (50 cents) on your validation split and
    on a fixed generic validation set; the best epoch whose generic accuracy stays within
-   ``forgetting_tolerance`` of the base model's is kept; stop after ``patience`` epochs
-   without improvement; write a checkpoint;
+   ``forgetting_tolerance`` of the base model's is kept (ties in accuracy go to the lower
+   validation loss); stop after ``patience`` epochs without improvement; write a checkpoint;
 5. write the best weights (torchcrepe layout), ``<file>.sha256`` and ``<file>.json``, each
    atomically.
 
@@ -40,10 +40,12 @@ import torch.distributed as dist
 from torch import nn
 
 from .._checks import check_capacity, check_choice
+from .._version import __version__
 from ..exceptions import ParameterError
 from ..functional import hz_to_cents, normalize_frames, pitch_target, weighted_argmax
 from ..model import Crepe
-from ..weights import load_state_dict, locate, sha256_file
+from ..weights import load_state_dict, locate
+from ..weights._internal import sha256_file
 from ._augment import Augment, segment_length
 from ._checkpoint import (
     CHECKPOINT_FORMAT,
@@ -70,6 +72,8 @@ __all__ = [
 #: generic frames drawn for distillation.
 _GENERIC_VALIDATION = 512
 _VALIDATION_SEED = 1_000_003
+_VALIDATION_LOSS = CrepeLoss(logits=False)  # the evaluator's salience is a probability
+_BEST_KEYS = ("epoch", "step", "val_rpa", "val_loss")
 
 
 @dataclass(frozen=True)
@@ -211,9 +215,28 @@ def _evaluate(
     (the inference network, frequency-domain path: several times faster than training's)."""
     evaluator.load_state_dict(model.network.state_dict())
     frames, f0, mask = domain
-    domain_rpa = raw_pitch_accuracy(_salience(evaluator, frames), f0, mask)
+    salience = _salience(evaluator, frames)
+    domain_rpa = raw_pitch_accuracy(salience, f0, mask)
+    domain_loss = float(_VALIDATION_LOSS(salience, pitch_target(f0), mask))
     generic_rpa = raw_pitch_accuracy(_salience(evaluator, generic[0]), generic[1])
-    return {"val_rpa": domain_rpa, "general_rpa": generic_rpa}
+    return {"val_rpa": domain_rpa, "val_loss": domain_loss, "general_rpa": generic_rpa}
+
+
+def _improves(scores: dict[str, float], best: dict[str, float]) -> bool:
+    """Whether an (eligible) epoch's validation ``scores`` beat the ``best`` so far: a higher
+    raw pitch accuracy, or the same accuracy and a lower validation loss (accuracy saturates,
+    at 100 % on easy data, long before the model stops improving).
+
+    Example:
+        >>> _improves({"val_rpa": 1.0, "val_loss": 0.02}, {"val_rpa": 1.0, "val_loss": 0.03})
+        True
+        >>> _improves({"val_rpa": 0.9, "val_loss": 0.01}, {"val_rpa": 1.0, "val_loss": 0.03})
+        False
+    """
+    if scores["val_rpa"] != best["val_rpa"]:
+        return scores["val_rpa"] > best["val_rpa"]
+    # a checkpoint written before the loss was recorded has none: any loss beats it
+    return scores["val_loss"] < best.get("val_loss", math.inf)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -342,7 +365,8 @@ def finetune(
         baseline = _evaluate(model, evaluator, val_domain, val_generic)
         state["history"].append({"epoch": 0, "step": 0, **baseline, "loss": None})
         state["base_general_rpa"] = baseline["general_rpa"]
-        state["best"] = {"epoch": 0, "step": 0, "val_rpa": baseline["val_rpa"]}
+        state["best"] = {"epoch": 0, "step": 0, **baseline}
+        state["best"] = {k: state["best"][k] for k in _BEST_KEYS}
         state["best_weights"] = model.torchcrepe_state_dict()
 
     def save() -> None:
@@ -426,8 +450,8 @@ def finetune(
                 eligible = (
                     scores["general_rpa"] >= state["base_general_rpa"] - config.forgetting_tolerance
                 )
-                if eligible and scores["val_rpa"] > state["best"]["val_rpa"]:
-                    state["best"] = {k: entry[k] for k in ("epoch", "step", "val_rpa")}
+                if eligible and _improves(scores, state["best"]):
+                    state["best"] = {k: entry[k] for k in _BEST_KEYS}
                     state["best_weights"] = model.torchcrepe_state_dict()
                     state["stale"] = 0
                 else:
@@ -459,7 +483,7 @@ def finetune(
         "resumed_from_step": resumed_from,
         "processes": world,
         "torch": torch.__version__,
-        "package_version": _version(),
+        "package_version": __version__,
     }
     path = digest = None
     if output is not None and rank == 0:
@@ -468,9 +492,3 @@ def finetune(
     if world > 1:
         dist.barrier()
     return FinetuneResult(path, digest, record, best_weights)
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__

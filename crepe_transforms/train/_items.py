@@ -29,9 +29,10 @@ from torch.utils.data import default_collate
 
 from .._checks import check_choice, check_sample_rate
 from .._settings import Setting, route
-from ..constants import AUDIO_RATES
+from ..constants import AUDIO_RATES, RESAMPLERS
 from ..exceptions import ParameterError
-from ..functional import RESAMPLERS, length_mask, resample_to
+from ..functional import resample_to
+from ..functional._internal import length_mask
 
 __all__ = [
     "CHANNEL_POLICIES",
@@ -336,7 +337,7 @@ class ItemPolicy:
 
 
 #: The item options (:class:`ItemPolicy`'s fields set by keyword) as settings: what
-#: ``CrepeCollate``, ``CrepeCollate.from_conditioner`` and ``FeatureCache`` accept besides the
+#: ``CrepeCollate``, ``CrepeCollate.from_parts`` and ``FeatureCache`` accept besides the
 #: conditioner's options, and what ``CrepeCollate.settings()`` and its repr list.
 ITEM_OPTIONS: tuple[Setting, ...] = tuple(
     Setting(f.name, f.default, f.metadata["help"], choices=f.metadata["choices"])

@@ -18,19 +18,14 @@ from .._checks import (
     check_sha256,
 )
 from .._eager import eager
-from .._settings import Configurable, Setting
-from ..constants import CAPACITIES, WINDOW_SIZE
+from .._settings import Configurable
+from .._tables import ACTIVATION, DEFAULT_CHUNK_SIZE
+from ..constants import WINDOW_SIZE
 from ..exceptions import ParameterError
-from ..model import ALGORITHMS, PRECISIONS, Crepe, check_precision, map_chunks
+from ..model import ALGORITHMS, Crepe, check_precision, map_chunks
 from ..weights import load_state_dict
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "CrepeActivation", "chunks_of"]
-
-#: Frames per network call: the peak extra memory of a call grows with it (per-frame figures
-#: for each capacity and path: ``python benchmarks/chunk_memory.py``). On a GPU, larger chunks
-#: (1024 and up) keep the device busy. On the CPU calls are smaller still for the larger
-#: capacities (``CrepeActivation.frames_per_call()``: ``full`` 48).
-DEFAULT_CHUNK_SIZE = 128
 
 
 def _load_network(
@@ -107,49 +102,7 @@ class CrepeActivation(Configurable, nn.Module):
         "capacity='tiny', pretrained=False"
     """
 
-    SETTINGS = (
-        Setting(
-            "capacity",
-            "full",
-            "CREPE model size (tiny is ~40x faster than full)",
-            choices=tuple(CAPACITIES),
-        ),
-        Setting(
-            "chunk_size",
-            DEFAULT_CHUNK_SIZE,
-            "frames per network call (memory bound; larger on a GPU)",
-            metavar="N",
-        ),
-        Setting(
-            "weights",
-            None,
-            "weight file (default: the registry, see `crepe-transforms weights list`)",
-            metavar="FILE",
-        ),
-        Setting(
-            "sha256",
-            None,
-            "trust the --weights file with this hash (files no manifest knows)",
-            parse=check_sha256,
-            metavar="HEX",
-        ),
-        Setting("pretrained", True, "load weights (False: random init, for tests)", cli=False),
-        Setting("verify", True, "check the weight file's sha256", cli=False),
-        Setting(
-            "algorithm",
-            "fft",
-            "convolutions in the frequency domain (fft, default, faster) or as written (direct)",
-            choices=ALGORITHMS,
-        ),
-        Setting(
-            "precision",
-            "fp32",
-            "precision of the network's products: fp32 (exact), bf16 or fp16 (faster, "
-            "checked against fp32 on first use)",
-            choices=PRECISIONS,
-            parse=check_precision,
-        ),
-    )
+    SETTINGS = ACTIVATION
 
     def __init__(
         self,

@@ -7,50 +7,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import check_choice, check_lengths
-from .._settings import Configurable, Setting
-from ..functional._decode import (
-    DECODERS,
-    Pitch,
-    admitted_bins,
+from .._checks import check_choice, check_lengths, parse_hz
+from .._settings import Configurable
+from .._tables import DECODE, SOFT_DECODE
+from ..constants import BACKENDS, DECODERS, DEFAULT_TEMPERATURE
+from ..functional import HMM, Pitch, admitted_bins, soft_decode
+from ..functional._internal import (
     check_activation,
+    check_temperature,
+    log_transition,
     pack,
+    resolve_hmm,
     run_decoder,
 )
-from ..functional._readout import DEFAULT_TEMPERATURE, check_temperature, soft_decode
-from ..functional._viterbi import BACKENDS, HMM, log_transition, resolve_hmm
 
 __all__ = ["CrepeDecode", "CrepeSoftDecode", "parse_hz"]
-
-
-def parse_hz(text: str) -> float:
-    """Command-line text → a frequency in Hz (checked later with the range)."""
-    try:
-        return float(text)
-    except ValueError:
-        from ..exceptions import ParameterError
-
-        raise ParameterError(
-            f"{text!r} is not a frequency in Hz; give a number, e.g. 50 or 1000.5"
-        ) from None
-
-
-_RANGE = (
-    Setting(
-        "fmin",
-        None,
-        "lowest admitted pitch in Hz (default: 31.7, bin 0)",
-        parse=parse_hz,
-        metavar="HZ",
-    ),
-    Setting(
-        "fmax",
-        None,
-        "highest admitted pitch in Hz (default: 2005.5, bin 359)",
-        parse=parse_hz,
-        metavar="HZ",
-    ),
-)
 
 
 class CrepeDecode(Configurable, nn.Module):
@@ -86,22 +57,7 @@ class CrepeDecode(Configurable, nn.Module):
         CrepeDecode(decoder='weighted_argmax', fmin=50.0)
     """
 
-    SETTINGS = (
-        Setting(
-            "decoder",
-            "viterbi",
-            "viterbi (smooth path), weighted_argmax (original CREPE local average) or argmax",
-            choices=DECODERS,
-        ),
-        *_RANGE,
-        Setting(
-            "hmm",
-            "default",
-            "Viterbi model: default, or crepe (the original CREPE decoder)",
-            choices=("default", "crepe"),
-        ),
-        Setting("backend", "auto", "Viterbi kernel: auto, numba (CPU) or torch", cli=False),
-    )
+    SETTINGS = DECODE
 
     transition: torch.Tensor | None
 
@@ -186,10 +142,7 @@ class CrepeSoftDecode(Configurable, nn.Module):
         CrepeSoftDecode(fmin=50.0, temperature=0.1)
     """
 
-    SETTINGS = (
-        *_RANGE,
-        Setting("temperature", DEFAULT_TEMPERATURE, "softmax temperature over the logits"),
-    )
+    SETTINGS = SOFT_DECODE
 
     def __init__(
         self,

@@ -8,19 +8,17 @@ import torch
 
 from .._checks import check_choice
 from .._eager import eager
-from .._settings import Configurable, Setting
+from .._settings import Configurable
+from .._tables import EMBEDDING, EMBEDDING_LAYOUTS
 from ..constants import EMBEDDING_ROWS
-from ..functional._framing import num_frames
+from ..functional import num_frames
 from ._activation import CrepeActivation
 from ._composite import Composite
-from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
+from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, check_block_frames, run_blocks
 from ._frames import CrepeFrames
-from ._pitch import BLOCK_FRAMES, check_block_frames
 
 __all__ = ["EMBEDDING_LAYOUTS", "CrepeEmbedding"]
 
-#: ``layout=`` choices.
-EMBEDDING_LAYOUTS = ("torchcrepe", "channels")
 
 EMBEDDING_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
     ("frames", CrepeFrames),
@@ -57,15 +55,7 @@ class CrepeEmbedding(Composite):
         torch.Size([2, 101, 32, 8])
     """
 
-    SETTINGS = (
-        Setting(
-            "layout",
-            "torchcrepe",
-            "torchcrepe: (frames, 32, E); channels: (frames, C5, 8)",
-            choices=EMBEDDING_LAYOUTS,
-        ),
-        BLOCK_FRAMES,
-    )
+    SETTINGS = EMBEDDING
 
     PARTS = EMBEDDING_PARTS
     frames: CrepeFrames

@@ -28,9 +28,14 @@ from typing import NamedTuple, Protocol
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_positive_int
+from .._tables import DEFAULT_BLOCK_FRAMES
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
-from ..functional._framing import _centers, _normalize, center_sample, extract_frames
-from ..functional._voicing_model import unchecked_frame_levels
+from ..functional import extract_frames
+from ..functional._internal import center_sample
+from ..functional._internal import centers_unchecked as _centers
+from ..functional._internal import levels_unchecked as frame_levels
+from ..functional._internal import normalize_unchecked as _normalize
 from ..model import map_chunks
 
 __all__ = [
@@ -39,13 +44,20 @@ __all__ = [
     "Signal",
     "TensorSignal",
     "block_rows",
+    "check_block_frames",
     "chunk_rows",
     "run_blocks",
 ]
 
-#: Frames cut from the signal per block, over all rows (16 MB of float32 frames): bounds the
-#: memory of long inputs. Rounded down to a whole number of network chunks per row.
-DEFAULT_BLOCK_FRAMES = 4096
+
+def check_block_frames(value: object) -> int:
+    """``block_frames`` of a module that runs this engine: a positive int."""
+    return check_positive_int(
+        value,
+        "block_frames",
+        f" Frames per block of a long input (memory bound), e.g. {DEFAULT_BLOCK_FRAMES}.",
+    )
+
 
 _HALF = WINDOW_SIZE // 2
 
@@ -172,7 +184,7 @@ def run_blocks(
         if on_levels is not None:
 
             def on_raw(raw: torch.Tensor, start: int = start) -> None:
-                on_levels(start, unchecked_frame_levels(raw))
+                on_levels(start, frame_levels(raw))
 
         frames = cut_frames(signal, plan, start, count, on_raw)
         if dtype is not None:

@@ -8,10 +8,15 @@ import torch
 from torch import nn
 
 from .._checks import check_audio, check_choice, check_hop_length, check_lengths, check_sample_rate
-from .._settings import REQUIRED, Configurable, Setting
-from ..functional._framing import NORMALIZATIONS, _centers, _normalize, extract_frames, num_frames
-from ..functional._framing import frame_times as _frame_times
-from ..functional._resample import RESAMPLERS, _resample, compute_dtype
+from .._settings import Configurable
+from .._tables import FRAMES
+from ..constants import NORMALIZATIONS, RESAMPLERS
+from ..functional import extract_frames, num_frames
+from ..functional import frame_times as _frame_times
+from ..functional._internal import centers_unchecked as _centers
+from ..functional._internal import compute_dtype
+from ..functional._internal import normalize_unchecked as _normalize
+from ..functional._internal import resample_unchecked as _resample
 from ._engine import FramePlan
 
 __all__ = ["CrepeFrames", "PreparedAudio"]
@@ -58,28 +63,7 @@ class CrepeFrames(Configurable, nn.Module):
         CrepeFrames(sample_rate=22050, hop_length=256)
     """
 
-    SETTINGS = (
-        Setting("sample_rate", REQUIRED, "rate of the input audio in Hz", cli=False),
-        Setting(
-            "hop_length",
-            None,
-            "hop between frames in samples of the input rate (default: 10 ms)",
-            cli=False,
-        ),
-        Setting(
-            "resample",
-            "resampy",
-            "resampler to 16 kHz: resampy (the original CREPE's) or torchaudio (on device)",
-            choices=RESAMPLERS,
-            cli=False,
-        ),
-        Setting(
-            "normalization",
-            "crepe",
-            "frame normalisation: crepe (population std), torchcrepe (unbiased std) or none",
-            choices=NORMALIZATIONS,
-        ),
-    )
+    SETTINGS = FRAMES
 
     def __init__(
         self,

@@ -6,13 +6,11 @@ import torch
 from torch import nn
 
 from .._checks import check_hop_length, check_sample_rate
-from .._settings import REQUIRED, Configurable, Setting
-from ..functional._loudness import (
-    DEFAULT_FLOOR_DB,
-    a_weighted_loudness,
-    check_floor_db,
-    loudness_tables,
-)
+from .._settings import Configurable
+from .._tables import LOUDNESS
+from ..constants import DEFAULT_FLOOR_DB
+from ..functional import a_weighted_loudness
+from ..functional._internal import check_floor_db, loudness_tables
 
 __all__ = ["CrepeLoudness"]
 
@@ -42,11 +40,7 @@ class CrepeLoudness(Configurable, nn.Module):
         -120.0
     """
 
-    SETTINGS = (
-        Setting("sample_rate", REQUIRED, "rate of the input audio in Hz", cli=False),
-        Setting("hop_length", None, "hop in samples of the input rate", cli=False),
-        Setting("floor_db", DEFAULT_FLOOR_DB, "loudness of digital silence, dB re full scale"),
-    )
+    SETTINGS = LOUDNESS
 
     weights: torch.Tensor
     window: torch.Tensor

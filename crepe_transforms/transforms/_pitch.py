@@ -7,51 +7,25 @@ from typing import Any
 
 import torch
 
-from .._checks import check_positive_int
 from .._eager import eager
-from .._settings import Configurable, Setting
+from .._settings import Configurable
+from .._tables import BLOCK_FRAMES, PITCH, VOICING
 from ..constants import N_BINS
-from ..functional._decode import Pitch
-from ..functional._framing import length_mask, num_frames
-from ..functional._voicing import Voicing, check_voicing_rule
-from ..functional._voicing_model import decide_voicing
+from ..functional import Pitch, num_frames
+from ..functional._internal import Voicing, apply_voicing, check_voicing_rule
 from ._activation import CrepeActivation
 from ._composite import Composite
 from ._decode import CrepeDecode
-from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, run_blocks
+from ._engine import DEFAULT_BLOCK_FRAMES, TensorSignal, check_block_frames, run_blocks
 from ._frames import CrepeFrames, PreparedAudio
 
-__all__ = ["CrepePitch", "PitchComposite", "check_block_frames"]
+__all__ = ["BLOCK_FRAMES", "VOICING", "CrepePitch", "PitchComposite", "check_block_frames"]
 
 #: The parts of a ``CrepePitch``, in pipeline order: every option belongs to one of them.
 PITCH_PARTS: tuple[tuple[str, type[Configurable]], ...] = (
     ("frames", CrepeFrames),
     ("activation", CrepeActivation),
     ("decode", CrepeDecode),
-)
-
-
-def check_block_frames(value: object) -> int:
-    return check_positive_int(
-        value,
-        "block_frames",
-        f" Frames per block of a long input (memory bound), e.g. {DEFAULT_BLOCK_FRAMES}.",
-    )
-
-
-BLOCK_FRAMES = Setting(
-    "block_frames",
-    DEFAULT_BLOCK_FRAMES,
-    "frames computed per block of a long input (memory bound)",
-    metavar="N",
-)
-VOICING = Setting(
-    "voicing",
-    None,
-    "voicing rule: none (f0 on every frame), auto (the voicing head on periodicity and "
-    "relative level; recommended for speech) or a periodicity threshold in [0, 1]",
-    parse=check_voicing_rule,
-    metavar="RULE",
 )
 
 
@@ -112,7 +86,7 @@ class CrepePitch(PitchComposite):
         torch.Size([3, 26])
     """
 
-    SETTINGS = (VOICING, BLOCK_FRAMES)
+    SETTINGS = PITCH
 
     def __init__(
         self,
@@ -181,13 +155,7 @@ class CrepePitch(PitchComposite):
         auto = self.voicing == "auto"
         activation, frame_lengths, level = self._activations(prepared, levels=auto)
         f0, periodicity = self.decode.decode(activation, frame_lengths)
-        voiced: torch.Tensor | None = None
-        if auto and level is not None:
-            voiced = decide_voicing(periodicity, level, frame_lengths)
-        elif isinstance(self.voicing, float):
-            voiced = periodicity >= self.voicing
-            if frame_lengths is not None:
-                voiced &= length_mask(frame_lengths.to(voiced.device), voiced.shape[-1])
+        voiced = apply_voicing(self.voicing, periodicity, level, frame_lengths)
         return f0, periodicity, voiced, frame_lengths
 
     @eager

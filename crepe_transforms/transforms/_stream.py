@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -17,13 +17,11 @@ from .._checks import check_positive_int
 from .._settings import Setting
 from ..constants import SAMPLE_RATE
 from ..exceptions import ParameterError
-from ..functional import Pitch
-from ..functional._resample import BlockResampler
-from ..functional._viterbi_lag import DEFAULT_LAG, check_lag
-from ..functional._voicing import check_voicing_rule
+from ..functional import BlockResampler, Pitch
+from ..functional._internal import DEFAULT_LAG, apply_voicing, check_lag, check_voicing_rule
 from ._engine import DEFAULT_BLOCK_FRAMES
 from ._frames import CrepeFrames
-from ._pitch import BLOCK_FRAMES, VOICING, PitchComposite, check_block_frames
+from ._pitch import BLOCK_FRAMES, PitchComposite, check_block_frames
 from ._stream_engine import (
     Buffer,
     StreamState,
@@ -33,7 +31,7 @@ from ._stream_engine import (
     network_frames,
     take_audio,
 )
-from ._stream_voicing import LOOKAHEAD, AutoState, advance, check_lookahead
+from ._stream_voicing import LOOKAHEAD, STREAM_VOICING, AutoState, advance, check_lookahead
 
 
 def check_step_frames(value: object) -> int:
@@ -131,7 +129,7 @@ class CrepeStream(PitchComposite):
         (26, 4000)
     """
 
-    SETTINGS = (VOICING, LAG, STEP_FRAMES, BLOCK_FRAMES, LOOKAHEAD)
+    SETTINGS = (STREAM_VOICING, LAG, STEP_FRAMES, BLOCK_FRAMES, LOOKAHEAD)
 
     def __init__(
         self,
@@ -297,8 +295,9 @@ class CrepeStream(PitchComposite):
             levels=levels,
             auto=auto_state,
         )
-        if isinstance(self.voicing, float):
-            f0 = f0.masked_fill(~(periodicity >= self.voicing), math.nan)
+        if isinstance(self.voicing, float):  # "auto" was decided by `advance` above
+            voiced = apply_voicing(self.voicing, periodicity, None)
+            f0 = f0.masked_fill(~cast(torch.Tensor, voiced), math.nan)
         count = f0.shape[-1]
         return new, Pitch(f0.reshape(*state.shape, count), periodicity.reshape(*state.shape, count))
 

@@ -31,12 +31,16 @@ import torch.nn.functional as F
 from .._checks import check_audio
 from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..exceptions import ParameterError
-from ..functional import DecoderInput, Pitch, finish_path
-from ..functional._decode import pack, run_decoder
-from ..functional._framing import center_sample
-from ..functional._resample import BlockResampler, compute_dtype
-from ..functional._viterbi_lag import FixedLagViterbi
-from ..functional._voicing_model import unchecked_frame_levels
+from ..functional import BlockResampler, FixedLagViterbi, Pitch
+from ..functional._internal import (
+    DecoderInput,
+    center_sample,
+    compute_dtype,
+    finish_path,
+    pack,
+    run_decoder,
+)
+from ..functional._internal import levels_unchecked as frame_levels
 from ..model import share_frames
 from ._activation import CrepeActivation
 from ._decode import CrepeDecode
@@ -258,7 +262,7 @@ def network_frames(
     rows, dtype = signal.rows, activation.dtype
     if stop <= start:
         return signal.audio.new_zeros((rows, 0, 360), dtype=dtype)
-    on_raw = None if on_levels is None else (lambda raw: on_levels(unchecked_frame_levels(raw)))
+    on_raw = None if on_levels is None else (lambda raw: on_levels(frame_levels(raw)))
     per_call = activation.frames_per_call()
     step = block_rows(rows, block_frames, per_call)
     out = []

@@ -19,7 +19,8 @@ import torch
 from .._checks import check_positive_int
 from .._settings import Setting
 from ..exceptions import ParameterError
-from ..functional._voicing_model import AHEAD_FRAMES, PAST_FRAMES, decide_voicing
+from ..functional._internal import AHEAD_FRAMES, PAST_FRAMES, decide_voicing
+from ._pitch import VOICING
 
 #: Frames before and after a frame that its decision reads (the window plus 3-frame shifts).
 REACH_PAST = PAST_FRAMES + 3
@@ -31,6 +32,14 @@ LOOKAHEAD = Setting(
     f'frames a stream with voicing="auto" holds a frame back before deciding it (default '
     f"{REACH_AHEAD}: the offline decision exactly; fewer answer sooner)",
     metavar="L",
+)
+#: The stream's voicing: the one rule of ``CrepePitch`` (same name, check and default), with
+#: the help of a stream, where "auto" costs latency and a threshold does not.
+STREAM_VOICING = VOICING.with_help(
+    "voicing rule: none (f0 on every frame), a periodicity threshold in [0, 1] (decided as "
+    f"each frame is decoded, no added delay) or auto (the offline decision of the voicing head; "
+    f"each frame is held back `lookahead` frames, {REACH_AHEAD} by default, before it is "
+    f"decided, so a stream answers that much later)"
 )
 
 

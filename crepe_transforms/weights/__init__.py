@@ -10,11 +10,80 @@ Example:
     >>> from crepe_transforms import weights
     >>> [entry["capacity"] for entry in weights.manifest()]
     ['tiny', 'full']
+
+Ten public names: :func:`locate`, :func:`load_state_dict`, :func:`verify`, :func:`manifest`,
+:func:`install_state_dict`, :func:`clear_cache`, :func:`load_counts`, :func:`list_finetuned`,
+:func:`convert_keras` and :class:`WeightsLocation`. The 18 others 0.2 exported here (the
+environment variable names, the Keras reader's parts, the sidecar helpers) still resolve, with a
+``DeprecationWarning``, until 0.4 (``docs/migration.md``).
 """
 
-from . import _finetuned, _keras, _registry
-from ._finetuned import *  # noqa: F403
-from ._keras import *  # noqa: F403  (the names in its __all__)
-from ._registry import *  # noqa: F403
+from __future__ import annotations
 
-__all__ = sorted([*_finetuned.__all__, *_keras.__all__, *_registry.__all__])
+import warnings
+
+from . import _internal
+from ._finetuned import list_finetuned
+from ._keras import convert_keras
+from ._registry import (
+    WeightsLocation,
+    clear_cache,
+    install_state_dict,
+    load_counts,
+    load_state_dict,
+    locate,
+    manifest,
+    verify,
+)
+
+__all__ = [
+    "WeightsLocation",
+    "clear_cache",
+    "convert_keras",
+    "install_state_dict",
+    "list_finetuned",
+    "load_counts",
+    "load_state_dict",
+    "locate",
+    "manifest",
+    "verify",
+]
+
+#: Names 0.2 exported here, now in ``crepe_transforms.weights._internal`` (not API). Still
+#: resolved, with a DeprecationWarning, until 0.4.
+MOVED = (
+    "ENV_CACHE",
+    "ENV_WEIGHTS",
+    "FINETUNED_DIR",
+    "FinetunedFile",
+    "VerifyResult",
+    "cache_dir",
+    "finetuned_dirs",
+    "finetuned_record",
+    "infer_capacity",
+    "infer_keras_capacity",
+    "keras_to_state_dict",
+    "read_keras_weights",
+    "search_locations",
+    "sha256_file",
+    "sidecar_sha256",
+    "trusted_hashes",
+    "validate_state_dict",
+    "weights_dir",
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in MOVED:
+        warnings.warn(
+            f"crepe_transforms.weights.{name} moved in 0.3 and goes in 0.4: it is internal "
+            f"(docs/migration.md lists what to use instead).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(_internal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
