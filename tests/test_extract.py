@@ -145,15 +145,26 @@ def test_block_decoder_equals_crepe_decode(
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-def test_block_viterbi_keeps_no_emission_buffer_with_numba(backend: str) -> None:
-    # issue 22 item 1: the forward recursion runs block by block (numba), so an hour of
-    # frames keeps int16 back-pointers, not float32 emissions as well (518 MB at 10 ms)
+def test_block_viterbi_keeps_only_back_pointers(backend: str) -> None:
+    # issue 22 item 1: the forward recursion runs block by block (the stream's carried
+    # recursion, either backend), so an hour of frames keeps int16 back-pointers, not float32
+    # emissions as well (518 MB at 10 ms), in one buffer allocated once for every frame
     decode = CrepeDecode(backend=backend)
     activation = torch.rand(2, 70, 360, generator=torch.Generator().manual_seed(3)) ** 4
     blocks = BlockDecoder(decode, (2,), 70, spill_bytes=0)
+    buffers = set()
     for start in range(0, 70, 16):
         blocks.add(start, activation[:, start : start + 16])
-    assert (blocks.emission is None) == (backend == "numba")
+        assert blocks.forward is not None
+        assert blocks.forward.buffer is not None
+        buffers.add(blocks.forward.buffer.data_ptr())
+    assert blocks.forward.buffer.shape == (2, 70, 360)
+    assert blocks.forward.buffer.dtype == torch.int16
+    assert len(buffers) == 1
+    assert not any(  # nothing frame-sized but the pointers
+        isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel() >= 70 * 360
+        for v in vars(blocks).values()
+    )
     got, expected = blocks.finish(), decode(activation)
     assert torch.equal(got.f0, expected.f0)
     assert torch.equal(got.periodicity, expected.periodicity)

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crepe_transforms import CrepeFrames
-from crepe_transforms.functional import frame, frame_centers, frame_times, num_frames
+from crepe_transforms.functional import (
+    extract_frames,
+    frame,
+    frame_centers,
+    frame_times,
+    normalize_frames,
+    num_frames,
+)
 from crepe_transforms.transforms._engine import TensorSignal, cut_frames
 
 RATES = [8000, 16000, 22050, 44100, 48000]
@@ -114,6 +121,18 @@ def test_no_drift_after_ten_minutes(sr: int, hop: int) -> None:
     for i in picks:
         window = cut_frames(signal, frames.plan, i, 1)[0, 0]
         assert int(window.abs().argmax()) == 512, i
+
+
+@pytest.mark.parametrize(("sr", "hop"), [(16000, 160), (8000, 80), (44100, 441), (22050, 256)])
+def test_cut_frames_equal_the_frames_cut_at_their_centres(sr: int, hop: int) -> None:
+    # the engine works out evenly spaced centres (and single frames) in integers: the same
+    # windows as extract_frames at frame_centers, the same normalised bits
+    audio = torch.randn(2, 9000, generator=torch.Generator().manual_seed(5))
+    signal, plan = TensorSignal(audio), CrepeFrames(sr, hop).plan
+    for start, count in [(0, 1), (3, 1), (0, 40), (7, 13), (50, 1), (60, 30)]:
+        centres = frame_centers(count, hop, sr, start_frame=start)
+        expected = normalize_frames(extract_frames(audio, centres))
+        assert torch.equal(cut_frames(signal, plan, start, count), expected), (start, count)
 
 
 @pytest.mark.parametrize("normalization", ["crepe", "torchcrepe"])

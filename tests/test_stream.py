@@ -230,6 +230,32 @@ def test_fixed_lag_backends_agree() -> None:
     assert torch.equal(out["numba"], out["torch"])
 
 
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_fixed_lag_pointers_grow_amortised_and_copies_are_snapshots(backend: str) -> None:
+    # issue 20: one carried forward recursion whose back-pointer buffer is reused, not
+    # concatenated per step; a copy taken before a step still decides as before it
+    act = torch.rand(1, 400, 360, generator=torch.Generator().manual_seed(4)) ** 4
+    table = log_transition(360, DEFAULT_HMM)
+    lagged = FixedLagViterbi(360, DEFAULT_HMM, table, 8, backend)
+    buffers, parts = set(), []
+    for t in range(400):
+        if t == 200:
+            snapshot = copy.copy(lagged)
+        parts.append(lagged.step(act[:, t : t + 1]))
+        buffers.add(lagged.buffer.data_ptr())  # type: ignore[union-attr]
+        assert lagged.buffer.shape[1] <= 64  # type: ignore[union-attr]  # lag + 1 frames live
+    whole = torch.cat([*parts, lagged.finish()], dim=1)
+    assert len(buffers) <= 400 // 32  # a new buffer at most every ~32 frames, not every step
+    again = [snapshot.step(act[:, t : t + 1]) for t in range(200, 400)]
+    resumed = torch.cat([*parts[:200], *again, snapshot.finish()], dim=1)
+    assert torch.equal(resumed, whole)
+    offline = viterbi_path(log_emission(act, DEFAULT_HMM), table, log_jump(360, DEFAULT_HMM))
+    full = FixedLagViterbi(360, DEFAULT_HMM, table, 1000, backend)
+    for t in range(0, 400, 7):  # nothing decided early: the buffer grows to every frame
+        assert full.step(act[:, t : t + 7]).shape[1] == 0
+    assert torch.equal(full.finish(), offline)
+
+
 @pytest.mark.parametrize("lag", [0, 4])
 def test_viterbi_lag_holds_frames_back(lag: int, tiny: CrepeActivation) -> None:
     stream = CrepeStream.from_parts(CrepeFrames(16000), tiny, CrepeDecode(), lag=lag)
@@ -366,6 +392,18 @@ def test_bad_chunks_leave_the_state_unchanged(
     last = stream.flush()
     f0 = torch.cat([first.f0, rest.f0, last.f0], dim=-1)
     assert torch.allclose(f0, reference[0], rtol=1e-5)  # as if the bad chunk never came
+
+
+def test_a_loud_finite_chunk_is_audio(tiny: CrepeActivation) -> None:
+    # the usual push is checked with one sum, which finite samples near float32's largest
+    # value overflow: the full check then decides (finite, so accepted)
+    stream = CrepeStream.from_parts(CrepeFrames(16000), tiny, CrepeDecode("argmax"))
+    stream.push(torch.zeros(2, 1600))
+    loud = torch.full((2, 160), 3e38)
+    assert torch.isinf(loud.sum())
+    assert stream.push(loud).f0.shape == (2, 1)
+    with pytest.raises(ParameterError, match="NaN or Inf"):
+        stream.push(torch.full((2, 160), math.inf))
 
 
 def test_push_after_flush_needs_reset() -> None:

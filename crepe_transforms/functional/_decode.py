@@ -17,6 +17,7 @@ The functional twins of :class:`~crepe_transforms.CrepeDecode`. Every decoder
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import NamedTuple
@@ -139,16 +140,23 @@ def local_average(activation: torch.Tensor, center: torch.Tensor) -> torch.Tenso
     """
     n_states = activation.shape[-1]
     dtype = torch.promote_types(activation.dtype, torch.float32)
-    offsets = torch.arange(
-        -LOCAL_AVERAGE_RADIUS, LOCAL_AVERAGE_RADIUS + 1, device=activation.device
-    )
+    offsets, weight_offsets = _offsets(activation.device, dtype)
     index = center.long()[..., None] + offsets
     inside = (index >= 0) & (index < n_states)
     weights = activation.gather(-1, index.clamp(0, n_states - 1)).to(dtype) * inside
     total = weights.sum(dim=-1)
     # Averaging offsets, not absolute cents, keeps float32 exact to ~1e-5 bin.
-    shift = (weights * offsets.to(dtype)).sum(dim=-1) / total.clamp_min(torch.finfo(dtype).tiny)
-    return center.to(dtype) + torch.where(total > 0, shift, torch.zeros_like(shift))
+    shift = (weights * weight_offsets).sum(dim=-1) / total.clamp_min(torch.finfo(dtype).tiny)
+    return center.to(dtype) + torch.where(total > 0, shift, 0.0)
+
+
+@functools.cache
+def _offsets(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The local average's window offsets (int64) and their weights in ``dtype`` (made once:
+    a stream decodes a frame or two per call)."""
+    with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode
+        offsets = torch.arange(-LOCAL_AVERAGE_RADIUS, LOCAL_AVERAGE_RADIUS + 1, device=device)
+        return offsets, offsets.to(dtype)
 
 
 class DecoderInput(NamedTuple):

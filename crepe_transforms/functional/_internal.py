@@ -16,7 +16,7 @@ from ._targets import TrackLabels, check_track
 from ._units import cents_to_bins
 from ._viterbi import CREPE_HMM, DEFAULT_HMM, log_emission, log_jump, log_transition, resolve_hmm
 from ._viterbi import _compiled as compiled_kernel
-from ._viterbi_lag import DEFAULT_LAG, check_lag
+from ._viterbi_lag import DEFAULT_LAG, ViterbiForward, check_lag
 from ._voicing import Voicing, apply_voicing, check_voicing, check_voicing_rule
 from ._voicing_model import (
     AHEAD_FRAMES,
@@ -38,6 +38,7 @@ __all__ = [
     "PAST_FRAMES",
     "DecoderInput",
     "TrackLabels",
+    "ViterbiForward",
     "Voicing",
     "VoicingHead",
     "a_weighting_db",

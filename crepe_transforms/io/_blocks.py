@@ -23,16 +23,21 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 import torch
 
 from ..constants import N_BINS, SAMPLE_RATE
 from ..exceptions import AudioError, ParameterError
-from ..functional import BlockResampler, Pitch, viterbi_path
-from ..functional._internal import DecoderInput, finish_path, log_emission, log_jump, log_transition
-from ..functional._internal import compiled_kernel as _compiled
+from ..functional import BlockResampler, Pitch
+from ..functional._internal import (
+    DecoderInput,
+    ViterbiForward,
+    finish_path,
+    log_emission,
+    log_transition,
+)
 from ..transforms import CrepeDecode
 from ._audio import AudioReader, downmix
 
@@ -112,13 +117,13 @@ class BlockDecoder:
 
     ``argmax`` and ``weighted_argmax`` work frame by frame, so each block is decoded when it
     arrives and only f0 and periodicity are kept. Viterbi needs every frame before its path is
-    known: with the numba kernel (the CPU default) each block's log-emission goes through the
-    forward recursion as it arrives, the same kernel and float64 additions in the same order as
-    the whole-signal scan, and only the int16 back-pointers are kept (259 MB for one hour at 10
-    ms, where 0.2 also kept 518 MB of float32 emissions); with ``backend="torch"`` the emissions
-    are gathered and decoded at the end. The raw activations, needed again only after the path
-    is known (periodicity and the local average around each path bin), are spilled to a
-    temporary file when they exceed ``spill_bytes``.
+    known: each block's log-emission goes through the forward recursion as it arrives
+    (:class:`~crepe_transforms.functional._viterbi_lag.ViterbiForward`, the stream's too: the
+    same kernels and float64 additions in the same order as the whole-signal scan), and only
+    the int16 back-pointers are kept (259 MB for one hour at 10 ms, where 0.2 also kept 518 MB
+    of float32 emissions). The raw activations, needed again only after the path is known
+    (periodicity and the local average around each path bin), are spilled to a temporary file
+    when they exceed ``spill_bytes``.
 
     Args:
         decode: the decoding configuration (its buffers may live anywhere; decoding runs on
@@ -163,11 +168,8 @@ class BlockDecoder:
         self.spill_bytes = spill_bytes
         self.f0: torch.Tensor | None = None
         self.periodicity: torch.Tensor | None = None
-        self.emission: torch.Tensor | None = None
-        # the forward recursion run block by block (numba): its state and back-pointers
-        self._kernels = _compiled() if self.viterbi and decode.backend != "torch" else None
-        self._score: np.ndarray | None = None
-        self._pointers: np.ndarray | None = None
+        # the forward recursion run block by block: its scores and back-pointers
+        self.forward: ViterbiForward | None = None
         self._dtype: torch.dtype | None = None
         self._kept: list[torch.Tensor] = []
         self._sizes: list[int] = []
@@ -216,14 +218,11 @@ class BlockDecoder:
         if not self.viterbi:
             self._store(start, self.decode.decode(activation, None))
             return
-        states = self._states(activation)
-        emission = log_emission(states, self.decode.model)
-        if self._kernels is not None:
-            self._forward(start, emission)
-        else:
-            if self.emission is None:
-                self.emission = emission.new_empty((states.shape[0], self.frames, self.n_states))
-            self.emission[:, start : start + count] = emission
+        if self.forward is None:
+            self.forward = ViterbiForward(
+                self.n_states, self.decode.model, self._table(), self.decode.backend, self.frames
+            )
+        self.forward.advance(log_emission(self._states(activation), self.decode.model))
         self._sizes.append(count)
         if self._spill is None:
             self._kept.append(activation.clone())
@@ -235,45 +234,6 @@ class BlockDecoder:
         if table is None or table.dtype != torch.float64:
             table = log_transition(self.n_states, self.decode.model)
         return table.cpu()
-
-    def _forward(self, start: int, emission: torch.Tensor) -> None:
-        """Run the numba forward recursion over one block, keeping only the back-pointers."""
-        kernels = self._kernels
-        if kernels is None:  # for mypy: only called with the kernels
-            raise ParameterError("internal: no Viterbi kernels")
-        rows, count, _ = emission.shape
-        if self._pointers is None:
-            self._pointers = np.empty((rows, self.frames, self.n_states), dtype=np.int16)
-            self._score = np.empty((rows, self.n_states))
-            self._table_np = self._table().to(torch.float64).contiguous().numpy()
-            self._jump = float(log_jump(self.n_states, self.decode.model))
-        kernels.forward(
-            emission.contiguous().numpy(),
-            self._table_np,
-            self._jump,
-            math.log(1.0 / self.n_states),  # the uniform start of viterbi_path
-            self._score,
-            start > 0,
-            self._pointers[:, start : start + count],
-            np.empty((1, 0), dtype=np.int64),
-        )
-
-    def _path(self) -> torch.Tensor:
-        """The Viterbi path of every row, ``(rows, frames)`` int64."""
-        if self._kernels is not None and self._pointers is not None:
-            path = torch.empty((self._pointers.shape[0], self.frames), dtype=torch.int64)
-            self._kernels.finish(self._pointers, 0, self._score, 0, self.frames, path.numpy())
-            self._pointers = None
-            return path
-        path = viterbi_path(
-            self.emission,  # type: ignore[arg-type]  # set by add()
-            self._table(),
-            log_jump(self.n_states, self.decode.model),
-            None,
-            self.decode.backend,
-        )
-        self.emission = None  # the largest buffer; the rest needs only the path
-        return path
 
     def _blocks(self) -> Iterator[torch.Tensor]:
         if self._spill is None:
@@ -295,14 +255,15 @@ class BlockDecoder:
             if self.f0 is None or self.periodicity is None:  # no frames at all
                 empty = torch.empty((*self.shape, 0))
                 return Pitch(empty, empty.clone())
-            if self.viterbi and (self.emission is not None or self._pointers is not None):
+            if self.forward is not None:
                 self._decode_path()
             return Pitch(self.f0, self.periodicity)
         finally:
             self.close()
 
     def _decode_path(self) -> None:
-        path = self._path()
+        path = cast(ViterbiForward, self.forward).path(0)
+        self.forward = None  # the largest buffer; the rest needs only the path
         start = 0
         for block in self._blocks():
             count = block.shape[-2]
@@ -315,8 +276,7 @@ class BlockDecoder:
 
     def close(self) -> None:
         """Drop the buffers and the spill file (after :meth:`finish` or on an error)."""
-        self.emission = None
-        self._pointers = None
+        self.forward = None
         self._kept = []
         if self._spill is not None:
             self._spill.close()

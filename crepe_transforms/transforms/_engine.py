@@ -30,8 +30,9 @@ import torch.nn.functional as F
 
 from .._checks import check_positive_int
 from .._tables import DEFAULT_BLOCK_FRAMES
-from ..constants import WINDOW_SIZE
+from ..constants import SAMPLE_RATE, WINDOW_SIZE
 from ..functional import extract_frames
+from ..functional._internal import center_sample
 from ..functional._internal import centers_unchecked as _centers
 from ..functional._internal import levels_unchecked as frame_levels
 from ..functional._internal import normalize_unchecked as _normalize
@@ -108,10 +109,16 @@ def cut_frames(
 
     ``on_raw`` sees the frames as cut, before normalisation (for their levels).
     """
-    centers = _centers(start, count, plan.hop_length, plan.sample_rate)
-    first = int(centers[0]) - _HALF
-    audio = signal.segment(first, int(centers[-1]) + _HALF)
-    raw = extract_frames(audio, centers - first)
+    hop, rate = plan.hop_length, plan.sample_rate
+    first = center_sample(start, hop, rate) - _HALF
+    audio = signal.segment(first, center_sample(start + count - 1, hop, rate) + _HALF)
+    step, uneven = divmod(hop * SAMPLE_RATE, rate)
+    if count == 1 or not uneven:
+        # Evenly spaced centres (f * step: a hop of whole 16 kHz samples; extract_frames'
+        # strided copy), worked out in integers: no tensor of centres for a few frames.
+        raw = audio.unfold(-1, WINDOW_SIZE, max(step, 1)).contiguous()
+    else:
+        raw = extract_frames(audio, _centers(start, count, hop, rate) - first)
     if on_raw is not None:
         on_raw(raw)
     return _normalize(raw, plan.normalization)

@@ -1,54 +1,36 @@
 """``CrepeStream``: push audio as it arrives, get the offline ``CrepePitch`` answer.
 
-The stream is the block engine with its state carried between calls. Three cursors advance
-over every row at once:
-
-- *received* input samples, kept from the first one the resampler still needs;
-- *produced* 16 kHz samples: resampy's ``kaiser_best`` output sample ``j`` depends on a fixed
-  range of input samples (:class:`~crepe_transforms.functional.BlockResampler`), so it is
-  computed once that range has arrived, with the very numbers of the offline resampling;
-- *computed* frames: frame ``i`` (centred on 16 kHz sample ``c_i``) goes through the network
-  once samples up to ``c_i + 511`` exist; its window is cut by the engine's ``cut_frames``.
-
-``flush`` then does what the end of an offline signal does: the resampler's output stops at
-``int(time * 16000 / sample_rate)``, frames run to ``1 + time // hop_length`` and windows past
-the end read zeros. Decoders that look at one frame answer at once; Viterbi answers a frame
-``lag`` frames later (:class:`FixedLagViterbi`).
+The stream is the block engine with its state carried between calls: the class checks what
+is pushed and wires its parts to the engine's steps (:mod:`._stream_engine`: the carried
+state, the resampling and frame cursors, the network's blocks and the lagged decoding).
 """
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, cast
 
 import torch
-import torch.nn.functional as F
 
-from .._checks import check_audio, check_positive_int
+from .._checks import check_positive_int
 from .._settings import Setting
-from ..constants import SAMPLE_RATE, WINDOW_SIZE
+from ..constants import SAMPLE_RATE
 from ..exceptions import ParameterError
-from ..functional import BlockResampler, FixedLagViterbi, Pitch
-from ..functional._internal import (
-    DEFAULT_LAG,
-    DecoderInput,
-    apply_voicing,
-    center_sample,
-    check_lag,
-    check_voicing_rule,
-    compute_dtype,
-    finish_path,
-    pack,
-    run_decoder,
-)
-from ..functional._internal import levels_unchecked as frame_levels
-from ..model import share_frames
-from ._engine import DEFAULT_BLOCK_FRAMES, FramePlan, block_rows, cut_frames
+from ..functional import BlockResampler, Pitch
+from ..functional._internal import DEFAULT_LAG, apply_voicing, check_lag, check_voicing_rule
+from ._engine import DEFAULT_BLOCK_FRAMES
 from ._frames import CrepeFrames
 from ._pitch import BLOCK_FRAMES, PitchComposite, check_block_frames
+from ._stream_engine import (
+    Buffer,
+    StreamState,
+    check_chunk,
+    decode_frames,
+    latency,
+    network_frames,
+    take_audio,
+)
 from ._stream_voicing import LOOKAHEAD, STREAM_VOICING, AutoState, advance, check_lookahead
 
 
@@ -78,45 +60,6 @@ STEP_FRAMES = Setting(
 )
 
 __all__ = ["CrepeStream"]
-
-_HALF = WINDOW_SIZE // 2
-
-
-@dataclass(frozen=True)
-class _State:
-    """Everything a stream carries between pushes. Tensors are replaced, never modified, so
-    a failed push leaves the previous state whole."""
-
-    shape: tuple[int, ...]  # leading dims of the chunks
-    dtype: torch.dtype  # dtype of the first chunk
-    received: int  # input samples so far
-    inp: torch.Tensor  # (rows, ·) input samples [inp_start, received) (resampled rates only)
-    inp_start: int
-    produced: int  # 16 kHz samples so far
-    a16: torch.Tensor  # (rows, ·) 16 kHz samples [a16_start, produced)
-    a16_start: int
-    computed: int  # frames through the network
-    emitted: int  # frames returned
-    pending: torch.Tensor | None  # (rows, computed − emitted, states): Viterbi's undecided frames
-    viterbi: FixedLagViterbi | None
-    flushed: bool = False
-    levels: torch.Tensor | None = None  # (rows, computed − decoded): levels (voicing="auto")
-    auto: AutoState | None = None  # voicing="auto": history and frames held back
-
-
-class _Buffer:
-    """The 16 kHz samples held by a stream as an engine ``Signal`` (zeros outside them)."""
-
-    def __init__(self, audio: torch.Tensor, start: int, end: int) -> None:
-        self.audio, self.start, self.end = audio, start, end
-        self.rows = audio.shape[0]
-
-    def segment(self, start: int, stop: int) -> torch.Tensor:
-        lo, hi = max(start, 0), min(stop, self.end)
-        if lo >= hi:
-            return self.audio.new_zeros((self.rows, stop - start))
-        part = self.audio[:, lo - self.start : hi - self.start]
-        return F.pad(part, (lo - start, stop - hi)) if lo > start or hi < stop else part
 
 
 def _check_streamable(frames: CrepeFrames) -> None:
@@ -226,13 +169,7 @@ class CrepeStream(PitchComposite):
         lookahead: object = None,
     ) -> None:
         self.voicing = check_voicing_rule(voicing)
-        if lookahead is not None and self.voicing != "auto":
-            raise ParameterError(
-                f'lookahead={lookahead!r} is for voicing="auto" only (frames a frame is held '
-                f"back before it is decided); this stream has voicing={self.voicing!r}. Pass "
-                f'voicing="auto", or leave lookahead out.'
-            )
-        self._lookahead = check_lookahead(lookahead)
+        self._lookahead = check_lookahead(lookahead, self.voicing)
         # The option as given (None: the default), so that rebuilding settings round-trips.
         self.lookahead = None if lookahead is None else self._lookahead
         self.lag = check_lag(lag)
@@ -243,7 +180,7 @@ class CrepeStream(PitchComposite):
         """No state yet; the resampler of the input rate (none at 16 kHz)."""
         rate = self.frames.sample_rate
         self._resampler = None if rate == SAMPLE_RATE else BlockResampler(rate, None)
-        self._state: _State | None = None
+        self._state: StreamState | None = None
 
     # -- public state ------------------------------------------------------------------------
 
@@ -262,38 +199,15 @@ class CrepeStream(PitchComposite):
     def latency(self) -> float:
         """Seconds from a frame's centre to the input sample whose push returns it (the
         algorithm's delay; add the chunk duration and compute time for a device)."""
-        rate = self.frames.sample_rate
-        reach = 0 if self._resampler is None else self._resampler.context + 2
         lag = self.lag if self.decode.decoder == "viterbi" else 0
         wait = lag + self.step_frames - 1 + (self._lookahead if self.voicing == "auto" else 0)
-        return _HALF / SAMPLE_RATE + reach / rate + wait * self.frames.hop_length / rate
+        return latency(self.frames.plan, self._resampler, wait)
 
     def _apply(self, fn: Any, recurse: bool = True) -> CrepeStream:
         super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
         state = getattr(self, "_state", None)
         if state is not None:  # audio keeps its dtype; undecided activations follow the network
-            device, dtype = self._device(), self.activation.dtype
-            viterbi = copy.copy(state.viterbi)
-            if viterbi is not None:
-                viterbi.to(device)
-            pending = None if state.pending is None else state.pending.to(device, dtype)
-            auto = state.auto
-            if auto is not None:
-                auto = AutoState(
-                    auto.periodicity.to(device),
-                    auto.level.to(device),
-                    auto.f0.to(device),
-                    auto.history,
-                )
-            self._state = replace(
-                state,
-                inp=state.inp.to(device),
-                a16=state.a16.to(device),
-                pending=pending,
-                viterbi=viterbi,
-                levels=None if state.levels is None else state.levels.to(device),
-                auto=auto,
-            )
+            self._state = state.to(self._device(), self.activation.dtype)
         return self
 
     def reset(self) -> None:
@@ -302,55 +216,8 @@ class CrepeStream(PitchComposite):
 
     # -- the door ----------------------------------------------------------------------------
 
-    def _check(self, chunk: object) -> torch.Tensor:
-        state = self._state
-        if state is not None and state.flushed:
-            raise ParameterError(
-                "push() after flush(): this stream has ended. Call reset() to start a new one."
-            )
-        if not isinstance(chunk, torch.Tensor) or chunk.dim() == 0:
-            check_audio(chunk, "chunk")  # raises with the right message
-            raise ParameterError("chunk must have shape (..., samples).")
-        if chunk.shape[-1]:  # one row view keeps check_audio's (time, channels) guess quiet
-            check_audio(chunk.reshape(1, -1), "chunk")
-        elif not chunk.is_floating_point():
-            check_audio(chunk, "chunk")
-        if state is None:
-            return chunk
-        if chunk.dtype != state.dtype:
-            raise ParameterError(
-                f"chunk has dtype {chunk.dtype} but this stream started with {state.dtype}. "
-                f"Push chunk.to({state.dtype}), or call reset() to start a new stream."
-            )
-        if tuple(chunk.shape[:-1]) != state.shape:
-            raise ParameterError(
-                f"chunk has leading shape {tuple(chunk.shape[:-1])} but this stream has "
-                f"{state.shape} (one stream per row). Push the same batch shape every time, "
-                f"or call reset() to start a new stream."
-            )
-        return chunk
-
     def _device(self) -> torch.device:
         return self.activation.network.classifier.weight.device
-
-    def _start(self, chunk: torch.Tensor) -> _State:
-        shape = tuple(chunk.shape[:-1])
-        rows = math.prod(shape)
-        empty = torch.zeros((rows, 0), dtype=compute_dtype(chunk.dtype), device=self._device())
-        return _State(
-            shape=shape,
-            dtype=chunk.dtype,
-            received=0,
-            inp=empty,
-            inp_start=0,
-            produced=0,
-            a16=empty,
-            a16_start=0,
-            computed=0,
-            emitted=0,
-            pending=None,
-            viterbi=None,
-        )
 
     def push(self, chunk: torch.Tensor) -> Pitch:
         """Take the next samples of every row; return the frames that became complete.
@@ -362,8 +229,8 @@ class CrepeStream(PitchComposite):
         Shape:
             ``(..., n)`` → ``Pitch``, each ``(..., new_frames)``
         """
-        chunk = self._check(chunk)
-        state = self._start(chunk) if self._state is None else self._state
+        chunk = check_chunk(self._state, chunk)
+        state = StreamState.start(chunk, self._device()) if self._state is None else self._state
         with torch.no_grad():
             rows = math.prod(state.shape)
             work = chunk.detach().to(self._device(), state.inp.dtype).reshape(rows, -1)
@@ -396,33 +263,18 @@ class CrepeStream(PitchComposite):
 
     # -- the inside --------------------------------------------------------------------------
 
-    def _advance(self, state: _State, x: torch.Tensor, final: bool) -> tuple[_State, Pitch]:
+    def _advance(
+        self, state: StreamState, x: torch.Tensor, final: bool
+    ) -> tuple[StreamState, Pitch]:
         """The state after ``x`` (``(rows, n)``, checked) and the frames it completes."""
-        received = state.received + x.shape[-1]
-        inp, inp_start = state.inp, state.inp_start
-        if self._resampler is None:
-            new16 = x
-            produced = received
-        else:
-            inp = torch.cat([inp, x], dim=-1) if x.shape[-1] else inp
-            produced, new16 = self._resample(inp, inp_start, state.produced, received, final)
-            keep = self._resampler.input_range(produced, produced + 1)[0]
-            inp, inp_start = inp[:, keep - inp_start :], keep
-        a16 = torch.cat([state.a16, new16], dim=-1) if new16.shape[-1] else state.a16
-        hop = self.frames.hop_length
-        if final:
-            ready = 1 + received // hop
-        else:
-            ready = self._complete(produced, state.computed)
-            if ready - state.computed < self.step_frames:
-                ready = state.computed  # wait for a full step
-        signal = _Buffer(a16, state.a16_start, produced)
+        plan = self.frames.plan
+        audio, signal = take_audio(state, x, self._resampler, plan, self.step_frames, final)
         auto = self.voicing == "auto"
         level_parts: list[torch.Tensor] = [] if state.levels is None else [state.levels]
         activation = self._activations(
-            signal, state.computed, ready, level_parts.append if auto else None
+            signal, state.computed, audio.computed, level_parts.append if auto else None
         )
-        pitch, pending, viterbi = self._decode(state, activation, final)
+        pitch, pending, viterbi = decode_frames(self.decode, self.lag, state, activation, final)
         f0, periodicity = pitch
         levels, auto_state = None, state.auto
         if auto:  # hold frames back until `lookahead` frames past them are in
@@ -434,17 +286,9 @@ class CrepeStream(PitchComposite):
                 start, f0, periodicity, queue[:, :count], self._lookahead, final
             )
             levels = queue[:, count:]
-        keep16 = min(produced, max(state.a16_start, self._center(ready) - _HALF))
-        a16 = a16[:, keep16 - state.a16_start :]
         new = replace(
             state,
-            received=received,
-            inp=inp,
-            inp_start=inp_start,
-            produced=produced,
-            a16=a16,
-            a16_start=keep16,
-            computed=ready,
+            **audio._asdict(),
             emitted=state.emitted + f0.shape[-1],
             pending=pending,
             viterbi=viterbi,
@@ -457,92 +301,7 @@ class CrepeStream(PitchComposite):
         count = f0.shape[-1]
         return new, Pitch(f0.reshape(*state.shape, count), periodicity.reshape(*state.shape, count))
 
-    def _resample(
-        self, inp: torch.Tensor, inp_start: int, produced: int, received: int, final: bool
-    ) -> tuple[int, torch.Tensor]:
-        """16 kHz samples ``[produced, stop)`` that the input so far fixes, and ``stop``."""
-        resampler = cast(BlockResampler, self._resampler)
-        if final:  # the end is known: resampy's output length, input past it is absent
-            stop = max(produced, int(received * float(SAMPLE_RATE) / float(resampler.sample_rate)))
-        else:
-            stop = max(
-                produced, int((received - resampler.context) * SAMPLE_RATE // resampler.sample_rate)
-            )
-            while resampler.input_range(stop, stop + 1)[1] <= received:
-                stop += 1
-            while stop > produced and resampler.input_range(stop - 1, stop)[1] > received:
-                stop -= 1
-        if stop == produced:
-            return produced, inp[:, :0]
-        source = inp.detach().cpu().float().numpy()
-        new = torch.from_numpy(resampler.rows(source, inp_start, produced, stop))
-        return stop, new.to(inp.device, inp.dtype)
-
-    def _center(self, frame: int) -> int:
-        """16 kHz sample at the centre of ``frame``."""
-        return center_sample(frame, self.frames.hop_length, self.frames.sample_rate)
-
-    def _complete(self, produced: int, computed: int) -> int:
-        """Frames whose window ``[c − 512, c + 512)`` lies in the first ``produced`` samples."""
-        hop, rate = self.frames.hop_length, self.frames.sample_rate
-        n = max(computed, (produced - _HALF) * rate // (hop * SAMPLE_RATE))
-        while self._center(n) + _HALF <= produced:
-            n += 1
-        while n > computed and self._center(n - 1) + _HALF > produced:
-            n -= 1
-        return n
-
-    def _activations(
-        self,
-        signal: _Buffer,
-        start: int,
-        stop: int,
-        on_levels: Callable[[torch.Tensor], None] | None = None,
-    ) -> torch.Tensor:
-        """Network activations of frames ``[start, stop)`` of every row, block by block;
-        ``on_levels`` gets their levels in dB (``(rows, count)``, in order).
-
-        The rows' frames go through the network together (:func:`share_frames`): a batch of
-        streams costs one call per push, not one per row, and threads share its frames.
-        """
-        on_raw = None if on_levels is None else (lambda raw: on_levels(frame_levels(raw)))
-        activation = self.activation
-        rows, dtype = signal.rows, activation.dtype
-        plan: FramePlan = self.frames.plan
-        if stop <= start:
-            return signal.audio.new_zeros((rows, 0, 360), dtype=dtype)
-        per_call = activation.frames_per_call()
-        step = block_rows(rows, self.block_frames, per_call)
-        out = []
-        for first in range(start, stop, step):
-            count = min(step, stop - first)
-            frames = cut_frames(signal, plan, first, count, on_raw).to(dtype)
-            flat = frames.reshape(rows * count, WINDOW_SIZE)
-            results = share_frames(activation.network, flat, per_call)
-            out.append(torch.cat(results).reshape(rows, count, -1))
-        return out[0] if len(out) == 1 else torch.cat(out, dim=1)
-
-    def _decode(
-        self, state: _State, activation: torch.Tensor, final: bool
-    ) -> tuple[Pitch, torch.Tensor | None, FixedLagViterbi | None]:
-        """Pitch of the frames decided now, Viterbi's undecided frames and its new state."""
-        decode = self.decode
-        batch = pack(activation, decode.low, decode.high, None)
-        if decode.decoder != "viterbi":
-            pitch = run_decoder(decode.decoder, batch, decode.model, decode.backend)
-            return pitch, None, None
-        if state.viterbi is None:
-            transition = cast(torch.Tensor, decode.transition)
-            n_states = decode.high - decode.low + 1
-            lagged = FixedLagViterbi(n_states, decode.model, transition, self.lag, decode.backend)
-        else:  # a copy: the step rebinds its tensors, so the previous state stays whole
-            lagged = copy.copy(state.viterbi)
-        undecided = batch.activation
-        if state.pending is not None:
-            undecided = torch.cat([state.pending, undecided], dim=1)
-        path = lagged.step(batch.activation)
-        if final:
-            path = torch.cat([path, lagged.finish()], dim=1)
-        count = path.shape[1]
-        decided = DecoderInput(undecided[:, :count], decode.low, batch.shape, None)
-        return finish_path(decided, path), undecided[:, count:], lagged
+    def _activations(self, signal: Buffer, start: int, stop: int, on_levels: Any) -> torch.Tensor:
+        """Network activations of frames ``[start, stop)`` of every row (``(rows, n, 360)``)."""
+        plan, activation = self.frames.plan, self.activation
+        return network_frames(signal, plan, start, stop, activation, self.block_frames, on_levels)

@@ -18,6 +18,7 @@ import torch
 
 from .._checks import check_positive_int
 from .._settings import Setting
+from ..exceptions import ParameterError
 from ..functional._internal import AHEAD_FRAMES, PAST_FRAMES, decide_voicing
 from ._pitch import VOICING
 
@@ -42,8 +43,15 @@ STREAM_VOICING = VOICING.with_help(
 )
 
 
-def check_lookahead(value: object) -> int:
-    """``lookahead`` of a stream: ``None`` (the default, :data:`REACH_AHEAD`) or an int >= 1."""
+def check_lookahead(value: object, voicing: object = "auto") -> int:
+    """``lookahead`` of a stream with ``voicing``: ``None`` (the default,
+    :data:`REACH_AHEAD`) or an int >= 1, the latter with ``voicing="auto"`` only."""
+    if value is not None and voicing != "auto":
+        raise ParameterError(
+            f'lookahead={value!r} is for voicing="auto" only (frames a frame is held '
+            f"back before it is decided); this stream has voicing={voicing!r}. Pass "
+            f'voicing="auto", or leave lookahead out.'
+        )
     if value is None:
         return REACH_AHEAD
     return check_positive_int(
