@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import os
 import struct
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,15 +65,12 @@ class AudioInfo:
     @property
     def frames(self) -> int:
         """Deprecated alias of :attr:`samples` (the length in samples per channel)."""
-        # the package's own callers not yet moved (io/_blocks.py) are not warned
-        caller = sys._getframe(1).f_globals.get("__name__", "")
-        if not caller.startswith("crepe_transforms."):
-            warnings.warn(
-                "AudioInfo.frames is deprecated: it counts samples per channel, not CREPE "
-                "frames; use AudioInfo.samples.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+        warnings.warn(
+            "AudioInfo.frames is deprecated: it counts samples per channel, not CREPE "
+            "frames; use AudioInfo.samples.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.samples
 
 

@@ -78,12 +78,12 @@ class FileSignal:
         self.resampler = (
             None
             if meta.sample_rate == SAMPLE_RATE
-            else BlockResampler(meta.sample_rate, meta.frames)
+            else BlockResampler(meta.sample_rate, meta.samples)
         )
-        self.length = meta.frames if self.resampler is None else self.resampler.length_out or 0
+        self.length = meta.samples if self.resampler is None else self.resampler.length_out or 0
         if self.length < 1:
             raise AudioError(
-                f"{reader.path}: {meta.frames} sample(s) at {meta.sample_rate} Hz is too short "
+                f"{reader.path}: {meta.samples} sample(s) at {meta.sample_rate} Hz is too short "
                 f"to resample to 16 kHz; CREPE needs at least "
                 f"{-(-meta.sample_rate // SAMPLE_RATE)} samples"
             )
