@@ -17,7 +17,14 @@ full-batch in float64 with a fixed seed (deterministic). The threshold is then c
 same dev split: the highest probability bound that keeps recall >= :data:`MIN_RECALL` in every
 dev group of speech and music on both capacities (ties: the lower bound).
 
-    python benchmarks/train_voicing_head.py            # a few minutes once the outputs are cached
+Further dev conditions (:data:`EXTRA`: three more room draws per dev utterance, noise at 15
+and 7 dB SNR) train the head but do not set the threshold.
+
+    python benchmarks/train_voicing_head.py            # the shipped head (about 20 min on the
+                                                       # shared 2-core machine, outputs cached)
+    python benchmarks/train_voicing_head.py --evaluate dev,test,flite --no-write
+    python benchmarks/train_voicing_head.py --per-capacity --evaluate dev,test   # measured only
+    python benchmarks/train_voicing_head.py --hidden 24 --evaluate dev,test --no-write
 """
 
 from __future__ import annotations
