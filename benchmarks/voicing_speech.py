@@ -23,7 +23,9 @@ ceiling 600 Hz, 5 ms step): a reverberant tail or the noise in a pause is unvoic
   early reflections, a direct path 0 to +9 dB over the reverberant energy), the speech peak
   at -1 to -12 dBFS, plus a steady pink noise floor at -70 to -45 dBFS (RMS), quantised to 16 bits;
 - ``quiet``: the dry utterance x0.03 (-30 dB), quantised to 16 bits again;
-- ``snr20`` / ``snr10``: pink noise added at 20 / 10 dB below the speech's active RMS.
+- ``snr20`` / ``snr10``: pink noise added at 20 / 10 dB below the speech's active RMS;
+- ``room2``, ``room3``, ...: further independent room draws of the same utterance (used only to
+  train the voicing head on more rooms, dev split only; never scored).
 
 A frame (10 ms hop, centred) is scored only when Praat gives one state over its whole 64 ms
 window; the others are "don't care".
@@ -32,14 +34,18 @@ window; the others are "don't care".
     python benchmarks/voicing_speech.py               # docs/voicing.md's tables (tiny, full,
                                                       # PESTO on test); outputs cached in /tmp
     python benchmarks/voicing_speech.py --capacities tiny --no-write --invariance test
+    python benchmarks/voicing_speech.py cost          # the decision's CPU share, side by side
+                                                      # (benchmarks/results/voicing_cost.md)
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,7 +264,8 @@ def condition(utterance: Utterance, name: str) -> Clip:
     x, sr = utterance.audio, utterance.sample_rate
     if name == "dry":
         audio = x
-    elif name == "room":
+    elif name == "room" or (name.startswith("room") and name[4:].isdigit()):
+        # "room2", "room3", ...: further room draws (training augmentation, dev only).
         audio = _room(rng, x, sr)
         # Keep the utterance's frame count: the tail past its end is cut (scored frames are
         # the dry utterance's frames).
@@ -272,8 +279,10 @@ def condition(utterance: Utterance, name: str) -> Clip:
     return Clip(utterance, name, np.ascontiguousarray(audio, dtype=np.float32))
 
 
+@functools.lru_cache(maxsize=8)
 def utterances(split: str, per_voice: int = 5) -> list[Utterance]:
-    """The split's utterances: ``per_voice`` sentences for each voice (deterministic)."""
+    """The split's utterances: ``per_voice`` sentences for each voice (deterministic; kept for
+    the process, the Praat reference is not free)."""
     if split == "dev":
         voices, sentences, source = DEV_VOICES, DEV_SENTENCES, "espeak-ng"
     elif split == "test":
@@ -440,6 +449,66 @@ def pesto_outputs(clip: Clip) -> np.ndarray:
     return out
 
 
+def swift_outputs(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
+    """swift-f0's confidence and its own decision (confidence >= 0.5, its documented rule)
+    at this package's frame centres (nearest of its 16 ms frames), cached."""
+    digest = hashlib.sha1(clip.audio.tobytes()).hexdigest()[:12]
+    path = CACHE / "swift" / f"{clip.name}-{digest}.npy"
+    if not path.exists():
+        from swift_f0 import SwiftF0
+
+        if "swift" not in _PEERS:
+            _PEERS["swift"] = SwiftF0(threads=1, spin=False)
+        result = _PEERS["swift"].detect(clip.audio, clip.sample_rate)  # type: ignore[attr-defined]
+        confidence = _at_centres(np.asarray(result.timestamps), result.confidence, len(clip.truth))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, confidence)
+    confidence = np.load(path)
+    return confidence, confidence >= 0.5
+
+
+def fcpe_outputs(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
+    """torchfcpe's confidence (the peak of its latent) and its own decision (what
+    ``infer()`` with its defaults leaves voiced: confidence > 0.006 and f0 >= 80 Hz), at this
+    package's frame centres (its hop is 10 ms at 16 kHz), cached."""
+    digest = hashlib.sha1(clip.audio.tobytes()).hexdigest()[:12]
+    path = CACHE / "fcpe" / f"{clip.name}-{digest}.npz"
+    if not path.exists():
+        import torch
+        from torchfcpe import spawn_bundled_infer_model
+
+        if "fcpe" not in _PEERS:
+            _PEERS["fcpe"] = spawn_bundled_infer_model(device="cpu")
+        bundle = _PEERS["fcpe"]
+        wav = torch.from_numpy(clip.audio)[None, :, None]
+        with torch.no_grad():
+            mel = bundle.wav2mel(wav, clip.sample_rate)  # type: ignore[attr-defined]
+            latent = bundle.model.forward(mel)  # type: ignore[attr-defined]
+            cents = bundle.model.latent2cents_local_decoder(latent, threshold=0.006)  # type: ignore[attr-defined]
+            f0 = bundle.model.cent_to_f0(cents)  # type: ignore[attr-defined]
+        hop_s = bundle.get_hop_size_ms() / 1000  # type: ignore[attr-defined]
+        conf = latent.max(dim=-1).values[0].numpy().astype(np.float64)
+        times = np.arange(len(conf)) * hop_s
+        n = len(clip.truth)
+        voiced = _at_centres(times, (f0[0, :, 0].numpy() >= 80.0).astype(np.float64), n) > 0.5
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, confidence=_at_centres(times, conf, n), voiced=voiced)
+    with np.load(path) as data:
+        return data["confidence"], data["voiced"]
+
+
+_PEERS: dict[str, object] = {}
+
+
+def _at_centres(times_s: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` at times ``times_s`` taken at this package's 10 ms frame centres (nearest)."""
+    centres = np.arange(n) * HOP_S
+    index = np.clip(np.searchsorted(times_s, centres), 1, max(1, len(times_s) - 1))
+    nearer_left = np.abs(centres - times_s[index - 1]) <= np.abs(times_s[index] - centres)
+    chosen = np.where(nearer_left, index - 1, index) if len(times_s) > 1 else np.zeros(n, int)
+    return np.asarray(values, dtype=np.float64)[chosen]
+
+
 class Tally:
     def __init__(self) -> None:
         self.scores: list[np.ndarray] = []
@@ -467,6 +536,12 @@ class Tally:
             bound = np.quantile(s[truth], 1 - RECALL)  # keeps RECALL of the voiced frames
             at = f"{100 * (s[~truth] >= bound).mean():.1f} %"
         return voiced, unvoiced, recall, alarm, at
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
 
 
 def _groups(clip: Clip) -> list[str]:
@@ -540,8 +615,18 @@ def report(splits: tuple[str, ...], capacities: tuple[str, ...], peers: tuple[st
             if split in peers:
                 conf = pesto_outputs(clip)
                 truth = clip.truth
+                swift, swift_voiced = swift_outputs(clip)
+                fcpe, fcpe_voiced = fcpe_outputs(clip)
                 for group in [*_groups(clip), "all"]:
-                    tally(group, "–", "PESTO 2.0.1 confidence ≥ 0.5").add(truth, conf >= 0.5, conf)
+                    tally(group, "–", f"PESTO {_version('pesto-pitch')} confidence ≥ 0.5").add(
+                        truth, conf >= 0.5, conf
+                    )
+                    tally(group, "–", f"swift-f0 {_version('swift-f0')} confidence ≥ 0.5").add(
+                        truth, swift_voiced, swift
+                    )
+                    tally(group, "–", f"torchfcpe {_version('torchfcpe')} `infer()` defaults").add(
+                        truth, fcpe_voiced, fcpe
+                    )
         methods: list[tuple[str, str]] = []
         for _, capacity, method in tallies:
             if (capacity, method) not in methods:
@@ -618,6 +703,99 @@ def stream_agreement(split: str, capacity: str, lookaheads: tuple[int, ...]) -> 
     )
 
 
+COST_RESULTS = Path(__file__).resolve().parent / "results" / "voicing_cost.md"
+
+
+def cost(seconds: float = 30.0, repeats: int = 7) -> str:
+    """CPU time of the ``voicing="auto"`` decision against tiny's end to end, side by side.
+
+    One thread (``torch.set_num_threads(1)``), CPU time of this process
+    (``time.process_time``), the three measurements interleaved ``repeats`` times, medians:
+
+    - ``CrepePitch(rate, "tiny", voicing=None)`` on ``seconds`` of test-split speech (at the
+      synthesiser's rate: resampling is part of end to end);
+    - the same with ``voicing="auto"`` (levels kept block by block, then the head);
+    - what ``voicing="auto"`` adds, in parts: ``frame_levels`` of the frames (cut already,
+      as the blocks are) and ``decide_voicing`` (features, perceptron, threshold).
+    """
+    import time
+
+    import torch
+
+    import crepe_transforms.functional as CF
+    from crepe_transforms import CrepePitch
+    from crepe_transforms.functional._voicing_model import decide_voicing, frame_levels
+
+    torch.set_num_threads(1)
+    parts, total, rate = [], 0, 0
+    for utterance in utterances("test"):
+        clip = condition(utterance, "room")
+        rate = rate or clip.sample_rate
+        if clip.sample_rate == rate:
+            parts.append(clip.audio)
+            total += len(clip.audio)
+        if total >= seconds * rate:
+            break
+    audio = torch.from_numpy(np.concatenate(parts)[: int(seconds * rate)])[None]
+    plain = CrepePitch(rate, "tiny", voicing=None)
+    auto = CrepePitch(rate, "tiny", voicing="auto")
+    with torch.inference_mode():
+        periodicity = plain(audio).periodicity
+        centres = CF.frame_centers(periodicity.shape[-1], plain.frames.hop_length, rate)
+
+        frames = CF.extract_frames(plain.frames.prepare(audio).audio_16k, centres)
+        levels = frame_levels(frames)
+        runs: dict[str, Callable[[], object]] = {
+            "tiny end to end, voicing=None": lambda: plain(audio),
+            'tiny end to end, voicing="auto"': lambda: auto(audio),
+            "levels of the cut frames (frame_levels)": lambda: frame_levels(frames),
+            "the head (decide_voicing: features, perceptron, threshold)": lambda: decide_voicing(
+                periodicity, levels
+            ),
+        }
+        for run in runs.values():  # warm-up
+            run()
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                start = time.process_time()
+                run()
+                times[name].append(time.process_time() - start)
+    median = {name: float(np.median(values)) for name, values in times.items()}
+    base = median["tiny end to end, voicing=None"]
+    lines = [
+        f'CPU time of `voicing="auto"` against tiny end to end: {seconds:g} s of '
+        f"{rate / 1000:g} kHz test-split speech (espeak-ng, room condition), one thread, "
+        f"median of {repeats} interleaved runs "
+        "(`python benchmarks/voicing_speech.py cost`).",
+        "",
+        "| what | CPU time (median) | fastest – slowest run | share of tiny end to end "
+        "(voicing=None) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, value in median.items():
+        low, high = min(times[name]), max(times[name])
+        lines.append(
+            f"| {name} | {1000 * value:.1f} ms | {1000 * low:.1f} – {1000 * high:.1f} ms | "
+            f"{100 * value / base:.1f} % |"
+        )
+    parts = sum(v for k, v in median.items() if not k.startswith("tiny end to end"))
+    ends = [k for k in median if k.startswith("tiny end to end")]
+    difference = median[ends[1]] - median[ends[0]]
+    spread = max(max(times[k]) - min(times[k]) for k in ends)
+    lines += [
+        "",
+        f'What `voicing="auto"` adds (levels + head): **{100 * parts / base:.1f} %** of tiny end '
+        f"to end. The end-to-end rows differ by {100 * difference / base:+.1f} % "
+        + (
+            "(less than their run-to-run spread: noise)."
+            if abs(difference) < spread
+            else "(more than their run-to-run spread)."
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def write_doc(text: str) -> None:
     doc = DOC.read_text()
     if START not in doc:
@@ -634,7 +812,9 @@ def main_report() -> None:
     parser.add_argument("--splits", default="dev,test,flite")
     parser.add_argument("--capacities", default="tiny,full")
     parser.add_argument(
-        "--peers", default="test", help="splits to run PESTO on ('' : none; it is slow here)"
+        "--peers",
+        default="test",
+        help="splits to run PESTO, swift-f0 and torchfcpe on ('' : none; slow here)",
     )
     parser.add_argument("--invariance", default="test", help="split for the gain check ('' : skip)")
     parser.add_argument("--stream", default="", help="split for stream agreement (slow) ('': skip)")
@@ -666,5 +846,9 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["corpus"]:
         main()
+    elif sys.argv[1:2] == ["cost"]:
+        result = cost()
+        print(result)
+        COST_RESULTS.write_text(result + "\n")
     else:
         main_report()

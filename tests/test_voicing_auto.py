@@ -291,6 +291,19 @@ def test_the_shipped_head_passes_its_checksum_and_a_changed_one_is_refused(
         load_head(changed.with_name("absent.json"))
 
 
+def test_the_shipped_head_records_how_it_was_trained() -> None:
+    """The json is what benchmarks/train_voicing_head.py writes: both capacities' dev outputs,
+    its own features and window, and the threshold the script chose (the one decisions use)."""
+    import json
+
+    data = json.loads(HEAD_FILE.read_text())
+    assert data["capacities"] == ["tiny", "full"]
+    assert data["past_frames"] == PAST_FRAMES
+    assert len(data["w1"]) == len(data["features"]) == len(data["mean"])
+    assert len(data["w1"][0]) == data["hidden"] == len(data["b1"]) == len(data["w2"])
+    assert load_head().threshold == data["threshold"]
+
+
 def test_digital_silence_and_tiny_inputs() -> None:
     silent = torch.full((50,), LEVEL_FLOOR_DB)
     assert not auto_voicing(torch.full((50,), 0.9), silent).any()

@@ -259,7 +259,7 @@ def noise_floor(level_db: torch.Tensor, lengths: torch.Tensor | None = None) -> 
 
 #: The voicing head's weights (a JSON file in the package) and their SHA-256, checked at load.
 HEAD_FILE = Path(__file__).with_name("voicing_head.json")
-HEAD_SHA256 = "b03910d3918ebfe9e65dbed598c51f270f27cc60ad2c784eaba8bdadee3f5a78"
+HEAD_SHA256 = "5e17b910890031282c4a0e61cda219d2739c93a424ed0077294ba3888146c50d"
 #: Frames of context the features read: before and after the frame (10 ms hop: 1 s and 100 ms).
 PAST_FRAMES = 100
 AHEAD_FRAMES = 10
