@@ -23,12 +23,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 from signals import melody
+from timing import push_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,16 +52,8 @@ def load(checkouts: list[str], folder: Path) -> dict[str, Any]:
 
 def push_all(stream: Any, audio: torch.Tensor, chunk: int) -> tuple[float, float, float]:
     """CPU seconds, wall seconds and the median push of pushing ``audio`` and flushing."""
-    stream.reset()
-    pushes = []
-    cpu, wall = time.process_time(), time.perf_counter()
-    with torch.inference_mode():
-        for part in audio.split(chunk, dim=-1):
-            start = time.perf_counter()
-            stream.push(part)
-            pushes.append(time.perf_counter() - start)
-        stream.flush()
-    return time.process_time() - cpu, time.perf_counter() - wall, statistics.median(pushes)
+    wall, cpu, pushes = push_stream(stream, audio, chunk)
+    return cpu, wall, statistics.median(pushes)
 
 
 def main() -> None:

@@ -31,8 +31,6 @@ Prints markdown tables and writes them to ``benchmarks/results/stream_*.md``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -42,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from signals import melody
+from timing import machine_text, push_stream
 
 from crepe_transforms import CrepeDecode, CrepePitch, CrepeStream, Pitch
 from crepe_transforms.functional import bins_to_hz, viterbi_path
@@ -56,16 +55,7 @@ def stream_run(
     stream: CrepeStream, audio: torch.Tensor, chunk: int
 ) -> tuple[float, float, list[float]]:
     """Wall seconds, CPU seconds and per-push wall seconds of pushing ``audio``."""
-    pushes = []
-    stream.reset()
-    wall, cpu = time.perf_counter(), time.process_time()
-    with torch.inference_mode():
-        for part in audio.split(chunk, dim=-1):
-            start = time.perf_counter()
-            stream.push(part)
-            pushes.append(time.perf_counter() - start)
-        stream.flush()
-    return time.perf_counter() - wall, time.process_time() - cpu, pushes
+    return push_stream(stream, audio, chunk)
 
 
 def speed(seconds: float) -> str:
@@ -110,12 +100,9 @@ def speed(seconds: float) -> str:
             f"{length / offline_wall:.1f}× |"
         )
         print(rows[-1], flush=True)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     head = (
         f"CrepeStream, 10 ms pushes of a {seconds:g} s melody (full: {seconds / 2:g} s), "
-        f"`torch.set_num_threads(threads)`, inference mode; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}; load average after: {load}. "
+        f"`torch.set_num_threads(threads)`, inference mode; {machine_text()}. "
         f"Viterbi with the default lag (16 frames); step_frames N runs the network once N "
         f"frames are complete ((N - 1) hops more latency). RTF CPU counts process CPU time "
         f"(with 2 threads it adds both threads' time, so it is below RTF wall).\n\n"
@@ -190,14 +177,11 @@ def streams_table(seconds: float) -> str:
                 f"in real time (p95 push < {bound * 1e3:.0f} ms; ladder {LADDER[capacity]})"
             )
             print(most[-1], flush=True)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     head = (
         f'A batch of independent `CrepeStream(16000, capacity, decoder="weighted_argmax")` '
         f"streams, one `(streams, 160)` chunk pushed every 10 ms of audio ({seconds:g} s, full "
-        f"{seconds / 2:g} s), `torch.set_num_threads(threads)`, inference mode; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-        f"{torch.__version__}, crepe_transforms at commit {package_commit()}; load average "
-        f"after: {load}. Real time: the batch keeps up "
+        f"{seconds / 2:g} s), `torch.set_num_threads(threads)`, inference mode; crepe_transforms "
+        f"at commit {package_commit()}; {machine_text()}. Real time: the batch keeps up "
         f"(wall < audio) with p95 push latency under "
         f"{REAL_TIME_P95['tiny'] * 1e3:.0f} ms (tiny) / {REAL_TIME_P95['full'] * 1e3:.0f} ms "
         f"(full).\n\n"
@@ -241,10 +225,9 @@ def push_sizes(seconds: float) -> str:
                     f"{total * 1e3:.0f} ms |"
                 )
                 print(rows[-1], flush=True)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     head = (
-        f"CrepeStream at 16 kHz, weighted_argmax, pushes of 10, 40 and 100 ms; load average "
-        f"after: {load}.\n\n"
+        f"CrepeStream at 16 kHz, weighted_argmax, pushes of 10, 40 and 100 ms; "
+        f"{machine_text()}.\n\n"
     )
     return head + "\n".join(rows) + "\n"
 

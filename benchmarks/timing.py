@@ -71,11 +71,28 @@ def machine(threads: int) -> dict[str, Any]:
     }
 
 
-def machine_text(threads: int) -> str:
-    """:func:`machine` as one sentence for a results file (load average *now*)."""
-    info = machine(threads)
+def machine_text(threads: int | None = None) -> str:
+    """:func:`machine` as one phrase for a results file, with the load average *now* (after
+    the measurement when called at its end)."""
+    info = machine(threads or 0)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    used = f", {threads} torch thread(s)" if threads else ""
     return (
-        f"{info['cpu']}, {info['cores']} cores, {threads} torch thread(s), torch "
-        f"{info['torch']}, {info['date']}; load average {load}"
+        f"{info['cpu']}, {info['cores']} cores{used}, torch {info['torch']}, {info['date']}; "
+        f"load average after: {load}"
     )
+
+
+def push_stream(stream: Any, audio: torch.Tensor, chunk: int) -> tuple[float, float, list[float]]:
+    """Push ``audio`` into a reset stream ``chunk`` samples at a time, then flush: wall
+    seconds, process CPU seconds and each push's wall seconds (the streams' one timing rule)."""
+    pushes = []
+    stream.reset()
+    wall, cpu = time.perf_counter(), time.process_time()
+    with torch.inference_mode():
+        for part in audio.split(chunk, dim=-1):
+            start = time.perf_counter()
+            stream.push(part)
+            pushes.append(time.perf_counter() - start)
+        stream.flush()
+    return time.perf_counter() - wall, time.process_time() - cpu, pushes

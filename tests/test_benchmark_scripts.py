@@ -43,3 +43,15 @@ def test_one_test_signal_for_the_speed_benchmarks() -> None:
         if "def melody(" in p.read_text() or "def test_audio(" in p.read_text()
     )
     assert defining == ["signals.py"]
+
+
+def test_one_timing_rule_for_the_speed_benchmarks() -> None:
+    # benchmarks/timing.py holds the best-of rule, the stream push loop and the machine line;
+    # a script with its own best-of loop or push loop times differently from the others.
+    own_loops = sorted(
+        p.name
+        for p in (ROOT / "benchmarks").glob("*.py")
+        if p.name != "timing.py"
+        and ("best = min(" in p.read_text() or "stream.push(part)" in p.read_text())
+    )
+    assert own_loops == []

@@ -49,28 +49,11 @@ __all__ = [
     "verify",
 ]
 
+#: Internal names that 0.2 never exported (no deprecated route to them).
+_NEW_IN_0_3 = frozenset({"DIGEST_KEY", "state_digest"})
 #: Names 0.2 exported here, now in ``crepe_transforms.weights._internal`` (not API). Still
 #: resolved, with a DeprecationWarning, until 0.4.
-MOVED = (
-    "ENV_CACHE",
-    "ENV_WEIGHTS",
-    "FINETUNED_DIR",
-    "FinetunedFile",
-    "VerifyResult",
-    "cache_dir",
-    "finetuned_dirs",
-    "finetuned_record",
-    "infer_capacity",
-    "infer_keras_capacity",
-    "keras_to_state_dict",
-    "read_keras_weights",
-    "search_locations",
-    "sha256_file",
-    "sidecar_sha256",
-    "trusted_hashes",
-    "validate_state_dict",
-    "weights_dir",
-)
+MOVED = tuple(n for n in _internal.__all__ if n not in _NEW_IN_0_3)
 
 
 def __getattr__(name: str) -> object:
