@@ -19,9 +19,10 @@ from torch import nn
 
 from crepe_transforms import CrepeActivation, ParameterError
 from crepe_transforms.constants import BN_EPS, CAPACITIES
-from crepe_transforms.model import Crepe, _precision, expected_shapes
+from crepe_transforms.model import Crepe, _precision, _spectral, expected_shapes
 from crepe_transforms.model._spectral import (
     circular_spectrum,
+    dense_matrix,
     fast_fft_size,
     fold_batchnorm,
     polyphase_spectrum,
@@ -73,6 +74,16 @@ def test_circular_spectrum_is_padded_cross_correlation(length: int, left: int, r
     spec = circular_spectrum(w, left, n_fft)  # (bins, C_in, C_out)
     freq = torch.einsum("nib,bio->nob", torch.fft.rfft(x, n=n_fft), spec)
     ours = torch.fft.irfft(freq, n=n_fft)[..., :length]
+    reference = F.conv1d(F.pad(x, (left, right)), w)
+    torch.testing.assert_close(ours, reference, atol=1e-12, rtol=0)  # float64 rounding only
+
+
+@pytest.mark.parametrize(("length", "left", "right"), [(8, 31, 32), (16, 31, 32), (5, 1, 2)])
+def test_dense_matrix_is_padded_cross_correlation(length: int, left: int, right: int) -> None:
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 5, length, generator=gen, dtype=torch.float64)
+    w = torch.randn(7, 5, left + right + 1, generator=gen, dtype=torch.float64)
+    ours = (x.flatten(1) @ dense_matrix(w, left, length)).reshape(3, 7, length)
     reference = F.conv1d(F.pad(x, (left, right)), w)
     torch.testing.assert_close(ours, reference, atol=1e-12, rtol=0)  # float64 rounding only
 
@@ -178,6 +189,20 @@ def test_fft_equals_direct_every_capacity(capacity: str) -> None:
     net.algorithm = "direct"
     torch.testing.assert_close(fft_out, net(x), atol=1e-12, rtol=0)  # float64 rounding only
     torch.testing.assert_close(fft_emb, net.embed(x), atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("capacity", ["tiny", "small", "medium"])
+def test_dense_blocks_equal_their_fft_form(capacity: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = _random_network(capacity, dtype=torch.float64)
+    dense = [i + 1 for i, b in enumerate(net.spectral_weights().blocks) if b.dense is not None]
+    assert dense == ([5, 6] if capacity in ("tiny", "small") else [])  # only where it pays
+    x = _frames(3, dtype=torch.float64)
+    mixed, mixed_embed = net(x), net.embed(x)
+    monkeypatch.setattr(_spectral, "DENSE_BYTES", 0)
+    net.clear_cache()
+    assert all(b.dense is None for b in net.spectral_weights().blocks)
+    torch.testing.assert_close(mixed, net(x), atol=1e-12, rtol=0)  # float64 rounding only
+    torch.testing.assert_close(mixed_embed, net.embed(x), atol=1e-10, rtol=1e-10)
 
 
 def test_float32_fft_close_to_float64() -> None:

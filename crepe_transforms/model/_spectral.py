@@ -14,6 +14,13 @@ scale ``g`` can: ``g · relu(x)`` pooled over 2 positions equals ``relu(max(g ·
 ``g ≥ 0`` and ``min(max(g · x), 0)`` for ``g < 0``. The convolutions therefore use ``g``-scaled
 kernels, pool first, and finish with one clamp and one add on half the data.
 
+The short blocks at the end run as one matrix product instead: a block over ``L`` positions is
+a linear map from ``C_in · L`` to ``C_out · L`` values, whose ``(C_in · L, C_out · L)``
+matrix holds the kernel taps (shifted copies, zero where a tap reads the padding). Where that
+matrix is small (:data:`DENSE_BYTES`: blocks 5 and 6 of ``tiny`` and ``small``) one product
+replaces a forward FFT, a per-bin product and an inverse FFT, and is faster at every batch
+size.
+
 Everything here is plain differentiable torch on any device; the network decides when to use it.
 On the CPU without autograd, block 1's product and every block's pooling run as numba kernels
 (:mod:`._kernels`, one pass over memory instead of three or four operators, same results).
@@ -46,6 +53,16 @@ __all__ = [
 #: EPYC CPU of the reports: 512-2048 within 10 % of each other, 4096 (32 ``tiny`` frames, the
 #: 0.1 value) 1.5x slower for ``tiny``; ``full`` flat from 1 to 8 frames.
 BLOCK1_FRAME_CHANNELS = 1024
+
+#: Blocks of at most ``DENSE_POSITIONS`` positions (5 and 6) whose ``(C_in · L, C_out · L)``
+#: matrix takes at most ``DENSE_BYTES`` (float32) run as one dense product, not in the
+#: frequency domain. Measured on the 2-core AMD EPYC CPU of the reports, 1 thread
+#: (``benchmarks/dense_blocks.py``): ``tiny``'s blocks 5 and 6 (0.5 MB) 1.5-8x faster than
+#: their FFT form from 1 to 400 frames a call, ``small``'s (2 MB) 1.0-2.5x; ``tiny``'s block 4
+#: (1 MB, 32 positions) 1.5x at 1 frame but 0.8x from 3 frames on; 4 MB and larger (block 3,
+#: the larger capacities) 0.1-0.8x.
+DENSE_POSITIONS = 16
+DENSE_BYTES = 2 * 2**20
 
 
 @functools.cache
@@ -97,6 +114,8 @@ class Block:
     ``planar``: block 1 on the CPU, the real and imaginary parts of ``spectrum``, contiguous
     (what the numba product reads). ``cpu_bounds``: on the CPU, ``lower``, ``upper`` and
     ``shift`` as flat numpy views (what the numba pooling reads; made once, not per call).
+    ``dense``: blocks 2-6 whose matrix form is small (:func:`dense_matrix`), that
+    ``(C_in · n_in, C_out · n_out)`` matrix; the block then runs as one product.
     """
 
     spectrum: torch.Tensor
@@ -109,6 +128,7 @@ class Block:
     shift: torch.Tensor
     planar: tuple[torch.Tensor, torch.Tensor] | None = None
     cpu_bounds: tuple[Any, Any, Any] | None = None
+    dense: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +198,35 @@ def polyphase_spectrum(weight: torch.Tensor, stride: int, left: int, n_fft: int)
     kernel[..., index] = phases.transpose(0, 1)
     spectrum: torch.Tensor = torch.fft.rfft(kernel, dim=-1)
     return spectrum.contiguous()
+
+
+def dense_matrix(weight: torch.Tensor, left: int, length: int) -> torch.Tensor:
+    """A stride-1 cross-correlation over ``length`` positions (``left`` zero padding, output
+    as long as the input) as one matrix: ``y.flatten(1) = x.flatten(1) @ matrix``.
+
+    Entry ``(c_in · length + s, c_out · length + t)`` is tap ``s − t + left`` of kernel
+    ``(c_out, c_in)``, zero where that tap reads the padding (exact copies of the taps).
+
+    Shape:
+        ``(C_out, C_in, K)`` → ``(C_in · length, C_out · length)``
+    """
+    c_out, c_in, taps = weight.shape
+    positions = torch.arange(length, device=weight.device)
+    tap = positions[:, None] - positions[None, :] + left  # (s, t)
+    inside = (tap >= 0) & (tap < taps)
+    taps_st = weight.permute(1, 0, 2)[:, :, tap.clamp(0, taps - 1)]  # (C_in, C_out, s, t)
+    taps_st = taps_st * inside
+    return taps_st.permute(0, 2, 1, 3).reshape(c_in * length, c_out * length).contiguous()
+
+
+def _dense_conv(x: torch.Tensor, block: Block, length: int) -> torch.Tensor:
+    """A block in its matrix form: ``(N, C_in, n_in)`` → pooled ``(N, C_out, ·)`` (padded
+    to ``length`` as :func:`_pool_activate` does)."""
+    if block.dense is None:  # for mypy: callers check
+        raise ValueError("internal: block has no dense matrix")
+    n = x.shape[0]
+    y = torch.mm(x.reshape(n, -1), block.dense).reshape(n, -1, block.n_out)
+    return _pool_activate(y, block, length)
 
 
 def real_block(spectrum: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -321,6 +370,10 @@ def build_spectral_weights(
             spectrum = circular_spectrum(scaled, left, n_fft)
             if reduced is not None:
                 spectrum = real_block(spectrum, reduced)
+        dense = None
+        size = scaled.numel() // taps * n_in * n_out * 4
+        if i > 0 and reduced is None and n_in <= DENSE_POSITIONS and size <= DENSE_BYTES:
+            dense = dense_matrix(scaled, left, n_in)
         planar = cpu_bounds = None
         if spectrum.device.type == "cpu":
             if i == 0:
@@ -338,6 +391,7 @@ def build_spectral_weights(
                 shift[:, None],
                 planar,
                 cpu_bounds,
+                dense,
             )
         )
     return SpectralWeights(stride, pad, tuple(built))
@@ -378,7 +432,8 @@ def spectral_trunk(
 
     Block 1 runs ``block1_frames`` frames at a time (default: ``BLOCK1_FRAME_CHANNELS`` divided
     by its channels) and hands block 2 its input already transformed; blocks 2-6 then run on
-    all ``N`` frames at once, so each per-bin weight matrix is read once per call.
+    all ``N`` frames at once, so each per-bin weight matrix is read once per call. Blocks with
+    a ``dense`` matrix run as one product (:func:`dense_matrix`).
 
     Shape:
         ``(N, 1024)`` → ``(N, C_blocks, 256 / 2**blocks)``
@@ -387,9 +442,18 @@ def spectral_trunk(
         return _block1(frames, weights, 0)
     if block1_frames is None:
         block1_frames = max(1, BLOCK1_FRAME_CHANNELS // weights.blocks[0].spectrum.shape[1])
-    spec = _block2_operand(frames, weights, block1_frames)
-    for i in range(1, blocks - 1):
-        block, following = weights.blocks[i], weights.blocks[i + 1]
-        x = _conv_from_spectra(spec, block, frames.dtype, following.n_fft)
-        spec = _spectra(x, following).contiguous()
-    return _conv_from_spectra(spec, weights.blocks[blocks - 1], frames.dtype, 0)
+    spec: torch.Tensor | None = _block2_operand(frames, weights, block1_frames)
+    x = frames
+    for i in range(1, blocks):
+        block = weights.blocks[i]
+        following = weights.blocks[i + 1] if i + 1 < blocks else None
+        # the output padded for the next block's FFT, or unpadded for its matrix or the end
+        length = 0 if following is None or following.dense is not None else following.n_fft
+        if block.dense is not None:
+            x = _dense_conv(x, block, length)
+        else:
+            if spec is None:
+                spec = _spectra(x, block).contiguous()
+            x = _conv_from_spectra(spec, block, frames.dtype, length)
+        spec = None
+    return x
