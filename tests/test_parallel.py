@@ -10,14 +10,17 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
 from _workers import CHUNK_SIZES, ChunkDataset, chunk_inputs, map_chunks_in_child
 from torch.utils.data import DataLoader
 
+from crepe_transforms import CrepeStream
 from crepe_transforms.model import Crepe, map_chunks, share_frames
 from crepe_transforms.model._parallel import worker_count
+from crepe_transforms.transforms import _stream_engine as stream_engine
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # restores the thread count
 
@@ -128,32 +131,77 @@ def test_dataloader_workers_get_the_same_bits() -> None:
 
 
 @pytest.mark.parametrize(
-    ("threads", "n", "per_call", "sizes"),
+    ("threads", "n", "per_call", "pool_frames", "sizes", "inner"),
     [
-        (1, 40, 16, [16, 16, 8]),  # one thread: calls of per_call in the caller's thread
-        (2, 3, 16, [3]),  # fewer than threads x MIN_SHARE frames: one call in the caller's thread
-        (2, 9, 16, [5, 4]),  # a share for each thread
-        (2, 40, 16, [14, 14, 12]),  # per_call bounds every call, the shares stay near-equal
+        (1, 40, 16, 0, [16, 16, 8], 1),  # one thread: calls of per_call in the caller's thread
+        (2, 3, 16, 0, [3], 2),  # fewer than threads x MIN_SHARE: the caller's intra-op threads
+        (2, 9, 16, 0, [5, 4], 1),  # a share for each thread
+        (2, 40, 16, 0, [14, 14, 12], 1),  # per_call bounds every call, shares stay near-equal
+        (2, 9, 16, 64, [9], 1),  # too few for the pool: the caller's thread, one intra-op thread
+        (2, 40, 16, 64, [16, 16, 8], 1),
+        (2, 64, 32, 64, [32, 32], 1),  # from pool_frames on: the pool's shares again
     ],
 )
 def test_share_frames_splits_a_batch_by_threads_and_call_size(
-    threads: int, n: int, per_call: int, sizes: list[int]
+    threads: int, n: int, per_call: int, pool_frames: int, sizes: list[int], inner: int
 ) -> None:
     seen: list[int] = []
     callers: set[bool] = set()
+    counts: set[int] = set()
 
     def fn(x: torch.Tensor) -> torch.Tensor:
         seen.append(x.shape[0])
         callers.add(threading.current_thread() is threading.main_thread())
+        counts.add(torch.get_num_threads())
         return x * 2
 
     frames = torch.arange(n * 3, dtype=torch.float32).reshape(n, 3)
-    previous = torch.get_num_threads()
     torch.set_num_threads(threads)
-    try:
-        out = share_frames(fn, frames, per_call)
-    finally:
-        torch.set_num_threads(previous)
+    out = share_frames(fn, frames, per_call, pool_frames)
+    assert torch.get_num_threads() == threads  # the caller's count is back
     assert sorted(seen, reverse=True) == sizes
     assert torch.equal(torch.cat(out), frames * 2)  # in order
-    assert callers == {len(sizes) == 1 or threads == 1}  # the pool only when there are shares
+    pooled = threads > 1 and n >= max(2 * threads, pool_frames)
+    assert callers == {not pooled}  # the pool only when there are shares worth it
+    # (the pool workers' own count: test_workers_run_with_one_thread_and_the_callers_count_is_kept)
+    if not pooled:
+        assert counts == {inner}
+
+
+@pytest.mark.parametrize(("rows", "inner", "pooled"), [(1, 2, False), (8, 1, False), (64, 1, True)])
+def test_a_stream_push_of_few_frames_runs_on_one_thread(
+    rows: int, inner: int, pooled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2 threads: 1 frame a push keeps the caller's intra-op threads, 8 (too few for the pool's
+    # shares to pay, tiny: below 64) run the push on one thread, 64 go to the pool.
+    torch.manual_seed(0)
+    stream = CrepeStream(16000, "tiny", pretrained=False, decoder="argmax")
+    network = stream.activation.network
+    assert network.cpu_pool_frames() == 64
+    seen: list[tuple[int, bool]] = []
+    forward = network.forward
+
+    def counting(frames: torch.Tensor) -> torch.Tensor:
+        main = threading.current_thread() is threading.main_thread()
+        seen.append((torch.get_num_threads(), main))
+        return forward(frames)
+
+    network.forward = counting  # type: ignore[method-assign]
+    decoding: list[int] = []  # the whole push, decoding included, not only the network
+    run_decoder = stream_engine.run_decoder
+
+    def decoder(*args: Any) -> Any:
+        if args[1].activation.shape[-2]:  # pushes that completed frames
+            decoding.append(torch.get_num_threads())
+        return run_decoder(*args)
+
+    monkeypatch.setattr(stream_engine, "run_decoder", decoder)
+    torch.set_num_threads(2)
+    audio = torch.randn(rows, 1600, generator=torch.Generator().manual_seed(1))
+    for part in audio.split(160, dim=-1):
+        stream.push(part)
+        assert torch.get_num_threads() == 2  # restored after every push
+    assert seen  # frames were computed
+    assert {count for count, main in seen if main} <= {inner}
+    assert all(not main for _, main in seen) == pooled
+    assert set(decoding) == {1 if inner == 1 and not pooled else 2}

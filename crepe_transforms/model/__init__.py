@@ -14,7 +14,7 @@ from ._network import (
     check_torchcrepe_state_dict,
     expected_shapes,
 )
-from ._parallel import map_chunks, share_frames
+from ._parallel import frame_threads, map_chunks, share_frames
 from ._precision import PRECISIONS, check_precision
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "check_precision",
     "check_torchcrepe_state_dict",
     "expected_shapes",
+    "frame_threads",
     "map_chunks",
     "share_frames",
 ]

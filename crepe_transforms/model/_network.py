@@ -35,6 +35,7 @@ from ..constants import (
     channels,
 )
 from ..exceptions import WeightsFormatError
+from ._parallel import POOL_FRAME_CHANNELS
 from ._precision import (
     PRECISIONS,
     REDUCED_DTYPES,
@@ -263,6 +264,12 @@ class Crepe(_FrozenModule):
         more evenly."""
         per_frame = _BLOCK2_BINS * channels(self.capacity)[0] * 8
         return max(16, CPU_CALL_BYTES // per_frame // 16 * 16)
+
+    def cpu_pool_frames(self) -> int:
+        """Fewest frames a batch of small calls (a push of many streams) needs before the
+        CPU worker threads share it (:data:`~._parallel.POOL_FRAME_CHANNELS` frame-channels:
+        ``tiny`` 64, ``full`` 8); fewer run in the caller's thread, one intra-op thread."""
+        return max(1, POOL_FRAME_CHANNELS // channels(self.capacity)[0])
 
     def _fft_possible(self, frames: torch.Tensor) -> bool:
         return (

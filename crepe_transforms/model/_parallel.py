@@ -20,14 +20,15 @@ same bits. (The price: one chunk alone uses one core. Inputs shorter than two ch
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-__all__ = ["map_chunks", "share_frames", "worker_count"]
+__all__ = ["frame_threads", "map_chunks", "share_frames", "worker_count"]
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -100,9 +101,49 @@ def map_chunks(
 #: frames run as one call in the caller's thread (its intra-op threads share each operator).
 MIN_SHARE = 2
 
+#: Block-1 frame-channels (frames x C1) below which a batch of frames is not worth the pool
+#: (:func:`share_frames`' ``pool_frames``, ``Crepe.cpu_pool_frames``: 64 ``tiny``
+#: frames, 8 ``full``). Such calls are
+#: mostly per-call work that holds the GIL, so shares on two threads wait on each other:
+#: 8 and 32 ``tiny`` streams ran 0.9x and 0.8x as fast on 2 threads as on 1, 128 streams 1.5x
+#: (``docs/performance.md``, issue 21).
+POOL_FRAME_CHANNELS = 8192
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """The calling thread with one intra-op thread inside, its own count restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _few_frames(frames: int, pool_frames: int) -> bool:
+    # Enough frames for the pool's shares (threads x MIN_SHARE), too few for it to pay.
+    threads = torch.get_num_threads()
+    return threads > 1 and threads * MIN_SHARE <= frames < pool_frames
+
+
+def frame_threads(
+    frames: int, device: torch.device, pool_frames: int
+) -> contextlib.AbstractContextManager[None]:
+    """Where :func:`share_frames` would give ``frames`` frames to the pool in shares too small
+    to pay (fewer than ``pool_frames``), :func:`one_thread` for the whole step around the
+    network (a stream's push: framing, network, decoding): at one thread a push is never slower
+    than with one intra-op thread; otherwise a context that does nothing."""
+    if device.type == "cpu" and _few_frames(frames, pool_frames):
+        return one_thread()
+    return contextlib.nullcontext()
+
 
 def share_frames(
-    fn: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor, per_call: int
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    frames: torch.Tensor,
+    per_call: int,
+    pool_frames: int = 0,
 ) -> list[torch.Tensor]:
     """``fn`` over ``frames`` (``(n, ...)``) in calls of at most ``per_call`` frames, the
     calls' outputs in order (concatenated they are ``fn(frames)`` to float rounding).
@@ -110,13 +151,19 @@ def share_frames(
     For many small inputs computed together (the rows of a batch of streams, a few frames
     each): on the CPU with more than one thread and at least ``threads x MIN_SHARE`` frames,
     the frames are split into near-equal calls, at least one per thread, spread over the
-    pool (:func:`map_chunks`); fewer frames run in the caller's thread. Other devices: calls
+    pool (:func:`map_chunks`); fewer frames run in the caller's thread. From ``threads x
+    MIN_SHARE`` up to ``pool_frames`` frames (too few for the pool to pay), the calls run in
+    the caller's thread with one intra-op thread (:func:`one_thread`). Other devices: calls
     of ``per_call`` in order.
     """
     n = frames.shape[0]
     threads = torch.get_num_threads()
+    step = max(1, per_call)
     if frames.device.type != "cpu" or threads == 1 or n < threads * MIN_SHARE:
-        return [fn(frames[a : a + per_call]) for a in range(0, n, max(1, per_call))]
-    calls = max(threads, -(-n // max(1, per_call)))
+        return [fn(frames[a : a + step]) for a in range(0, n, step)]
+    if _few_frames(n, pool_frames):
+        with one_thread():
+            return [fn(frames[a : a + step]) for a in range(0, n, step)]
+    calls = max(threads, -(-n // step))
     size = -(-n // calls)
     return map_chunks(fn, [frames[a : a + size] for a in range(0, n, size)])

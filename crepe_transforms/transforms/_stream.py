@@ -19,10 +19,12 @@ from ..constants import SAMPLE_RATE
 from ..exceptions import ParameterError
 from ..functional import BlockResampler, Pitch
 from ..functional._internal import DEFAULT_LAG, apply_voicing, check_lag, check_voicing_rule
+from ..model import frame_threads
 from ._engine import DEFAULT_BLOCK_FRAMES
 from ._frames import CrepeFrames
 from ._pitch import BLOCK_FRAMES, PitchComposite, check_block_frames
 from ._stream_engine import (
+    Audio,
     Buffer,
     StreamState,
     check_chunk,
@@ -269,6 +271,15 @@ class CrepeStream(PitchComposite):
         """The state after ``x`` (``(rows, n)``, checked) and the frames it completes."""
         plan = self.frames.plan
         audio, signal = take_audio(state, x, self._resampler, plan, self.step_frames, final)
+        frames = math.prod(state.shape) * (audio.computed - state.computed)
+        network = self.activation.network
+        with frame_threads(frames, self._device(), network.cpu_pool_frames()):
+            return self._complete(state, audio, signal, final)
+
+    def _complete(
+        self, state: StreamState, audio: Audio, signal: Buffer, final: bool
+    ) -> tuple[StreamState, Pitch]:
+        """The rest of :meth:`_advance` once the audio is in: network, decoding, voicing."""
         auto = self.voicing == "auto"
         level_parts: list[torch.Tensor] = [] if state.levels is None else [state.levels]
         activation = self._activations(

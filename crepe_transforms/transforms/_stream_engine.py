@@ -257,20 +257,22 @@ def network_frames(
     ``on_levels`` gets their levels in dB (``(rows, count)``, in order).
 
     The rows' frames go through the network together (:func:`share_frames`): a batch of
-    streams costs one call per push, not one per row, and threads share its frames.
+    streams costs one call per push, not one per row, and threads share its frames once
+    there are enough of them (``Crepe.cpu_pool_frames``).
     """
     rows, dtype = signal.rows, activation.dtype
     if stop <= start:
         return signal.audio.new_zeros((rows, 0, 360), dtype=dtype)
     on_raw = None if on_levels is None else (lambda raw: on_levels(frame_levels(raw)))
     per_call = activation.frames_per_call()
+    pool_frames = activation.network.cpu_pool_frames()
     step = block_rows(rows, block_frames, per_call)
     out = []
     for first in range(start, stop, step):
         count = min(step, stop - first)
         frames = cut_frames(signal, plan, first, count, on_raw).to(dtype)
         flat = frames.reshape(rows * count, WINDOW_SIZE)
-        results = share_frames(activation.network, flat, per_call)
+        results = share_frames(activation.network, flat, per_call, pool_frames)
         result = results[0] if len(results) == 1 else torch.cat(results)
         out.append(result.reshape(rows, count, -1))
     return out[0] if len(out) == 1 else torch.cat(out, dim=1)
