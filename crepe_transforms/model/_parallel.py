@@ -102,11 +102,10 @@ def map_chunks(
 MIN_SHARE = 2
 
 #: Block-1 frame-channels (frames x C1) below which a batch of frames is not worth the pool
-#: (:func:`share_frames`' ``pool_frames``, ``Crepe.cpu_pool_frames``: 64 ``tiny``
-#: frames, 8 ``full``). Such calls are
-#: mostly per-call work that holds the GIL, so shares on two threads wait on each other:
-#: 8 and 32 ``tiny`` streams ran 0.9x and 0.8x as fast on 2 threads as on 1, 128 streams 1.5x
-#: (``docs/performance.md``, issue 21).
+#: (:func:`share_frames`' ``pool_frames``, ``Crepe.cpu_pool_frames``: 64 ``tiny`` frames,
+#: 8 ``full``). Such calls are mostly per-call work that holds the GIL, so shares on two
+#: threads wait on each other: 8 and 32 ``tiny`` streams ran 0.9x and 0.8x as fast on 2
+#: threads as on 1, 128 streams 1.5x (``docs/performance.md``, issue 21).
 POOL_FRAME_CHANNELS = 8192
 
 
@@ -132,8 +131,8 @@ def frame_threads(
 ) -> contextlib.AbstractContextManager[None]:
     """Where :func:`share_frames` would give ``frames`` frames to the pool in shares too small
     to pay (fewer than ``pool_frames``), :func:`one_thread` for the whole step around the
-    network (a stream's push: framing, network, decoding): at one thread a push is never slower
-    than with one intra-op thread; otherwise a context that does nothing."""
+    network (a stream's push: framing, network, decoding), which then costs what it costs on
+    one thread; otherwise a context that does nothing."""
     if device.type == "cpu" and _few_frames(frames, pool_frames):
         return one_thread()
     return contextlib.nullcontext()
