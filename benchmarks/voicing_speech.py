@@ -34,6 +34,7 @@ window; the others are "don't care".
     python benchmarks/voicing_speech.py               # docs/voicing.md's tables (tiny, full,
                                                       # PESTO on test); outputs cached in /tmp
     python benchmarks/voicing_speech.py --capacities tiny --no-write --invariance test
+    python benchmarks/voicing_speech.py tails         # where the rooms' false alarms lie
     python benchmarks/voicing_speech.py cost          # the decision's CPU share, side by side
                                                       # (benchmarks/results/voicing_cost.md)
 """
@@ -665,6 +666,47 @@ def invariance(split: str, capacity: str) -> str:
     )
 
 
+def room_tails(split: str = "test") -> str:
+    """Where the rooms' false alarms of ``voicing="auto"`` lie: frames since the last frame
+    the dry utterance's reference calls voiced (the 32 ms either side of a voicing boundary
+    are not scored, so the first scored unvoiced frame is about 7 frames after it)."""
+    import torch
+
+    from crepe_transforms.functional._voicing_model import decide_voicing
+
+    spans = ((0, 10), (10, 15), (15, 25), (25, 50), (50, None))
+    rows = []
+    for capacity in ("tiny", "full"):
+        since_all: list[np.ndarray] = []
+        unvoiced = 0
+        for clip in make_corpus(split, ("room",)):
+            out = network_outputs(clip, capacity)
+            voiced = decide_voicing(
+                torch.from_numpy(out["periodicity"]), torch.from_numpy(out["level"])
+            ).numpy()
+            truth = frame_truth(clip, len(voiced))
+            index = np.arange(len(truth))
+            last = np.maximum.accumulate(np.where(truth == 1, index, -(10**6)))
+            alarm = (truth == 0) & voiced
+            unvoiced += int((truth == 0).sum())
+            since_all.append((index - last)[alarm])
+        since = np.concatenate(since_all)
+        cells = [f"{int(((since >= a) & (since < (b or 10**9))).sum())}" for a, b in spans]
+        rows.append(
+            f"| {capacity} | {len(since)} of {unvoiced} ({100 * len(since) / unvoiced:.1f} %) | "
+            + " | ".join(cells)
+            + " |"
+        )
+    head = " | ".join(f"{a}–{b - 1}" if b else f"≥ {a}" for a, b in spans)
+    return (
+        f"Rooms' false alarms ({split} split) by frames since the reference's last voiced "
+        f"frame:\n\n| capacity | false alarms | {head} |\n|---|---:|"
+        + "---:|" * len(spans)
+        + "\n"
+        + "\n".join(rows)
+    )
+
+
 def stream_agreement(split: str, capacity: str, lookaheads: tuple[int, ...]) -> str:
     """Agreement of ``CrepeStream(voicing="auto", lookahead=L)``'s decisions with the offline
     ones, per L: the stream's decision step (``transforms._stream_voicing.advance``, what the
@@ -846,6 +888,8 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["corpus"]:
         main()
+    elif sys.argv[1:2] == ["tails"]:
+        print(room_tails())
     elif sys.argv[1:2] == ["cost"]:
         result = cost()
         print(result)

@@ -47,7 +47,9 @@ def check_pitch_csv(path: Path, f0: float, sr: int, samples: int) -> None:
     assert list(table) == ["time", "f0", "periodicity", "voiced"]
     np.testing.assert_allclose(table["time"], np.arange(frames) * hop / sr, atol=5e-7)
     voiced = table["voiced"] == 1
-    assert voiced.mean() > 0.9  # a steady tone is voiced (edges may not be)
+    # A steady tone is voiced (edges may not be). Items under 0.2 s are all edges to the voicing
+    # head, which reads how the level moves over 100 ms around a frame (docs/voicing.md, limits).
+    assert voiced.mean() > (0.9 if frames >= 20 else 0.5)
     np.testing.assert_array_equal(np.isnan(table["f0"]), ~voiced)
     cents = 1200 * np.abs(np.log2(table["f0"][voiced] / f0))
     assert float(np.median(cents)) < 50  # half a semitone; measured medians are below 7

@@ -628,6 +628,28 @@ def test_resume_of_outputs_without_a_digest_compares_where_the_weights_came_from
         predict_files([tmp_path / "in"], out, extractor=tiny)
 
 
+def test_resume_sees_that_another_voicing_head_decided_auto(
+    tmp_path: Path, tiny: Extractor
+) -> None:
+    # voicing="auto" is the head's decision: an output another head (release) decided is not
+    # done; a threshold does not read the head, so its outputs do not record it
+    from crepe_transforms.functional._voicing_model import HEAD_SHA256
+    from crepe_transforms.io._extract import HEAD_KEY
+
+    write_tone(tmp_path / "in" / "a.wav", 220.0, 0.1, 16000)
+    out = tmp_path / "out"
+    features = tiny.compute("pitch", tmp_path / "in" / "a.wav")
+    assert features.settings[HEAD_KEY] == HEAD_SHA256
+    older = {**features.settings, HEAD_KEY: "0" * 64}
+    write_features(dataclasses.replace(features, settings=older), out / "a.f0.csv")
+    with pytest.raises(ParameterError, match=r"voicing_head_sha256 '0000.*' → '" + HEAD_SHA256):
+        predict_files([tmp_path / "in"], out, extractor=tiny)
+    write_features(features, out / "a.f0.csv")
+    assert len(predict_files([tmp_path / "in"], out, extractor=tiny).skipped) == 1
+    threshold = Extractor("tiny", voicing=0.5, **SMALL)  # type: ignore[arg-type]
+    assert HEAD_KEY not in threshold.recorded_settings("pitch", 16000)
+
+
 def test_resume_refuses_outputs_of_unknown_settings_and_overwrite_recomputes(
     tmp_path: Path, tiny: Extractor
 ) -> None:

@@ -103,8 +103,8 @@ def test_room_tone_at_minus_70_dbfs_is_mostly_unvoiced_where_periodicity_alone_s
     assert voiced.sum() >= 90
     # The premise: hum and noise 60 dB below the words look periodic to the network.
     assert np.mean(per[room] >= 0.21) >= 0.2
-    # 0.3's head leaves a few room-tone frames voiced here (5 % measured; 0.2's floor gate
-    # none), against 20 %+ for periodicity alone: see docs/voicing.md, known limits.
+    # The shipped head leaves none of the room tone voiced here (0.3's first head 5 %, 0.2's
+    # floor gate none), against 20 %+ for periodicity alone.
     assert np.mean(auto[room]) <= 0.1
     assert np.mean(auto[room]) <= 0.5 * np.mean(per[room] >= 0.21)
     assert np.mean(auto[voiced]) >= 0.97
@@ -265,6 +265,48 @@ def test_a_steadily_decaying_periodic_tail_is_unvoiced() -> None:
     # The tail from 35 dB below the word on (its first frames, close to the word, may pass).
     assert not out[40 + 60 + 24 : 40 + 60 + 50].any()
     assert not out[:40].any()
+
+
+def test_a_reverberant_tail_into_a_noise_floor_is_unvoiced() -> None:
+    """Issue 24's room: after the voice stops, the direct sound drops a few dB and the
+    reverberation decays on a straight line in dB (RT60 0.5 s: 1.2 dB a frame), still periodic
+    at the last pitch, into a steady noise floor; the longer-reach features see the line."""
+    torch.manual_seed(0)
+    word = -20.0 + 4 * torch.sin(torch.arange(50.0) / 3) + torch.randn(50)  # speech moves
+    tail = -26.0 - 1.2 * torch.arange(1, 36, dtype=torch.float32)  # -27.2 ... -68 dB
+    floor = torch.full((40,), -65.0) + 0.5 * torch.randn(40)
+    levels = torch.cat([floor, word, tail, floor])
+    periodicity = torch.cat(
+        [
+            torch.full((40,), 0.2),
+            torch.full((50,), 0.9),
+            torch.linspace(0.85, 0.5, 35),
+            torch.full((40,), 0.2),
+        ]
+    )
+    out = auto_voicing(periodicity, levels)
+    assert out[42:88].all()  # the word
+    # From 60 ms after the voice stops on (the first frames of a tail may pass; the 16-feature
+    # head of 0.3's first release kept the tail voiced for 120 ms).
+    assert not out[90 + 6 : 90 + 35].any()
+    assert not out[:40].any()
+    assert not out[-40:].any()
+
+
+def test_the_features_are_the_ones_the_head_was_trained_on() -> None:
+    import json
+
+    from crepe_transforms.functional._voicing_model import FEATURES, voicing_features
+
+    data = json.loads(HEAD_FILE.read_text())
+    assert data["features"] == list(FEATURES)
+    periodicity, levels = _random_item(300, 7)
+    valid = torch.ones(1, 300, dtype=torch.bool)
+    features = voicing_features(periodicity[None].double(), levels[None].double(), valid)
+    assert features.shape == (1, 300, len(FEATURES))
+    # Every level feature is a difference of levels: a gain changes none of them.
+    louder = voicing_features(periodicity[None].double(), levels[None].double() + 17, valid)
+    assert torch.allclose(features, louder, atol=1e-9)
 
 
 def test_threshold_trades_recall_for_false_alarms() -> None:

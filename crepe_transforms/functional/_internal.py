@@ -20,6 +20,7 @@ from ._viterbi_lag import DEFAULT_LAG, ViterbiForward, check_lag
 from ._voicing import Voicing, apply_voicing, check_voicing, check_voicing_rule
 from ._voicing_model import (
     AHEAD_FRAMES,
+    HEAD_SHA256,
     PAST_FRAMES,
     VoicingHead,
     audio_levels,
@@ -35,6 +36,7 @@ __all__ = [
     "CREPE_HMM",
     "DEFAULT_HMM",
     "DEFAULT_LAG",
+    "HEAD_SHA256",
     "PAST_FRAMES",
     "DecoderInput",
     "TrackLabels",

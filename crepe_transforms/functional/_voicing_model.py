@@ -15,8 +15,10 @@ speech does not.
    full scale.
 2. **Features** (:func:`voicing_features`, :data:`FEATURES`): periodicity and its neighbours,
    the level relative to the loudest and quietest frames of the window ``t - PAST_FRAMES …
-   t + AHEAD_FRAMES`` (1 s back, 100 ms ahead at a 10 ms hop), and the level's changes over 1
-   and 3 frames and how steady they are. Only differences of levels: gain-invariant.
+   t + AHEAD_FRAMES`` (1 s back, 100 ms ahead at a 10 ms hop), the level's changes over 1 to
+   20 frames and how steady they are, least-squares lines through the next 10 frames' levels
+   (a reverberant tail is a straight line in dB that does not come back up), and periodicity
+   over the last and next 10 frames. Only differences of levels: gain-invariant.
 3. **Head** (:func:`load_head`): a one-hidden-layer perceptron whose few hundred weights ship in
    ``voicing_head.json`` (SHA-256 :data:`HEAD_SHA256`, checked at load), trained by
    ``benchmarks/train_voicing_head.py`` on the ``dev`` split of the benchmark corpora only
@@ -259,7 +261,7 @@ def noise_floor(level_db: torch.Tensor, lengths: torch.Tensor | None = None) -> 
 
 #: The voicing head's weights (a JSON file in the package) and their SHA-256, checked at load.
 HEAD_FILE = Path(__file__).with_name("voicing_head.json")
-HEAD_SHA256 = "5e17b910890031282c4a0e61cda219d2739c93a424ed0077294ba3888146c50d"
+HEAD_SHA256 = "3042c035f1474bb79063131107836939393c2d89f4bc6ef919adab2a0ba3641b"
 #: Frames of context the features read: before and after the frame (10 ms hop: 1 s and 100 ms).
 PAST_FRAMES = 100
 AHEAD_FRAMES = 10
@@ -283,6 +285,22 @@ FEATURES = (
     "periodicity at frame +3",
     "level re loudest at frame -3 / 20 dB",
     "level re loudest at frame +3 / 20 dB",
+    # Longer reach (a reverberant tail decays steadily for 100-300 ms after the voice stops):
+    "level change from frame -10 / 20 dB",
+    "level change to frame +10 / 20 dB",
+    "level re loudest of frames -10..0 / 20 dB",
+    "level re loudest of frames -30..0 / 20 dB",
+    "slope of the level over frames -2..+8 / 3 dB per frame",
+    "rms misfit of that line / 3 dB",
+    "slope of the level over frames 0..+10 / 3 dB per frame",
+    "rms misfit of that line / 3 dB",
+    "loudest of frames +1..+10 re the level / 20 dB",
+    "level re loudest of frames -50..0 / 20 dB",
+    "level change from frame -20 / 20 dB",
+    "periodicity mean of frames 0..+10",
+    "periodicity min of frames 0..+10",
+    "periodicity mean of frames -10..0",
+    "periodicity min of frames -10..0",
 )
 
 
@@ -302,10 +320,77 @@ def _window(x: torch.Tensor, valid: torch.Tensor, largest: bool) -> torch.Tensor
     return sign * pooled.squeeze(1)
 
 
+def _past_max(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """Max of each row over frames ``[t - frames, t]`` (frames before 0 are frame 0's own
+    window: clamping them to frame 0 gives the same max)."""
+    padded = torch.nn.functional.pad(x, (frames, 0), value=-math.inf)
+    return torch.nn.functional.max_pool1d(padded.unsqueeze(1), frames + 1, 1).squeeze(1)
+
+
+def _line(level: torch.Tensor, first: int, last_k: int, last: torch.Tensor) -> torch.Tensor:
+    """Least-squares line through the level over frames ``t + first … t + last_k`` (edges
+    repeated): its slope (dB per frame) and rms misfit (dB), stacked ``(2, rows, frames)``."""
+    ks = range(first, last_k + 1)
+    centre = (first + last_k) / 2
+    norm = sum((k - centre) ** 2 for k in ks)
+    shifted = [_shift(level, k, last) for k in ks]
+    mean = torch.stack(shifted).mean(dim=0)
+    weighted = [(k - centre) * (y - mean) for k, y in zip(ks, shifted, strict=True)]
+    total = weighted[0]
+    for term in weighted[1:]:
+        total = total + term
+    slope = total / norm
+    misfit = torch.stack(
+        [(y - mean - slope * (k - centre)).square() for k, y in zip(ks, shifted, strict=True)]
+    ).mean(dim=0)
+    return torch.stack([slope, misfit.sqrt()])
+
+
+def _long_features(
+    p: torch.Tensor, level: torch.Tensor, valid: torch.Tensor, last: torch.Tensor
+) -> list[torch.Tensor]:
+    """Features of the longer reach (see :data:`FEATURES`, from "level change from frame
+    -10" on): how the level moves over 100-500 ms and how steady periodicity stays."""
+    masked = level.masked_fill(~valid, -math.inf)
+    ahead_max = torch.nn.functional.pad(masked[:, 1:], (0, AHEAD_FRAMES), value=-math.inf)
+    ahead_max = torch.nn.functional.max_pool1d(ahead_max.unsqueeze(1), AHEAD_FRAMES, 1).squeeze(1)[
+        :, : level.shape[-1]
+    ]
+    # The last frame has no frame after it: its own level stands in (as shifts repeat it).
+    ahead_max = torch.where(ahead_max.isinf(), level, ahead_max)
+    near, settle = _line(level, -2, 8, last), _line(level, 0, 10, last)
+    ahead_p = torch.stack([_shift(p, k, last) for k in range(0, 11)])
+    back_p = torch.stack([_shift(p, -k, last) for k in range(0, 11)])
+
+    def change(k: int) -> torch.Tensor:
+        return (level - _shift(level, k, last)).clamp(-60.0, 60.0) / 20
+
+    def below(frames: int) -> torch.Tensor:
+        return (level - _past_max(masked, frames)).clamp_min(-100.0) / 20
+
+    return [
+        change(-10),
+        -change(10),
+        below(10),
+        below(30),
+        near[0].clamp(-10.0, 10.0) / 3,
+        near[1].clamp_max(20.0) / 3,
+        settle[0].clamp(-10.0, 10.0) / 3,
+        settle[1].clamp_max(20.0) / 3,
+        (ahead_max - level).clamp(-60.0, 60.0) / 20,
+        below(50),
+        change(-20),
+        ahead_p.mean(dim=0),
+        ahead_p.min(dim=0).values,
+        back_p.mean(dim=0),
+        back_p.min(dim=0).values,
+    ]
+
+
 def voicing_features(
     periodicity: torch.Tensor, level_db: torch.Tensor, valid: torch.Tensor
 ) -> torch.Tensor:
-    """The head's input features (:data:`FEATURES`) of each frame: ``(rows, frames, 16)``.
+    """The head's input features (:data:`FEATURES`) of each frame: ``(rows, frames, features)``.
 
     Every level feature is a *difference* of levels, so a gain changes none of them; each reads
     frames ``t - PAST_FRAMES … t + AHEAD_FRAMES`` of its own row only (frames past a row's
@@ -339,6 +424,7 @@ def voicing_features(
         _shift(p, 3, last),
         _shift(loud, -3, last) / 20,
         _shift(loud, 3, last) / 20,
+        *_long_features(p, level, valid, last),
     ]
     return torch.stack(columns, dim=-1)
 
@@ -361,7 +447,7 @@ class VoicingHead:
         self._cast: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, ...]] = {}
 
     def probability(self, features: torch.Tensor) -> torch.Tensor:
-        """Probability that each frame is voiced: ``(..., 16)`` → ``(...)``."""
+        """Probability that each frame is voiced: ``(..., features)`` → ``(...)``."""
         key = (features.device, features.dtype)
         if key not in self._cast:
             self._cast[key] = tuple(
@@ -459,7 +545,8 @@ def auto_voicing(
         >>> periodicity = torch.tensor([0.1] * 20 + [0.9] * 30 + [0.1] * 20)
         >>> level = torch.tensor([-70.0] * 20 + [-20.0] * 30 + [-70.0] * 20)
         >>> voiced = auto_voicing(periodicity, level)
-        >>> voiced[20:48].all().item(), voiced[:20].any().item(), voiced[50:].any().item()
+        >>> # The tone's frames after its first (a 50 dB step) are voiced, the pauses not.
+        >>> voiced[21:50].all().item(), voiced[:20].any().item(), voiced[50:].any().item()
         (True, False, False)
     """
     if not isinstance(periodicity, torch.Tensor) or not periodicity.is_floating_point():

@@ -31,6 +31,7 @@ from .._tables import EXTRACTOR, EXTRACTOR_PARTS, NEUTRAL_SETTINGS, WEIGHT_SOURC
 from ..constants import EMBEDDING_ROWS
 from ..exceptions import ParameterError
 from ..functional._internal import (
+    HEAD_SHA256,
     Voicing,
     apply_voicing,
     check_voicing_rule,
@@ -50,6 +51,10 @@ from ._blocks import BlockDecoder, FileSignal
 from ._features import KINDS, Features
 
 __all__ = ["NEUTRAL_SETTINGS", "PARTS", "WEIGHT_SOURCE", "Extractor"]
+
+#: Where a pitch output with ``voicing="auto"`` records the digest of the voicing head that
+#: decided it (``functional._voicing_model.HEAD_SHA256``).
+HEAD_KEY = "voicing_head_sha256"
 
 
 #: Options of the parts, routed by name (:data:`crepe_transforms._tables.EXTRACTOR_PARTS`).
@@ -260,6 +265,9 @@ class Extractor:
         settings["hop_length"] = self.framer(sample_rate).hop_length
         recorded = {k: plain(v) for k, v in settings.items() if k in names}
         recorded[DIGEST_KEY] = self.weights_digest()
+        if kind == "pitch" and self.voicing == "auto":
+            # The voicing head decides "auto": another head (another release) decides otherwise.
+            recorded[HEAD_KEY] = HEAD_SHA256
         return recorded
 
     def weights_digest(self) -> str:
