@@ -39,7 +39,9 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -131,14 +133,18 @@ def dev_groups(capacities: tuple[str, ...], extra: tuple[str, ...] = ()) -> dict
 Frames = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # features, truth, level > floor
 
 
-def features(group: Group) -> Frames:
-    """Features, truth (1.0 voiced) and ``level > floor`` of a group's scored frames."""
-    parts = clip_features(group)
+def _joined(parts: list[Any]) -> Frames:
+    """The first three tensors of each part, each concatenated over the parts."""
     return (
         torch.cat([part[0] for part in parts]),
         torch.cat([part[1] for part in parts]),
         torch.cat([part[2] for part in parts]),
     )
+
+
+def features(group: Group) -> Frames:
+    """Features, truth (1.0 voiced) and ``level > floor`` of a group's scored frames."""
+    return _joined(clip_features(group))
 
 
 def clip_features(group: Group) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]]:
@@ -204,17 +210,9 @@ def rounded(weights: dict[str, object]) -> dict[str, object]:
     return {k: np.round(np.asarray(v, dtype=np.float64), 8).tolist() for k, v in weights.items()}
 
 
-class Probe(VoicingHead):
-    """The shipped head's arithmetic on however many features the weights take (``--features``)."""
-
-    def __init__(self, data: dict[str, object]) -> None:
-        def tensor(name: str) -> torch.Tensor:
-            return torch.tensor(data[name], dtype=torch.float64)
-
-        self.w1, self.b1, self.w2, self.b2 = tensor("w1"), tensor("b1"), tensor("w2"), tensor("b2")
-        self.mean, self.scale = tensor("mean"), tensor("scale")
-        self.threshold = float(data["threshold"])  # type: ignore[arg-type]
-        self._cast = {}
+def probe(data: dict[str, object]) -> VoicingHead:
+    """The shipped head's arithmetic on the first :data:`USED` features (``--features``)."""
+    return VoicingHead(data, features=USED)
 
 
 def _alarm_at_recall(
@@ -251,17 +249,13 @@ def _scored(key: str) -> bool:
 Clips = dict[str, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]]]
 
 
-def _pool(clips: Clips, keep: object) -> Data:
+def _pool(clips: Clips, keep: Callable[[int], bool]) -> Data:
     """The frames of the clips whose fold passes ``keep``, by group."""
     out = {}
     for key, parts in clips.items():
-        chosen = [part for part in parts if keep(part[3])]  # type: ignore[operator]
+        chosen = [part for part in parts if keep(part[3])]
         if chosen:
-            out[key] = (
-                torch.cat([part[0] for part in chosen]),
-                torch.cat([part[1] for part in chosen]),
-                torch.cat([part[2] for part in chosen]),
-            )
+            out[key] = _joined(chosen)
     return out
 
 
@@ -273,18 +267,11 @@ def out_of_fold(clips: Clips, hidden: int) -> Data:
     for fold in range(FOLDS):
         print(f"fold {fold + 1}/{FOLDS}: training on the other folds", flush=True)
         rest = _pool(clips, lambda f, k=fold: f != k)
-        head = Probe({**rounded(train(rest, hidden)), "threshold": 0})
+        head = probe({**rounded(train(rest, hidden)), "threshold": 0})
         held = _pool({k: v for k, v in clips.items() if _scored(k)}, lambda f, k=fold: f == k)
         for key, (x, y, audible) in held.items():
             probs.setdefault(key, []).append((head.probability(x), y, audible))
-    return {
-        key: (
-            torch.cat([p[0] for p in parts]),
-            torch.cat([p[1] for p in parts]),
-            torch.cat([p[2] for p in parts]),
-        )
-        for key, parts in probs.items()
-    }
+    return {key: _joined(parts) for key, parts in probs.items()}
 
 
 def choose_threshold(held_out: Data) -> float:
@@ -320,7 +307,7 @@ def evaluate(
     order = ("dry, male", "dry, female", "room", "quiet", "snr20", "snr10", "all")
     for split in splits:
         for capacity, (weights, threshold) in heads.items():
-            head = Probe({**weights, "threshold": threshold})
+            head = probe({**weights, "threshold": threshold})
             groups = speech_groups(split, (capacity,), voicing_speech.CONDITIONS, by_gender=True)
             groups[f"{capacity}/speech/all"] = [
                 item

@@ -432,16 +432,19 @@ def voicing_features(
 class VoicingHead:
     """The shipped voicing head: a one-hidden-layer perceptron on :func:`voicing_features`."""
 
-    def __init__(self, data: dict[str, object]) -> None:
+    def __init__(self, data: dict[str, object], features: int = len(FEATURES)) -> None:
+        """``features``: inputs the weights must take (the first ``features`` of
+        :data:`FEATURES`; fewer only for measuring a head on part of them)."""
+
         def tensor(name: str) -> torch.Tensor:
             return torch.tensor(data[name], dtype=torch.float64)
 
         self.w1, self.b1, self.w2, self.b2 = tensor("w1"), tensor("b1"), tensor("w2"), tensor("b2")
         self.mean, self.scale = tensor("mean"), tensor("scale")
-        if self.w1.shape[0] != len(FEATURES) or self.mean.shape[0] != len(FEATURES):
+        if self.w1.shape[0] != features or self.mean.shape[0] != features:
             raise WeightsFormatError(
                 f"{HEAD_FILE.name} holds a head for {self.w1.shape[0]} features, the code "
-                f"computes {len(FEATURES)}: reinstall crepe_transforms."
+                f"computes {features}: reinstall crepe_transforms."
             )
         self.threshold = float(data["threshold"])  # type: ignore[arg-type]
         self._cast: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, ...]] = {}
